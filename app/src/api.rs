@@ -1,0 +1,105 @@
+//! The JSON shapes of the HTTP API, shared by the server (which writes them) and the page
+//! (which reads them). Documented in docs/api.md and the OpenAPI document.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::Event;
+use crate::query::FieldKind;
+
+/// A count that is exact, or — when counting would take too long — a lower bound
+/// ("more than N").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Total {
+    pub count: u64,
+    pub exact: bool,
+}
+
+/// One page of events, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    pub total: Total,
+    /// The window the page covers (a relative range resolved at query time).
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Cursor of the next (older) page, if there is one.
+    pub older: Option<String>,
+    /// Cursor of the previous (newer) page, if there is one.
+    pub newer: Option<String>,
+    /// Commit position of the newest stored event when the page was read; live tail
+    /// resumes after it.
+    pub position: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistogramBucket {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub success: u64,
+    pub failure: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Nominal bucket width in seconds (day-sized buckets may differ by an hour across DST).
+    pub bucket_seconds: i64,
+    pub buckets: Vec<HistogramBucket>,
+    pub total: Total,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldInfo {
+    /// The URL key, e.g. `actor.email` or `context.cluster`.
+    pub key: String,
+    pub label: String,
+    pub kind: FieldKind,
+    /// For enum fields, every allowed value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldList {
+    pub fields: Vec<FieldInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueCount {
+    pub value: String,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldValues {
+    pub field: String,
+    pub values: Vec<ValueCount>,
+}
+
+/// The body of every error response: `{ "error": { "code", "message", "details" } }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorInfo,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    /// Stable machine-readable code, e.g. `invalid_query`, `validation_failed`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<ErrorDetail>,
+}
+
+/// One precise problem: which item (`index`, for batches), which field or parameter, why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub message: String,
+}

@@ -1,0 +1,16 @@
+//! The filter model, its URL codec and its Rust predicate — one model for the page, the
+//! API, the SQL translation and the live tail.
+
+pub mod codec;
+pub mod field;
+pub mod filter;
+pub mod matches;
+pub mod time_range;
+pub mod view;
+
+pub use codec::{decode_query, encode_query, DecodedQuery, QueryProblem};
+pub use field::{Field, FieldKind};
+pub use filter::{Filter, FilterValue};
+pub use matches::EventFilter;
+pub use time_range::{Bounds, RelativeRange, TimeRange, TimeUnit};
+pub use view::ViewState;

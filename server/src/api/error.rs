@@ -1,0 +1,92 @@
+//! The API's one error type, mapped once to a status and the JSON body
+//! `{ "error": { "code", "message", "details" } }`. Server errors are logged, never leaked.
+
+use app::api::{ErrorBody, ErrorDetail, ErrorInfo};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String, details: Vec<ErrorDetail> },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    Conflict { message: String, details: Vec<ErrorDetail> },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{message}")]
+    Unprocessable { message: String, details: Vec<ErrorDetail> },
+    #[error("the query took too long")]
+    QueryTimeout,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        ApiError::Internal(e.to_string())
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict { .. } => (StatusCode::CONFLICT, "id_conflict"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::QueryTimeout => (StatusCode::SERVICE_UNAVAILABLE, "query_timeout"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// The body a client sees.
+    pub fn body(&self) -> ErrorBody {
+        let (_, code) = self.parts();
+        let (message, details) = match self {
+            ApiError::BadRequest { message, details, .. }
+            | ApiError::Conflict { message, details }
+            | ApiError::Unprocessable { message, details } => (message.clone(), details.clone()),
+            ApiError::QueryTimeout => (
+                "The query took too long and was stopped. Narrow the time range or add a filter.".to_string(),
+                Vec::new(),
+            ),
+            ApiError::Internal(_) => ("Something went wrong on the server; it has been logged.".to_string(), Vec::new()),
+            other => (other.to_string(), Vec::new()),
+        };
+        ErrorBody { error: ErrorInfo { code: code.to_string(), message, details } }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> ApiError {
+        // 57014: query_canceled, raised by statement_timeout.
+        if e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "57014") {
+            return ApiError::QueryTimeout;
+        }
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = %cause, "request failed: {cause}");
+        }
+        (self.status(), Json(self.body())).into_response()
+    }
+}

@@ -1,0 +1,5 @@
+//! The subcommands other than `serve`.
+
+pub mod db;
+pub mod ingest_file;
+pub mod token;

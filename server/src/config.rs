@@ -1,0 +1,182 @@
+//! Command line and environment configuration, in one typed place. Documented in README.md.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "auditorium", version, about = "Self-hosted audit-log explorer")]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL to use. Without it, Auditorium runs a private PostgreSQL cluster in DATA_DIR.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Where the embedded PostgreSQL cluster lives.
+    #[arg(long, env = "AUDITORIUM_DATA_DIR", default_value = ".data", global = true)]
+    pub data_dir: PathBuf,
+    /// Longest time any single query may run before it is cancelled.
+    #[arg(long, env = "AUDITORIUM_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration, global = true)]
+    pub statement_timeout: Duration,
+}
+
+// The URL may carry a password: never print it.
+impl std::fmt::Debug for DatabaseArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseArgs")
+            .field("database_url", &self.database_url.as_ref().map(|_| "<redacted>"))
+            .field("data_dir", &self.data_dir)
+            .field("statement_timeout", &self.statement_timeout)
+            .finish()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web UI and the HTTP API (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Fill the database with realistic sample events.
+    Demo(DemoArgs),
+    /// Load events from an NDJSON file through the same validation as the API.
+    Ingest(IngestArgs),
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage the embedded PostgreSQL cluster.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "AUDITORIUM_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Directory with the built site (WebAssembly, JS, CSS), as written by cargo-leptos.
+    #[arg(long, env = "AUDITORIUM_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// Seed demo data when the database holds no events yet.
+    #[arg(long, env = "AUDITORIUM_DEMO")]
+    pub demo: bool,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs { addr: ([127, 0, 0, 1], 3000).into(), site_root: "target/site".into(), demo: false }
+    }
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct DemoArgs {
+    /// How many events to create over the past DAYS.
+    #[arg(long, default_value_t = 60_000)]
+    pub events: u64,
+    /// How many days back the events reach.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// After seeding, keep emitting a plausible trickle of new events until stopped.
+    #[arg(long)]
+    pub live: bool,
+    /// Average events per second while --live.
+    #[arg(long, default_value_t = 2.0)]
+    pub rate: f64,
+    /// Only seed when the database holds no events yet.
+    #[arg(long)]
+    pub if_empty: bool,
+    /// Random seed, for reproducible data.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct IngestArgs {
+    /// NDJSON file: one event per line.
+    pub file: PathBuf,
+    /// Events per transaction.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown only once).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        scope: ScopeArg,
+    },
+    /// List tokens (never shows secrets).
+    List,
+    /// Revoke the active token with this name.
+    Revoke { name: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    Ingest,
+    Read,
+    Admin,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Start the embedded cluster and keep it running until `db stop`; prints its URL.
+    Start,
+    /// Stop the embedded cluster (unless a running command still uses it).
+    Stop {
+        /// Stop it even if other Auditorium processes use it.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Say whether the embedded cluster runs, and who uses it.
+    Status,
+    /// Print the connection URL of the embedded cluster (starting it if needed).
+    Url,
+    /// Open psql on the embedded database.
+    Psql,
+}
+
+/// Parses `500ms`, `5s`, `2m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (digits, unit) = text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = digits.parse().map_err(|_| format!("{text:?} is not a duration such as 500ms, 5s or 2m"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" | "" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("{text:?} is not a duration such as 500ms, 5s or 2m")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        let cli = Cli::try_parse_from(["auditorium", "--data-dir", "/tmp/x", "demo", "--live"]).expect("valid");
+        assert!(matches!(cli.command, Some(Command::Demo(DemoArgs { live: true, .. }))));
+        let cli = Cli::try_parse_from(["auditorium"]).expect("valid");
+        assert!(cli.command.is_none(), "serve is the default");
+        assert!(Cli::try_parse_from(["auditorium", "token", "create", "--name", "ci", "--scope", "root"]).is_err());
+    }
+}

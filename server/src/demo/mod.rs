@@ -1,0 +1,56 @@
+//! `auditorium demo`: sample events through the real ingest path, and a live trickle.
+
+mod catalog;
+mod generate;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::{Rng, SeedableRng};
+use sqlx::PgPool;
+
+pub use generate::Generator;
+
+use crate::ingest::{ingest, IngestError};
+use crate::store::partitions::PartitionCache;
+
+/// Stores about `count` events spread over the last `days` days; returns how many.
+pub async fn seed(pool: &PgPool, partitions: &PartitionCache, count: u64, days: u32, seed: u64) -> Result<usize, IngestError> {
+    let to = Utc::now();
+    let from = to - chrono::Duration::days(i64::from(days));
+    let mut generator = Generator::new(seed, from, to);
+    let events = generator.events_between(from, to, count);
+    let started = std::time::Instant::now();
+    for (i, batch) in events.chunks(1000).enumerate() {
+        ingest(pool, partitions, batch).await?;
+        if i % 10 == 9 {
+            tracing::info!(stored = (i + 1) * 1000, total = events.len(), "demo data: {} of {} events", (i + 1) * 1000, events.len());
+        }
+    }
+    tracing::info!(events = events.len(), seconds = started.elapsed().as_secs_f32(), "demo data stored");
+    Ok(events.len())
+}
+
+/// Emits about `rate` events per second, as they happen, until cancelled.
+pub async fn live(pool: &PgPool, partitions: &PartitionCache, rate: f64, seed: u64) -> Result<(), IngestError> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let now = Utc::now();
+    let mut generator = Generator::new(seed ^ 0x5eed, now - chrono::Duration::days(1), now);
+    let tick = Duration::from_millis(500);
+    let mut interval = tokio::time::interval(tick);
+    let mut total = 0usize;
+    loop {
+        interval.tick().await;
+        let expected = rate * tick.as_secs_f64();
+        // Poisson-ish: whole part plus a chance for one more.
+        let requests = expected.floor() as usize + usize::from(rng.random::<f64>() < expected.fract());
+        let now = Utc::now();
+        let events: Vec<serde_json::Value> = (0..requests).flat_map(|_| generator.request_at(now, now)).collect();
+        if events.is_empty() {
+            continue;
+        }
+        ingest(pool, partitions, &events).await?;
+        total += events.len();
+        tracing::debug!(total, "live demo: {} events so far", total);
+    }
+}

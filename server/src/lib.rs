@@ -1,0 +1,67 @@
+//! Auditorium's server: the HTTP API, server-rendered pages, the event store and the
+//! commands of the `auditorium` binary.
+
+pub mod api;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod embedded_pg;
+pub mod ingest;
+pub mod serve;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod web;
+
+use config::{Cli, Command, DemoArgs, ServeArgs};
+use db::Database;
+use store::partitions::PartitionCache;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Runs one command of the `auditorium` binary.
+pub async fn run(cli: Cli) -> Result<(), BoxError> {
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve::serve(&cli.database, args).await,
+        Command::Db(command) => commands::db::run(&cli.database, command).await,
+        command => {
+            let db = Database::open(&cli.database, 8).await?;
+            let result = run_with_database(&db, command).await;
+            db.close().await?;
+            result
+        }
+    }
+}
+
+async fn run_with_database(db: &Database, command: Command) -> Result<(), BoxError> {
+    match command {
+        Command::Migrate => {
+            println!("Migrations are applied.");
+            Ok(())
+        }
+        Command::Demo(args) => run_demo(db, args).await,
+        Command::Ingest(args) => commands::ingest_file::run(&db.pool, &args.file, args.batch).await,
+        Command::Token(command) => commands::token::run(&db.pool, command).await,
+        Command::Serve(_) | Command::Db(_) => Ok(()),
+    }
+}
+
+async fn run_demo(db: &Database, args: DemoArgs) -> Result<(), BoxError> {
+    let partitions = PartitionCache::default();
+    let seed = args.seed.unwrap_or_else(rand::random);
+    if args.if_empty && !store::is_empty(&db.pool).await? {
+        println!("The database already holds events; no demo data added.");
+    } else if args.events > 0 {
+        let stored = demo::seed(&db.pool, &partitions, args.events, args.days, seed).await?;
+        println!("Stored {stored} demo events over the last {} days.", args.days);
+    }
+    if args.live {
+        println!("Emitting about {} events per second; stop with Ctrl-C.", args.rate);
+        tokio::select! {
+            result = demo::live(&db.pool, &partitions, args.rate, seed) => result?,
+            () = serve::shutdown_signal() => println!("Stopped."),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! `auditorium serve`: the web UI and the API on one port, until SIGINT/SIGTERM.
+
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::{DatabaseArgs, ServeArgs};
+use crate::db::Database;
+use crate::state::AppState;
+use crate::store::partitions::{self, PartitionCache};
+use crate::{api, demo, store, web};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub async fn serve(db_args: &DatabaseArgs, args: ServeArgs) -> Result<(), BoxError> {
+    let db = Database::open(db_args, 32).await?;
+    let result = serve_with(&db, args).await;
+    db.close().await?;
+    result
+}
+
+async fn serve_with(db: &Database, args: ServeArgs) -> Result<(), BoxError> {
+    partitions::create_ahead(&db.pool).await?;
+    let partition_cache = Arc::new(PartitionCache::default());
+    if args.demo && store::is_empty(&db.pool).await? {
+        tracing::info!("the database is empty: adding demo data (once)");
+        demo::seed(&db.pool, &partition_cache, 60_000, 30, 7).await?;
+    }
+    let maintenance = tokio::spawn(partitions::maintain(db.pool.clone()));
+    let state = AppState {
+        pool: db.pool.clone(),
+        partitions: partition_cache,
+        anonymous_read: args.addr.ip().is_loopback(),
+        leptos_options: web::leptos_options(&args),
+    };
+    let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    tracing::info!(addr = %args.addr, "Auditorium is ready at http://{}", args.addr);
+    let served = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await;
+    maintenance.abort();
+    tracing::info!("shutting down");
+    Ok(served?)
+}
+
+/// The whole application: API, health checks, pages and static files.
+pub fn router(state: AppState) -> Router {
+    api::router()
+        .merge(web::router(&state))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let route = request
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| request.uri().path().to_string());
+            tracing::info_span!("request", method = %request.method(), route = %route)
+        }))
+        .with_state(state)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

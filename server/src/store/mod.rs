@@ -1,0 +1,11 @@
+//! Everything that reads or writes PostgreSQL.
+
+pub mod insert;
+pub mod partitions;
+pub mod rows;
+pub mod tokens;
+
+/// Whether the store holds any event at all.
+pub async fn is_empty(pool: &sqlx::PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM event_positions)").fetch_one(pool).await
+}

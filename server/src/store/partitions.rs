@@ -1,0 +1,82 @@
+//! Daily partitions of `events`: created ahead, created on demand for backfills, and
+//! "sealed" with a trigram search index once their day is over.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use sqlx::PgPool;
+
+/// Days known to have a partition, so ingest asks the database only for new days.
+#[derive(Debug, Default)]
+pub struct PartitionCache {
+    known: Mutex<HashSet<NaiveDate>>,
+}
+
+impl PartitionCache {
+    /// Makes sure every day in `days` has a partition.
+    pub async fn ensure(&self, pool: &PgPool, days: impl IntoIterator<Item = NaiveDate>) -> Result<(), sqlx::Error> {
+        let missing: Vec<NaiveDate> = {
+            let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+            let mut missing: Vec<NaiveDate> = days.into_iter().filter(|d| !known.contains(d)).collect();
+            missing.sort();
+            missing.dedup();
+            missing
+        };
+        for day in missing {
+            sqlx::query("SELECT ensure_event_partitions($1, $1)").bind(day).execute(pool).await?;
+            self.known.lock().unwrap_or_else(|e| e.into_inner()).insert(day);
+        }
+        Ok(())
+    }
+}
+
+/// Creates partitions for yesterday through a week ahead.
+pub async fn create_ahead(pool: &PgPool) -> Result<i32, sqlx::Error> {
+    let today = Utc::now().date_naive();
+    sqlx::query_scalar("SELECT ensure_event_partitions($1, $2)")
+        .bind(today - chrono::Days::new(1))
+        .bind(today + chrono::Days::new(7))
+        .fetch_one(pool)
+        .await
+}
+
+/// Builds the trigram search index of every partition whose day ended at least an hour
+/// ago. `CREATE INDEX CONCURRENTLY` keeps late inserts into those partitions flowing.
+pub async fn seal_finished_days(pool: &PgPool) -> Result<usize, sqlx::Error> {
+    let older_than = Utc::now() - chrono::Duration::hours(1);
+    let partitions: Vec<String> = sqlx::query_scalar("SELECT partition_name FROM event_partitions_to_seal($1)")
+        .bind(older_than)
+        .fetch_all(pool)
+        .await?;
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SET statement_timeout = 0").execute(&mut *conn).await?;
+    for partition in &partitions {
+        // A leftover invalid index from an interrupted build must go first.
+        let index = format!("{partition}_search");
+        sqlx::query(&format!("DROP INDEX CONCURRENTLY IF EXISTS \"{index}\"")).execute(&mut *conn).await?;
+        // Identifiers come from our own catalogue query (events_pYYYYMMDD), never from input.
+        sqlx::query(&format!(
+            "CREATE INDEX CONCURRENTLY \"{index}\" ON \"{partition}\" USING gin (search_text gin_trgm_ops)"
+        ))
+        .execute(&mut *conn)
+        .await?;
+        tracing::info!(partition = %partition, "sealed partition {partition}: search index built");
+    }
+    sqlx::query("RESET statement_timeout").execute(&mut *conn).await?;
+    Ok(partitions.len())
+}
+
+/// Background upkeep: partitions ahead and sealing, every ten minutes.
+pub async fn maintain(pool: PgPool) {
+    loop {
+        if let Err(e) = create_ahead(&pool).await {
+            tracing::warn!(error = %e, "creating partitions ahead failed: {e}");
+        }
+        if let Err(e) = seal_finished_days(&pool).await {
+            tracing::warn!(error = %e, "sealing partitions failed: {e}");
+        }
+        tokio::time::sleep(Duration::from_secs(600)).await;
+    }
+}
