@@ -5,6 +5,7 @@ pub mod api;
 pub mod event;
 pub mod query;
 
+mod components;
 mod pages;
 
 pub use pages::{shell, App};

@@ -16,6 +16,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="data:,"/>
+                <script>{crate::components::theme::EARLY_SCRIPT}</script>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>

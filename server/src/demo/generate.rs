@@ -64,12 +64,12 @@ impl Generator {
         }
         times.sort();
         let mut events: Vec<Value> = times.into_iter().flat_map(|t| self.request_at(t, to)).collect();
-        let surplus = events.len().saturating_sub(count as usize);
-        let keep_every = if surplus == 0 { usize::MAX } else { events.len() / surplus };
+        // Drop exactly the surplus, spread evenly over the whole range.
+        let (len, surplus) = (events.len(), events.len().saturating_sub(count as usize));
         let mut index = 0;
         events.retain(|_| {
             index += 1;
-            index % keep_every != 0
+            (index * surplus) / len == ((index - 1) * surplus) / len
         });
         events.truncate(count as usize);
         events.sort_by(|a, b| a["occurred_at"].as_str().cmp(&b["occurred_at"].as_str()));

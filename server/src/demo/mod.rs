@@ -24,7 +24,8 @@ pub async fn seed(pool: &PgPool, partitions: &PartitionCache, count: u64, days: 
     for (i, batch) in events.chunks(1000).enumerate() {
         ingest(pool, partitions, batch).await?;
         if i % 10 == 9 {
-            tracing::info!(stored = (i + 1) * 1000, total = events.len(), "demo data: {} of {} events", (i + 1) * 1000, events.len());
+            let stored = ((i + 1) * 1000).min(events.len());
+            tracing::info!(stored, total = events.len(), "demo data: {stored} of {} events", events.len());
         }
     }
     tracing::info!(events = events.len(), seconds = started.elapsed().as_secs_f32(), "demo data stored");

@@ -21,6 +21,11 @@ impl PgBinaries {
             candidates.extend(std::env::split_paths(&path));
         }
         candidates.extend(debian_versions().into_iter().map(|v| v.join("bin")));
+        PgBinaries::find_in(candidates)
+    }
+
+    /// The first of `candidates` holding all three programs.
+    pub fn find_in(candidates: impl IntoIterator<Item = PathBuf>) -> Result<PgBinaries, EmbeddedError> {
         candidates
             .into_iter()
             .find(|dir| ["initdb", "pg_ctl", "postgres"].iter().all(|p| is_executable(&dir.join(p))))
@@ -99,4 +104,18 @@ pub fn can_traverse(dir: &Path, user: RunAs) -> bool {
         Ok(m) => m.mode() & 0o001 != 0,
         Err(_) => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_programs_are_explained() {
+        let err = PgBinaries::find_in([PathBuf::from("/nonexistent")]).expect_err("nothing there");
+        let message = err.to_string();
+        assert!(message.contains("initdb, pg_ctl, postgres"), "{message}");
+        assert!(message.contains("apt-get install postgresql"), "{message}");
+        assert!(message.contains("DATABASE_URL"), "{message}");
+    }
 }

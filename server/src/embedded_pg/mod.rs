@@ -13,13 +13,15 @@
 mod binaries;
 mod process;
 
+pub use binaries::PgBinaries;
+
 use std::fs::{self, File};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use binaries::{can_traverse, run_as, PgBinaries, RunAs};
+use binaries::{can_traverse, run_as, RunAs};
 use process::{read_pid_file, postmaster_of};
 
 pub const DATABASE: &str = "auditorium";

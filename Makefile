@@ -1,0 +1,11 @@
+# The two commands (see README.md):
+#   make run    install what is missing, build, and serve on http://127.0.0.1:3000
+#   make test   install what is missing, build, and run every test
+# Benchmarks (see docs/benchmarks.md): make bench
+
+.PHONY: run test bench
+run:
+	@bash scripts/run.sh
+
+test:
+	@bash scripts/test.sh
