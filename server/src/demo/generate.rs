@@ -363,3 +363,47 @@ fn cast(rng: &mut StdRng) -> Vec<ActorProfile> {
     }
     actors
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn demo_data_looks_like_a_real_log() {
+        let to = Utc::now();
+        let from = to - Duration::days(30);
+        let events = Generator::new(1, from, to).events_between(from, to, 5000);
+        assert_eq!(events.len(), 5000, "exactly the requested number");
+        let within = |e: &&Value| {
+            let t = DateTime::parse_from_rfc3339(e["occurred_at"].as_str().unwrap_or("")).map(|t| t.with_timezone(&Utc));
+            t.is_ok_and(|t| from <= t && t <= to)
+        };
+        assert!(events.iter().all(|e| within(&e)));
+        let kinds: HashSet<&str> = events.iter().filter_map(|e| e["actor"]["type"].as_str()).collect();
+        assert_eq!(kinds.len(), 4, "users, tokens, system and services: {kinds:?}");
+        let actions: HashSet<&str> = events.iter().filter_map(|e| e["action"].as_str()).collect();
+        assert!(actions.len() > 25, "{} actions", actions.len());
+        let failures = events.iter().filter(|e| e["outcome"] == "failure" || e["status"].as_u64().is_some_and(|s| s >= 400)).count();
+        assert!(failures > 50 && failures < 1500, "{failures} failures");
+        assert!(events.iter().any(|e| e["changes"].is_array()), "updates carry before/after changes");
+        let gets = events.iter().filter(|e| e["method"] == "GET").count();
+        assert!(gets > 1500, "reads dominate, as in real logs: {gets}");
+        let mut per_request = std::collections::HashMap::new();
+        for e in &events {
+            *per_request.entry(e["request_id"].as_str().unwrap_or("")).or_insert(0) += 1;
+        }
+        assert!(per_request.values().any(|n| *n >= 3), "some requests span several events");
+    }
+
+    #[test]
+    fn every_demo_event_passes_ingest_validation() {
+        let to = Utc::now();
+        let from = to - Duration::days(2);
+        for (i, e) in Generator::new(2, from, to).events_between(from, to, 2000).iter().enumerate() {
+            if let Err(problems) = crate::ingest::validate::validate_event(i, e, to) {
+                panic!("{e}: {problems:?}");
+            }
+        }
+    }
+}

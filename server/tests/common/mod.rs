@@ -1,0 +1,88 @@
+//! Helpers for tests that drive the real router against a fresh PostgreSQL database
+//! (`#[sqlx::test]` creates one per test from DATABASE_URL).
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+use server::config::ServeArgs;
+use server::state::AppState;
+use server::store::partitions::PartitionCache;
+use server::store::tokens::{self, Scope};
+
+pub fn state(pool: &PgPool, anonymous_read: bool) -> AppState {
+    AppState {
+        pool: pool.clone(),
+        partitions: Arc::new(PartitionCache::default()),
+        anonymous_read,
+        leptos_options: server::web::leptos_options(&ServeArgs::default()),
+    }
+}
+
+pub fn app(pool: &PgPool) -> Router {
+    server::serve::router(state(pool, true))
+}
+
+pub async fn token(pool: &PgPool, scope: Scope) -> String {
+    let name = format!("test-{}-{}", scope.as_str(), uuid::Uuid::now_v7());
+    tokens::create(pool, &name, scope).await.expect("token").1
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+}
+
+pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.expect("the router answers");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply { status, body, text }
+}
+
+pub fn post(path: &str, token: Option<&str>, content_type: &str, body: impl Into<Body>) -> Request<Body> {
+    let mut builder = Request::builder().method(Method::POST).uri(path).header(header::CONTENT_TYPE, content_type);
+    if let Some(t) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    builder.body(body.into()).expect("request")
+}
+
+pub fn get(path: &str, token: Option<&str>) -> Request<Body> {
+    let mut builder = Request::builder().uri(path);
+    if let Some(t) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    builder.body(Body::empty()).expect("request")
+}
+
+/// Posts events as a JSON array with an ingest token.
+pub async fn ingest(app: &Router, token: &str, events: &Value) -> Reply {
+    send(app, post("/api/v1/events", Some(token), "application/json", events.to_string())).await
+}
+
+/// A valid event; `n` varies its action and actor.
+pub fn event(n: usize) -> Value {
+    json!({
+        "action": format!("project.updated{}", if n % 2 == 0 { "" } else { "_again" }),
+        "actor": { "id": format!("u{}", n % 5), "name": format!("User {}", n % 5), "type": "user" },
+        "method": "PATCH",
+        "status": 200,
+        "resource": { "type": "project", "id": format!("p{n}"), "name": format!("Project {n}") },
+        "context": { "cluster": "prod-eu" },
+    })
+}
+
+pub async fn count_events(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(pool).await.expect("count")
+}
