@@ -3,9 +3,14 @@
 #   make test   install what is missing, build, and run every test
 # Benchmarks (see docs/benchmarks.md): make bench
 
-.PHONY: run test bench
+.PHONY: run test bench-ingest
 run:
 	@bash scripts/run.sh
 
 test:
 	@bash scripts/test.sh
+
+# Benchmarks print their figures; record them in docs/benchmarks.md.
+ARGS ?=
+bench-ingest:
+	@bash scripts/bench.sh ingest $(ARGS)

@@ -76,6 +76,8 @@ pub struct ValueCount {
 pub struct FieldValues {
     pub field: String,
     pub values: Vec<ValueCount>,
+    /// False when the counts come from the newest 50,000 matching events only.
+    pub exact: bool,
 }
 
 /// The body of every error response: `{ "error": { "code", "message", "details" } }`.

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod embedded_pg;
+pub mod explore;
 pub mod ingest;
 pub mod serve;
 pub mod state;

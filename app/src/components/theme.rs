@@ -26,7 +26,7 @@ pub fn ThemeToggle() -> impl IntoView {
     }
 }
 
-#[cfg(not(feature = "ssr"))]
+#[cfg(feature = "hydrate")]
 fn toggle() {
     const STORAGE_KEY: &str = "auditorium-theme";
     let Some(html) = document().document_element() else { return };
@@ -47,5 +47,5 @@ fn toggle() {
     }
 }
 
-#[cfg(feature = "ssr")]
+#[cfg(not(feature = "hydrate"))]
 fn toggle() {}

@@ -35,6 +35,18 @@ impl EventFilter {
         }
     }
 
+    /// The selection of `view` within its window at `now`: both ends fixed, so a page, its
+    /// total and its histogram all count the same events.
+    pub fn for_window(view: &ViewState, now: DateTime<Utc>) -> EventFilter {
+        let bounds = view.range.resolve(now);
+        EventFilter { from: Some(bounds.from), to: Some(bounds.to), ..EventFilter::from_view(view, now) }
+    }
+
+    /// The same selection without the filters on `field` (autocomplete for that field).
+    pub fn without_field(&self, field: &crate::query::Field) -> EventFilter {
+        EventFilter { filters: self.filters.iter().filter(|f| f.field != *field).cloned().collect(), ..self.clone() }
+    }
+
     pub fn matches(&self, event: &Event) -> bool {
         self.from.is_none_or(|from| event.occurred_at >= from)
             && self.to.is_none_or(|to| event.occurred_at < to)

@@ -1,7 +1,10 @@
 //! The filter model, its URL codec and its Rust predicate — one model for the page, the
 //! API, the SQL translation and the live tail.
 
+pub mod buckets;
 pub mod codec;
+#[cfg(test)]
+mod codec_props;
 pub mod field;
 pub mod filter;
 pub mod matches;

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 mod health;
 mod ingest;
+mod read;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -14,5 +15,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/api/v1/events", post(ingest::post_events))
+        .route("/api/v1/events", post(ingest::post_events).get(read::list_events))
+        .route("/api/v1/events/{id}", get(read::get_event))
+        .route("/api/v1/histogram", get(read::histogram))
+        .route("/api/v1/fields", get(read::fields))
+        .route("/api/v1/fields/{field}/values", get(read::field_values))
 }

@@ -1,6 +1,10 @@
 //! Everything that reads or writes PostgreSQL.
 
+pub mod copy;
+pub mod counts;
+pub mod filter_sql;
 pub mod insert;
+pub mod page;
 pub mod partitions;
 pub mod rows;
 pub mod tokens;

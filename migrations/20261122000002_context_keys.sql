@@ -1,0 +1,56 @@
+-- Every context key ever seen, so the filter builder can offer `context.<key>` fields
+-- without scanning events. Maintained by the insert trigger.
+
+CREATE TABLE context_keys (
+    key        text        PRIMARY KEY,
+    first_seen timestamptz NOT NULL DEFAULT now()
+);
+
+INSERT INTO context_keys (key)
+SELECT DISTINCT jsonb_object_keys(context) FROM events
+ON CONFLICT DO NOTHING;
+
+CREATE OR REPLACE FUNCTION events_after_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    batch_size bigint;
+    first_seq  bigint;
+BEGIN
+    SELECT count(*) INTO batch_size FROM new_events;
+    IF batch_size = 0 THEN
+        RETURN NULL;
+    END IF;
+
+    -- Serialisation point: the row lock lasts until this transaction commits.
+    UPDATE event_sequence SET last_seq = last_seq + batch_size
+        RETURNING last_seq - batch_size + 1 INTO first_seq;
+
+    INSERT INTO event_positions (seq, id, occurred_at, fingerprint)
+    SELECT first_seq + row_number() OVER (ORDER BY occurred_at, id) - 1, id, occurred_at, fingerprint
+    FROM new_events;
+
+    INSERT INTO event_counts AS c (dim, value, minute, outcome, n)
+    SELECT d.dim, d.value, date_trunc('minute', e.occurred_at), e.outcome, count(*)
+    FROM new_events e
+    CROSS JOIN LATERAL (VALUES
+        ('', NULL::text),
+        ('action', e.action),
+        ('actor.type', e.actor_type),
+        ('source', e.source),
+        ('method', e.method),
+        ('status', e.status::text),
+        ('resource.type', e.resource_type)
+    ) AS d(dim, value)
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT ON CONSTRAINT event_counts_key DO UPDATE SET n = c.n + EXCLUDED.n;
+
+    INSERT INTO context_keys (key)
+    SELECT DISTINCT jsonb_object_keys(context) FROM new_events
+    ON CONFLICT DO NOTHING;
+
+    PERFORM pg_notify('auditorium_events', (first_seq + batch_size - 1)::text);
+    RETURN NULL;
+END;
+$$;
+

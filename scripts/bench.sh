@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `make bench-<name>`: build in release mode and run one benchmark (server/benches/<name>.rs).
+# Without DATABASE_URL it uses a private PostgreSQL cluster in .data/bench.
+source "$(dirname "$0")/lib.sh"
+name="$1"; shift
+setup_build_tools
+step "Benchmark: $name"
+cargo bench -p server --bench "$name" -- "$@"

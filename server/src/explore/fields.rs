@@ -1,0 +1,112 @@
+//! The filterable fields and, for autocomplete, the most frequent values of one of them.
+
+use app::api::{FieldInfo, FieldList, FieldValues, ValueCount};
+use app::query::{EventFilter, Field};
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use super::decode_strict;
+use crate::api::error::ApiError;
+use crate::store::counts::{count_dimension, is_counted};
+use crate::store::filter_sql::{column, like_escape, push_conditions, push_filter, On};
+
+/// How many values autocomplete offers.
+const TOP: i64 = 20;
+/// Without a counts table, values are tallied over the newest this-many matching events.
+const SAMPLE: i64 = 50_000;
+
+/// `GET /api/v1/fields`: every fixed field and every context key seen so far.
+pub async fn fields(pool: &PgPool) -> Result<FieldList, ApiError> {
+    let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM context_keys ORDER BY key").fetch_all(pool).await?;
+    let fields = Field::FIXED
+        .into_iter()
+        .chain(keys.into_iter().map(Field::Context))
+        .map(|f| FieldInfo {
+            key: f.key(),
+            label: f.label(),
+            kind: f.kind(),
+            values: f.known_values().into_iter().map(str::to_string).collect(),
+        })
+        .collect();
+    Ok(FieldList { fields })
+}
+
+/// `GET /api/v1/fields/{field}/values?<view>&prefix=`: the most frequent values of `field`
+/// among the events the view selects, ignoring the view's own filters on that field.
+pub async fn field_values(pool: &PgPool, field_key: &str, query: &str, now: DateTime<Utc>) -> Result<FieldValues, ApiError> {
+    let field = Field::parse(field_key).map_err(|m| ApiError::NotFound(format!("no such field: {m}")))?;
+    let decoded = decode_strict(query, &["prefix"])?;
+    let prefix = decoded.extras.iter().find(|(k, _)| k == "prefix").map(|(_, v)| v.clone()).unwrap_or_default();
+    let filter = EventFilter::for_window(&decoded.view, now).without_field(&field);
+    let dimension = count_dimension(&field).filter(|_| is_counted(&filter) && !has_other_dimension(&filter));
+    let (values, exact) = match dimension {
+        Some(dim) => (counted_values(pool, &filter, dim, &prefix).await?, true),
+        None => sampled_values(pool, &filter, &field, &prefix).await?,
+    };
+    Ok(FieldValues { field: field.key(), values, exact })
+}
+
+/// Whether the filter already uses a counted dimension (then it cannot be grouped by another).
+fn has_other_dimension(filter: &EventFilter) -> bool {
+    filter.filters.iter().any(|f| count_dimension(&f.field).is_some())
+}
+
+/// From the per-minute counts (whole minutes of the window; the edges are ignored, which
+/// autocomplete can afford — the counts are still labelled exact for the whole minutes).
+async fn counted_values(pool: &PgPool, filter: &EventFilter, dim: &str, prefix: &str) -> Result<Vec<ValueCount>, sqlx::Error> {
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT c.value, sum(c.n)::int8 FROM event_counts c WHERE c.dim = ");
+    qb.push_bind(dim.to_string()).push(" AND c.value IS NOT NULL");
+    if let Some(from) = filter.from {
+        qb.push(" AND c.minute >= date_trunc('minute', ").push_bind(from).push(")");
+    }
+    if let Some(to) = filter.to {
+        qb.push(" AND c.minute < ").push_bind(to);
+    }
+    for outcome in filter.filters.iter().filter(|f| f.field == Field::Outcome) {
+        push_filter(&mut qb, On::Counts, outcome);
+    }
+    if !prefix.is_empty() {
+        qb.push(" AND c.value LIKE ").push_bind(format!("{}%", like_escape(prefix)));
+    }
+    qb.push(" GROUP BY c.value ORDER BY 2 DESC, 1 LIMIT ").push_bind(TOP);
+    let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|(value, n)| ValueCount { value, count: u64::try_from(n).unwrap_or(0) }).collect())
+}
+
+/// Tallied over the newest matching events; exact when fewer than the sample matched.
+async fn sampled_values(pool: &PgPool, filter: &EventFilter, field: &Field, prefix: &str) -> Result<(Vec<ValueCount>, bool), sqlx::Error> {
+    let mut qb: QueryBuilder<Postgres> =
+        QueryBuilder::new("SELECT v, count(*)::int8, (sum(count(*)) OVER ())::int8 FROM (SELECT ");
+    push_value(&mut qb, field);
+    qb.push(" AS v FROM events e WHERE true");
+    push_conditions(&mut qb, filter);
+    if !prefix.is_empty() {
+        qb.push(" AND ");
+        push_value(&mut qb, field);
+        qb.push(" LIKE ").push_bind(format!("{}%", like_escape(prefix)));
+    }
+    qb.push(" ORDER BY e.occurred_at DESC LIMIT ").push_bind(SAMPLE);
+    qb.push(") newest GROUP BY v ORDER BY 2 DESC, 1 LIMIT ").push_bind(TOP + 1);
+    let rows: Vec<(Option<String>, i64, i64)> = qb.build_query_as().fetch_all(pool).await?;
+    let whole = rows.first().is_none_or(|(_, _, sampled)| *sampled < SAMPLE);
+    let values = rows
+        .into_iter()
+        .filter_map(|(value, n, _)| Some(ValueCount { value: value?, count: u64::try_from(n).unwrap_or(0) }))
+        .take(TOP as usize)
+        .collect();
+    Ok((values, whole))
+}
+
+fn push_value(qb: &mut QueryBuilder<'_, Postgres>, field: &Field) {
+    match field {
+        Field::Context(key) => {
+            qb.push("(e.context ->> ").push_bind(key.clone()).push(")");
+        }
+        Field::Status => {
+            qb.push("e.status::text");
+        }
+        other => {
+            qb.push(column(other));
+        }
+    }
+}

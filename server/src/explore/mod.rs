@@ -1,0 +1,100 @@
+//! Reading: the one implementation behind the REST API and the server-rendered page. Each
+//! function takes the URL query string as sent, so both callers share validation too.
+
+mod buckets;
+mod fields;
+mod total;
+
+use app::api::{ErrorDetail, EventPage, Histogram, HistogramBucket, Total};
+use app::event::Event;
+use app::query::{decode_query, DecodedQuery, EventFilter};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub use fields::{field_values, fields};
+
+use crate::api::error::ApiError;
+use crate::store::counts::count_buckets;
+use crate::store::page::{fetch_event, fetch_page, latest_position, Cursor};
+
+/// Decodes a query, refusing it (400, every problem named) when any parameter is bad.
+pub fn decode_strict(query: &str, extras: &[&str]) -> Result<DecodedQuery, ApiError> {
+    let decoded = decode_query(query, extras);
+    if decoded.problems.is_empty() {
+        return Ok(decoded);
+    }
+    let details: Vec<ErrorDetail> = decoded
+        .problems
+        .iter()
+        .map(|p| ErrorDetail { index: None, field: Some(p.param.clone()), message: format!("{}: {}", p.param, p.message) })
+        .collect();
+    let message = details.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ");
+    Err(ApiError::BadRequest { code: "invalid_query", message, details })
+}
+
+/// `GET /api/v1/events`: a page, newest first, with the total.
+pub async fn events_page(pool: &PgPool, query: &str, now: DateTime<Utc>) -> Result<EventPage, ApiError> {
+    let view = decode_strict(query, &[])?.view;
+    let filter = EventFilter::for_window(&view, now);
+    let cursor = match &view.cursor {
+        Some(text) => Some(Cursor::decode(text).ok_or_else(|| ApiError::BadRequest {
+            code: "invalid_query",
+            message: "cursor: is not a page cursor from this API (drop it to start at the newest events)".into(),
+            details: vec![ErrorDetail { index: None, field: Some("cursor".into()), message: "not a valid page cursor".into() }],
+        })?),
+        None => None,
+    };
+    let position = latest_position(pool).await?;
+    let (page, total) = tokio::join!(fetch_page(pool, &filter, cursor, view.limit), total::total(pool, &filter));
+    let page = page?;
+    let total = total?;
+    // A lower bound is at least what this page shows.
+    let total = if total.exact { total } else { Total { count: total.count.max(page.events.len() as u64), exact: false } };
+    let bounds = view.range.resolve(now);
+    Ok(EventPage {
+        events: page.events,
+        total,
+        from: bounds.from,
+        to: bounds.to,
+        older: page.older.map(|c| c.encode()),
+        newer: page.newer.map(|c| c.encode()),
+        position,
+    })
+}
+
+/// `GET /api/v1/events/{id}`.
+pub async fn event(pool: &PgPool, id: &str) -> Result<Event, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound(format!("{id:?} is not an event id (a UUID)")))?;
+    fetch_event(pool, id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no event {id}")))
+}
+
+/// `GET /api/v1/histogram`: counts per bucket and outcome; `tz` aligns buckets.
+pub async fn histogram(pool: &PgPool, query: &str, now: DateTime<Utc>) -> Result<Histogram, ApiError> {
+    let decoded = decode_strict(query, &["tz"])?;
+    let tz = time_zone(&decoded)?;
+    let filter = EventFilter::for_window(&decoded.view, now);
+    let window = decoded.view.range.resolve(now);
+    let width = app::query::buckets::bucket_width(window.duration().num_seconds());
+    let bounds = buckets::boundaries(window.from, window.to, width, tz);
+    let counts = count_buckets(pool, &filter, &bounds).await?;
+    let buckets: Vec<HistogramBucket> = bounds
+        .windows(2)
+        .zip(counts)
+        .map(|(b, [success, failure])| HistogramBucket { start: b[0], end: b[1], success, failure })
+        .collect();
+    let count = buckets.iter().map(|b| b.success + b.failure).sum();
+    Ok(Histogram { from: window.from, to: window.to, bucket_seconds: width, buckets, total: Total { count, exact: true } })
+}
+
+fn time_zone(decoded: &DecodedQuery) -> Result<Tz, ApiError> {
+    match decoded.extras.iter().find(|(k, _)| k == "tz") {
+        None => Ok(Tz::UTC),
+        Some((_, name)) => name.parse::<Tz>().map_err(|_| ApiError::BadRequest {
+            code: "invalid_query",
+            message: format!("tz: {name:?} is not an IANA time zone such as Europe/Berlin"),
+            details: vec![ErrorDetail { index: None, field: Some("tz".into()), message: "unknown time zone".into() }],
+        }),
+    }
+}

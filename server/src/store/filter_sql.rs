@@ -1,0 +1,213 @@
+//! The one place that turns an `EventFilter` into SQL. Every value is a bound parameter;
+//! only column names (from a fixed list) are written into the text.
+//!
+//! The translation must agree with `EventFilter::matches` (app/src/query/matches.rs) on every
+//! event; `server/tests/filter_agreement.rs` checks that with random events and filters.
+
+use app::query::{EventFilter, Field, Filter, FilterValue};
+use sqlx::{Postgres, QueryBuilder};
+
+/// Appends ` AND <condition>` for every part of `filter`, on the events alias `e`.
+pub fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter) {
+    if let Some(from) = filter.from {
+        qb.push(" AND e.occurred_at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to {
+        qb.push(" AND e.occurred_at < ").push_bind(to);
+    }
+    for f in &filter.filters {
+        push_filter(qb, On::Events, f);
+    }
+    if let Some(term) = &filter.search {
+        qb.push(" AND e.search_text LIKE ").push_bind(format!("%{}%", like_escape(term)));
+    }
+}
+
+/// Which table a match is written against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum On {
+    /// The events table, alias `e`.
+    Events,
+    /// The per-minute counts, alias `c`: `c.outcome` for the outcome, `c.value` for the
+    /// value of the dimension the caller selected.
+    Counts,
+}
+
+/// `AND (matches)` for an include filter, `AND NOT coalesce((matches), false)` for an
+/// exclude filter, so events without the field pass an exclude filter (as in Rust).
+pub fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, on: On, filter: &Filter) {
+    qb.push(if filter.negated { " AND NOT coalesce((" } else { " AND (" });
+    match on {
+        On::Events => push_match(qb, &filter.field, filter.values()),
+        On::Counts => push_count_match(qb, &filter.field, filter.values()),
+    }
+    qb.push(if filter.negated { "), false)" } else { ")" });
+}
+
+/// `value matches any of values` on a row of `event_counts`, whose `value` holds the field
+/// as text (status as its three digits).
+fn push_count_match(qb: &mut QueryBuilder<'_, Postgres>, field: &Field, values: &[FilterValue]) {
+    let column = if *field == Field::Outcome { "c.outcome" } else { "c.value" };
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            qb.push(" OR ");
+        }
+        qb.push(column);
+        match value {
+            FilterValue::Exact(v) => qb.push(" = ").push_bind(v.clone()),
+            FilterValue::Prefix(p) if p.is_empty() => qb.push(" IS NOT NULL"),
+            FilterValue::Prefix(p) => qb.push(" LIKE ").push_bind(format!("{}%", like_escape(p))),
+            FilterValue::StatusClass(c) => qb.push(" LIKE ").push_bind(format!("{c}__")),
+        };
+    }
+}
+
+/// `value matches any of values`, for one field of an event.
+pub fn push_match(qb: &mut QueryBuilder<'_, Postgres>, field: &Field, values: &[FilterValue]) {
+    let mut first = true;
+    let mut or = |qb: &mut QueryBuilder<'_, Postgres>| {
+        if !std::mem::take(&mut first) {
+            qb.push(" OR ");
+        }
+    };
+    let exact: Vec<&str> = values
+        .iter()
+        .filter_map(|v| match v {
+            FilterValue::Exact(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect();
+    match field {
+        Field::Context(key) => {
+            // Containment uses the GIN index on context.
+            for value in &exact {
+                or(qb);
+                qb.push("e.context @> ").push_bind(serde_json::json!({ key.as_str(): value })).push("::jsonb");
+            }
+        }
+        Field::Status => {
+            let codes: Vec<i16> = exact.iter().filter_map(|s| s.parse().ok()).collect();
+            if !codes.is_empty() {
+                or(qb);
+                qb.push("e.status = ANY(").push_bind(codes).push(")");
+            }
+        }
+        _ if !exact.is_empty() => {
+            or(qb);
+            let column = column(field);
+            if let [one] = exact.as_slice() {
+                qb.push(column).push(" = ").push_bind(one.to_string());
+            } else {
+                qb.push(column).push(" = ANY(").push_bind(exact.iter().map(|s| s.to_string()).collect::<Vec<_>>()).push(")");
+            }
+        }
+        _ => {}
+    }
+    for value in values {
+        match value {
+            FilterValue::Exact(_) => {}
+            FilterValue::Prefix(p) if p.is_empty() => {
+                or(qb);
+                push_text(qb, field);
+                qb.push(" IS NOT NULL");
+            }
+            FilterValue::Prefix(p) => {
+                or(qb);
+                push_text(qb, field);
+                qb.push(" LIKE ").push_bind(format!("{}%", like_escape(p)));
+            }
+            FilterValue::StatusClass(c) => {
+                or(qb);
+                let low = i16::from(*c) * 100;
+                qb.push("e.status BETWEEN ").push_bind(low).push(" AND ").push_bind(low + 99);
+            }
+        }
+    }
+    if first {
+        // No value can match (cannot happen for a valid filter, which has values).
+        qb.push("false");
+    }
+}
+
+/// The field as text (context labels through `->>`; the key is bound).
+fn push_text(qb: &mut QueryBuilder<'_, Postgres>, field: &Field) {
+    match field {
+        Field::Context(key) => {
+            qb.push("(e.context ->> ").push_bind(key.clone()).push(")");
+        }
+        Field::Status => {
+            qb.push("e.status::text");
+        }
+        other => {
+            qb.push(column(other));
+        }
+    }
+}
+
+/// The column of a plain field.
+pub fn column(field: &Field) -> &'static str {
+    match field {
+        Field::Action => "e.action",
+        Field::ActorId => "e.actor_id",
+        Field::ActorName => "e.actor_name",
+        Field::ActorEmail => "e.actor_email",
+        Field::ActorType => "e.actor_type",
+        Field::Source => "e.source",
+        Field::Method => "e.method",
+        Field::Status => "e.status",
+        Field::Outcome => "e.outcome",
+        Field::ResourceType => "e.resource_type",
+        Field::ResourceId => "e.resource_id",
+        Field::ResourceName => "e.resource_name",
+        Field::RequestId => "e.request_id",
+        Field::Ip => "e.ip",
+        Field::Path => "e.path",
+        Field::Context(_) => "e.context",
+    }
+}
+
+/// Escapes LIKE's wildcards (`%`, `_`) and its escape character (`\`).
+pub fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::query::decode_query;
+
+    fn sql(query: &str) -> String {
+        let view = decode_query(query, &[]).view;
+        let filter = EventFilter { filters: view.filters().to_vec(), search: view.search.clone(), from: None, to: None };
+        let mut qb = QueryBuilder::new("SELECT 1 FROM events e WHERE true");
+        push_conditions(&mut qb, &filter);
+        qb.into_sql()
+    }
+
+    #[test]
+    fn values_are_bound_never_written_into_the_sql() {
+        let text = sql("action=a'b;--,x*&context.cluster=prod&q=50%25_off&actor.name!=Robert')");
+        for leaked in ["a'b", "prod", "50%", "Robert"] {
+            assert!(!text.contains(leaked), "{leaked} in {text}");
+        }
+        assert!(text.contains("$1"), "{text}");
+    }
+
+    #[test]
+    fn excludes_keep_events_without_the_field() {
+        assert_eq!(sql("method!=GET"), "SELECT 1 FROM events e WHERE true AND NOT coalesce((e.method = $1), false)");
+        assert_eq!(sql("status=5xx"), "SELECT 1 FROM events e WHERE true AND (e.status BETWEEN $1 AND $2)");
+    }
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(like_escape(r"50%_a\b"), r"50\%\_a\\b");
+    }
+}

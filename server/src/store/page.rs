@@ -1,0 +1,116 @@
+//! Pages of events, newest first, with keyset pagination on (occurred_at, id).
+
+use app::event::Event;
+use app::query::EventFilter;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::filter_sql::push_conditions;
+use super::rows::{EventRow, EVENT_COLUMNS};
+
+/// A position between two events: the key of the event just past it, and the direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub occurred_at: DateTime<Utc>,
+    pub id: Uuid,
+    /// true: the page of events older than the key; false: newer than it.
+    pub older: bool,
+}
+
+impl Cursor {
+    /// Opaque to clients: base64url of `o|n`, microseconds, id.
+    pub fn encode(&self) -> String {
+        let text = format!("{}{}.{}", if self.older { 'o' } else { 'n' }, self.occurred_at.timestamp_micros(), self.id.simple());
+        URL_SAFE_NO_PAD.encode(text)
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
+        let older = match raw.chars().next()? {
+            'o' => true,
+            'n' => false,
+            _ => return None,
+        };
+        let (micros, id) = raw[1..].split_once('.')?;
+        Some(Cursor {
+            occurred_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: Uuid::parse_str(id).ok()?,
+            older,
+        })
+    }
+}
+
+pub struct Page {
+    /// Newest first.
+    pub events: Vec<Event>,
+    pub older: Option<Cursor>,
+    pub newer: Option<Cursor>,
+}
+
+/// One page of `limit` events matching `filter`, starting at `cursor` (None: the newest).
+pub async fn fetch_page(pool: &PgPool, filter: &EventFilter, cursor: Option<Cursor>, limit: u32) -> Result<Page, sqlx::Error> {
+    let older = cursor.is_none_or(|c| c.older);
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM events e WHERE true"));
+    push_conditions(&mut qb, filter);
+    if let Some(c) = cursor {
+        qb.push(if c.older { " AND (e.occurred_at, e.id) < (" } else { " AND (e.occurred_at, e.id) > (" })
+            .push_bind(c.occurred_at)
+            .push(", ")
+            .push_bind(c.id)
+            .push(")");
+    }
+    qb.push(if older { " ORDER BY e.occurred_at DESC, e.id DESC" } else { " ORDER BY e.occurred_at ASC, e.id ASC" });
+    qb.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+    let mut rows: Vec<EventRow> = qb.build_query_as().fetch_all(pool).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    if !older {
+        rows.reverse();
+    }
+    let events: Vec<Event> = rows.into_iter().map(Event::from).collect();
+    let key = |e: &Event, older: bool| Cursor { occurred_at: e.occurred_at, id: e.id, older };
+    // Going older: there are newer events exactly when we came from a cursor. Going newer:
+    // there are older ones (we came from them), and newer ones if the page overflowed.
+    let (has_older, has_newer) = if older { (more, cursor.is_some()) } else { (true, more) };
+    Ok(Page {
+        older: if has_older { events.last().map(|e| key(e, true)) } else { None },
+        newer: if has_newer { events.first().map(|e| key(e, false)) } else { None },
+        events,
+    })
+}
+
+/// One event by id, with every field.
+pub async fn fetch_event(pool: &PgPool, id: Uuid) -> Result<Option<Event>, sqlx::Error> {
+    let row: Option<EventRow> = sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM event_positions p JOIN events e ON e.occurred_at = p.occurred_at AND e.id = p.id
+         WHERE p.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(Event::from))
+}
+
+/// The position of the newest stored event (0 when there is none).
+pub async fn latest_position(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT last_seq FROM event_sequence").fetch_one(pool).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let c = Cursor { occurred_at: DateTime::from_timestamp_micros(1_763_632_800_123_456).expect("t"), id: Uuid::from_u128(42), older: true };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        let n = Cursor { older: false, ..c };
+        assert_eq!(Cursor::decode(&n.encode()), Some(n));
+        for bad in ["", "!!", "eDEyMw", &URL_SAFE_NO_PAD.encode("o12.notauuid")] {
+            assert_eq!(Cursor::decode(bad), None, "{bad}");
+        }
+    }
+}
