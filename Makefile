@@ -3,7 +3,7 @@
 #   make test   install what is missing, build, and run every test
 # Benchmarks (see docs/benchmarks.md): make bench
 
-.PHONY: run test bench-ingest
+.PHONY: run test bench-ingest bench-query
 run:
 	@bash scripts/run.sh
 
@@ -14,3 +14,6 @@ test:
 ARGS ?=
 bench-ingest:
 	@bash scripts/bench.sh ingest $(ARGS)
+
+bench-query:
+	@bash scripts/bench.sh query $(ARGS)

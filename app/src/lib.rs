@@ -1,9 +1,14 @@
+#![recursion_limit = "256"]
 //! Auditorium's shared crate: the event and filter model with its URL codec (used by the
 //! browser and the server), the API's JSON shapes, and the Leptos UI.
 
 pub mod api;
+pub mod chart_math;
+pub mod client;
 pub mod event;
+pub mod format;
 pub mod query;
+pub mod zone;
 
 mod components;
 mod pages;

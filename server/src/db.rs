@@ -75,7 +75,12 @@ pub async fn connect(url: &str, statement_timeout: Duration, pool_size: u32) -> 
     let options = PgConnectOptions::from_str(url)
         .map_err(DbError::Connect)?
         .application_name("auditorium")
-        .options([("statement_timeout", statement_timeout.as_millis().to_string())]);
+        // Filters are built per request: plan each with its real values (selectivity and
+        // partition pruning depend on them) instead of a generic plan after 5 executions.
+        .options([
+            ("statement_timeout", statement_timeout.as_millis().to_string()),
+            ("plan_cache_mode", "force_custom_plan".to_string()),
+        ]);
     PgPoolOptions::new()
         .max_connections(pool_size)
         .acquire_timeout(Duration::from_secs(10))

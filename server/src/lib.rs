@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Auditorium's server: the HTTP API, server-rendered pages, the event store and the
 //! commands of the `auditorium` binary.
 

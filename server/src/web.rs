@@ -1,6 +1,12 @@
 //! Server-rendered pages (Leptos) and the built site's static files.
 
+use std::sync::Arc;
+
+use app::client::ApiHandle;
 use app::{shell, App};
+use http_body_util::BodyExt;
+use leptos::prelude::provide_context;
+use tower::ServiceExt;
 use axum::Router;
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -21,7 +27,30 @@ pub fn leptos_options(args: &ServeArgs) -> LeptosOptions {
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let api = api_handle(state);
     Router::new()
-        .leptos_routes_with_context(state, routes, || {}, move || shell(options.clone()))
+        .leptos_routes_with_context(state, routes, move || provide_context(api.clone()), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+}
+
+/// Lets server-rendered pages read through the very same API router the browser uses (same
+/// validation, same access rules), without a network hop.
+fn api_handle(state: &AppState) -> ApiHandle {
+    let api = crate::api::router().with_state(state.clone());
+    ApiHandle(Arc::new(move |path_and_query: String| {
+        let api = api.clone();
+        Box::pin(async move {
+            let request = match axum::http::Request::get(path_and_query).body(axum::body::Body::empty()) {
+                Ok(request) => request,
+                Err(e) => return (400, format!("{{\"error\":{{\"code\":\"bad_request\",\"message\":\"{e}\"}}}}")),
+            };
+            let response = match api.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            let status = response.status().as_u16();
+            let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        })
+    }))
 }

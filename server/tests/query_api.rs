@@ -204,6 +204,7 @@ async fn reading_needs_a_read_token_unless_on_loopback(pool: PgPool) {
 async fn a_runaway_query_is_stopped_with_advice(pool: PgPool) {
     let app = seed(&pool).await;
     // Enough rows that a search for something absent takes well over a millisecond.
+    sqlx::query("SELECT ensure_event_partitions((now() - interval '3 days')::date, now()::date)").execute(&pool).await.expect("partitions");
     sqlx::query(
         "INSERT INTO events (occurred_at, id, action, actor_id, actor_name, actor_type, outcome, search_text)
          SELECT now() - (g || ' seconds')::interval, gen_random_uuid(), 'bulk.load', 'u', 'U', 'user', 'success',
@@ -213,6 +214,15 @@ async fn a_runaway_query_is_stopped_with_advice(pool: PgPool) {
     .execute(&pool)
     .await
     .expect("bulk rows");
+    // A count that cannot finish within its budget is a flagged lower bound, never a guess.
+    let filter = app::query::EventFilter::for_window(&app::query::decode_query("range=7d&q=padding", &[]).view, Utc::now());
+    let keys = server::explore::total::newest_keys(&pool, &filter, server::explore::total::CAP).await.expect("keys");
+    assert_eq!(keys.len(), server::explore::total::CAP + 1);
+    let bound = server::explore::total::beyond_cap_within(&pool, &filter, keys.len(), 1).await.expect("total");
+    assert_eq!((bound.count, bound.exact), (1000, false));
+    let exact = server::explore::total::beyond_cap_within(&pool, &filter, keys.len(), 60_000).await.expect("total");
+    assert_eq!((exact.count, exact.exact), (200_000, true));
+
     let options: sqlx::postgres::PgConnectOptions = pool.connect_options().as_ref().clone();
     let impatient = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)

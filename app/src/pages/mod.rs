@@ -1,6 +1,6 @@
 //! The application shell and its routes.
 
-mod investigate;
+pub mod investigate;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -2,6 +2,8 @@
 //! and a description of the machine for docs/benchmarks.md.
 #![allow(dead_code)] // each benchmark uses a different subset
 
+pub mod dataset;
+
 use std::collections::HashMap;
 use std::time::Duration;
 

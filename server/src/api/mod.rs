@@ -20,4 +20,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/histogram", get(read::histogram))
         .route("/api/v1/fields", get(read::fields))
         .route("/api/v1/fields/{field}/values", get(read::field_values))
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+/// The OpenAPI document (kept in step with the router by `tests/openapi.rs`).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }

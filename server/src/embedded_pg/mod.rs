@@ -247,16 +247,17 @@ impl EmbeddedPostgres {
     /// Settings rewritten on every start, so upgrades of Auditorium apply them.
     fn write_settings(&self) -> Result<(), EmbeddedError> {
         let socket = self.socket_dir.to_string_lossy().replace('\'', "''");
+        let (shared_buffers, cache) = memory_settings(total_memory_mb());
         let settings = format!(
             "# Written by Auditorium on every start; edit postgresql.conf to override.\n\
              listen_addresses = ''\n\
              unix_socket_directories = '{socket}'\n\
              unix_socket_permissions = 0700\n\
              max_connections = 300\n\
-             shared_buffers = 256MB\n\
+             shared_buffers = {shared_buffers}MB\n\
              work_mem = 16MB\n\
              maintenance_work_mem = 256MB\n\
-             effective_cache_size = 2GB\n\
+             effective_cache_size = {cache}MB\n\
              random_page_cost = 1.1\n\
              jit = off\n\
              max_wal_size = 4GB\n\
@@ -323,6 +324,21 @@ fn locations(root: &Path, run_as: Option<RunAs>) -> (PathBuf, PathBuf) {
     (base.join("postgres"), socket_dir)
 }
 
+/// Megabytes of RAM (from /proc/meminfo; 2 GiB when unknown).
+fn total_memory_mb() -> u64 {
+    fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())))
+        .flatten()
+        .map(|kb| kb / 1024)
+        .unwrap_or(2048)
+}
+
+/// shared_buffers: an eighth of RAM, between 128 MB and 2 GB; effective_cache_size: half.
+fn memory_settings(ram_mb: u64) -> (u64, u64) {
+    ((ram_mb / 8).clamp(128, 2048), (ram_mb / 2).max(256))
+}
+
 fn short_hash(path: &Path) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
@@ -347,6 +363,13 @@ fn tail(path: &Path, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_follows_the_machine() {
+        assert_eq!(memory_settings(1024), (128, 512));
+        assert_eq!(memory_settings(8192), (1024, 4096));
+        assert_eq!(memory_settings(24 * 1024), (2048, 12 * 1024));
+    }
 
     #[test]
     fn urls_escape_the_socket_directory() {

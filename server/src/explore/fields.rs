@@ -38,29 +38,37 @@ pub async fn field_values(pool: &PgPool, field_key: &str, query: &str, now: Date
     let decoded = decode_strict(query, &["prefix"])?;
     let prefix = decoded.extras.iter().find(|(k, _)| k == "prefix").map(|(_, v)| v.clone()).unwrap_or_default();
     let filter = EventFilter::for_window(&decoded.view, now).without_field(&field);
-    let dimension = count_dimension(&field).filter(|_| is_counted(&filter) && !has_other_dimension(&filter));
-    let (values, exact) = match dimension {
-        Some(dim) => (counted_values(pool, &filter, dim, &prefix).await?, true),
+    let counted = is_counted(&filter) && !has_other_dimension(&filter);
+    let table = match &field {
+        Field::Context(key) if counted => Some(("event_label_counts", "key", "hour", key.clone())),
+        other => count_dimension(other).filter(|_| counted).map(|dim| ("event_counts", "dim", "minute", dim.to_string())),
+    };
+    let (values, exact) = match table {
+        Some(table) => (counted_values(pool, &filter, table, &prefix).await?, true),
         None => sampled_values(pool, &filter, &field, &prefix).await?,
     };
     Ok(FieldValues { field: field.key(), values, exact })
 }
 
-/// Whether the filter already uses a counted dimension (then it cannot be grouped by another).
+/// Whether the filter already uses a counted field (then values cannot be grouped by another).
 fn has_other_dimension(filter: &EventFilter) -> bool {
-    filter.filters.iter().any(|f| count_dimension(&f.field).is_some())
+    filter.filters.iter().any(|f| count_dimension(&f.field).is_some() || matches!(f.field, Field::Context(_)))
 }
 
-/// From the per-minute counts (whole minutes of the window; the edges are ignored, which
-/// autocomplete can afford — the counts are still labelled exact for the whole minutes).
-async fn counted_values(pool: &PgPool, filter: &EventFilter, dim: &str, prefix: &str) -> Result<Vec<ValueCount>, sqlx::Error> {
-    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT c.value, sum(c.n)::int8 FROM event_counts c WHERE c.dim = ");
-    qb.push_bind(dim.to_string()).push(" AND c.value IS NOT NULL");
+/// A counts table: name, dimension column, time column, dimension.
+type CountsTable = (&'static str, &'static str, &'static str, String);
+
+/// From a counts table, over the whole minutes (or hours) the window touches: autocomplete
+/// can afford the ragged edges.
+async fn counted_values(pool: &PgPool, filter: &EventFilter, table: CountsTable, prefix: &str) -> Result<Vec<ValueCount>, sqlx::Error> {
+    let (name, dim_column, time, dim) = table;
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!("SELECT c.value, sum(c.n)::int8 FROM {name} c WHERE c.{dim_column} = "));
+    qb.push_bind(dim).push(" AND c.value IS NOT NULL");
     if let Some(from) = filter.from {
-        qb.push(" AND c.minute >= date_trunc('minute', ").push_bind(from).push(")");
+        qb.push(format!(" AND c.{time} >= date_trunc('{time}', ")).push_bind(from).push(")");
     }
     if let Some(to) = filter.to {
-        qb.push(" AND c.minute < ").push_bind(to);
+        qb.push(format!(" AND c.{time} < ")).push_bind(to);
     }
     for outcome in filter.filters.iter().filter(|f| f.field == Field::Outcome) {
         push_filter(&mut qb, On::Counts, outcome);

@@ -3,7 +3,7 @@
 
 mod buckets;
 mod fields;
-mod total;
+pub mod total;
 
 use app::api::{ErrorDetail, EventPage, Histogram, HistogramBucket, Total};
 use app::event::Event;
@@ -16,8 +16,8 @@ use uuid::Uuid;
 pub use fields::{field_values, fields};
 
 use crate::api::error::ApiError;
-use crate::store::counts::count_buckets;
-use crate::store::page::{fetch_event, fetch_page, latest_position, Cursor};
+use crate::store::counts::{count_buckets, is_counted};
+use crate::store::page::{fetch_event, fetch_page, latest_position, page_of_keys, Cursor};
 
 /// Decodes a query, refusing it (400, every problem named) when any parameter is bad.
 pub fn decode_strict(query: &str, extras: &[&str]) -> Result<DecodedQuery, ApiError> {
@@ -47,9 +47,18 @@ pub async fn events_page(pool: &PgPool, query: &str, now: DateTime<Utc>) -> Resu
         None => None,
     };
     let position = latest_position(pool).await?;
-    let (page, total) = tokio::join!(fetch_page(pool, &filter, cursor, view.limit), total::total(pool, &filter));
-    let page = page?;
-    let total = total?;
+    let (page, total) = if is_counted(&filter) {
+        let (page, total) = tokio::join!(fetch_page(pool, &filter, cursor, view.limit), total::counted(pool, &filter));
+        (page?, total?)
+    } else {
+        // One pass over the newest matches: often the exact total, and the first page's keys.
+        let newest = total::newest_keys(pool, &filter, total::CAP.max(view.limit as usize)).await?;
+        let page = match cursor {
+            None => page_of_keys(pool, &newest, view.limit).await?,
+            Some(_) => fetch_page(pool, &filter, cursor, view.limit).await?,
+        };
+        (page, total::beyond_cap(pool, &filter, newest.len()).await?)
+    };
     // A lower bound is at least what this page shows.
     let total = if total.exact { total } else { Total { count: total.count.max(page.events.len() as u64), exact: false } };
     let bounds = view.range.resolve(now);

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use app::event::search_text;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::insert::NewEvent;
 use super::partitions::PartitionCache;
@@ -14,14 +14,20 @@ const COLUMNS: &str = "occurred_at, id, received_at, action, actor_id, actor_nam
      source, method, status, path, outcome, error, resource_type, resource_id, resource_name, context, \
      request_id, ip, user_agent, changes, metadata, search_text, fingerprint";
 
-/// Copies `events` in one COPY statement (one transaction).
+/// Copies `events` in one COPY statement (one transaction), without any of ingest's checks:
+/// the benchmark's raw baseline and its dataset loader.
 pub async fn copy_events(pool: &PgPool, partitions: &PartitionCache, events: &[NewEvent]) -> Result<u64, sqlx::Error> {
     partitions.ensure(pool, events.iter().map(|e| e.event.occurred_at.date_naive())).await?;
-    let mut data = String::with_capacity(events.len() * 600);
+    let mut conn = pool.acquire().await?;
+    copy_into(&mut conn, events.iter()).await
+}
+
+/// Streams `events` into the events table on `conn` (inside the caller's transaction, if any).
+pub async fn copy_into<'a>(conn: &mut PgConnection, events: impl Iterator<Item = &'a NewEvent>) -> Result<u64, sqlx::Error> {
+    let mut data = String::with_capacity(64 * 1024);
     for e in events {
         write_row(&mut data, e);
     }
-    let mut conn = pool.acquire().await?;
     let mut copy = conn.copy_in_raw(&format!("COPY events ({COLUMNS}) FROM STDIN")).await?;
     copy.send(data.as_bytes()).await?;
     copy.finish().await

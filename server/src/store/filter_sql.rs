@@ -17,6 +17,7 @@ pub fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter
     }
     for f in &filter.filters {
         push_filter(qb, On::Events, f);
+        push_implied_search(qb, f);
     }
     if let Some(term) = &filter.search {
         qb.push(" AND e.search_text LIKE ").push_bind(format!("%{}%", like_escape(term)));
@@ -31,6 +32,30 @@ pub enum On {
     /// The per-minute counts, alias `c`: `c.outcome` for the outcome, `c.value` for the
     /// value of the dimension the caller selected.
     Counts,
+}
+
+/// Text fields that are part of `search_text` (app::event::search_text) but have no index
+/// of their own. (Action, actor id, resource id, request id and context labels have better
+/// indexes; an extra trigram condition would only tempt the planner away from them.)
+fn needs_trigram_help(field: &Field) -> bool {
+    matches!(field, Field::ActorName | Field::ActorEmail | Field::ResourceName | Field::Path | Field::Ip)
+}
+
+/// For an include filter with one value on a field held in `search_text`: a condition the
+/// match implies (the lower-cased value is a substring of `search_text`), so the trigram
+/// index narrows the rows. It never changes the result: rows it removes cannot match.
+/// Skipped for values whose lower case depends on context (Greek capital sigma) and for
+/// values too short for trigrams.
+fn push_implied_search(qb: &mut QueryBuilder<'_, Postgres>, filter: &Filter) {
+    let [value] = filter.values() else { return };
+    let text = match value {
+        FilterValue::Exact(v) | FilterValue::Prefix(v) => v,
+        FilterValue::StatusClass(_) => return,
+    };
+    if filter.negated || !needs_trigram_help(&filter.field) || text.chars().count() < 3 || text.contains('Σ') {
+        return;
+    }
+    qb.push(" AND e.search_text LIKE ").push_bind(format!("%{}%", like_escape(&text.to_lowercase())));
 }
 
 /// `AND (matches)` for an include filter, `AND NOT coalesce((matches), false)` for an

@@ -82,6 +82,28 @@ pub async fn fetch_page(pool: &PgPool, filter: &EventFilter, cursor: Option<Curs
     })
 }
 
+/// The first page, from keys already found newest first (`keys` may hold more than `limit`).
+pub async fn page_of_keys(pool: &PgPool, keys: &[(DateTime<Utc>, Uuid)], limit: u32) -> Result<Page, sqlx::Error> {
+    let shown = &keys[..keys.len().min(limit as usize)];
+    let (times, ids): (Vec<DateTime<Utc>>, Vec<Uuid>) = shown.iter().cloned().unzip();
+    let rows: Vec<EventRow> = sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM UNNEST($1::timestamptz[], $2::uuid[]) AS k(occurred_at, id)
+         JOIN events e ON e.occurred_at = k.occurred_at AND e.id = k.id
+         ORDER BY e.occurred_at DESC, e.id DESC"
+    ))
+    .bind(&times)
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    let events: Vec<Event> = rows.into_iter().map(Event::from).collect();
+    let more = keys.len() > shown.len();
+    Ok(Page {
+        older: if more { events.last().map(|e| Cursor { occurred_at: e.occurred_at, id: e.id, older: true }) } else { None },
+        newer: None,
+        events,
+    })
+}
+
 /// One event by id, with every field.
 pub async fn fetch_event(pool: &PgPool, id: Uuid) -> Result<Option<Event>, sqlx::Error> {
     let row: Option<EventRow> = sqlx::query_as(&format!(

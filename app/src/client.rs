@@ -1,0 +1,110 @@
+//! Reading the REST API from the page. In the browser: `fetch` (gloo-net). During server
+//! rendering: the same API router, called in-process through [`ApiHandle`] — so a page and
+//! the API always agree, including on validation and access rules.
+
+use std::future::Future;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ErrorBody, ErrorDetail};
+
+/// A failed API call, as the page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientError {
+    /// HTTP status; 0 when the server could not be reached.
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub details: Vec<ErrorDetail>,
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl ClientError {
+    fn network(message: impl std::fmt::Display) -> ClientError {
+        ClientError { status: 0, code: "network".into(), message: format!("The server could not be reached ({message})."), details: vec![] }
+    }
+
+    /// From a response status and body.
+    pub fn from_response(status: u16, body: &str) -> ClientError {
+        match serde_json::from_str::<ErrorBody>(body) {
+            Ok(b) => ClientError { status, code: b.error.code, message: b.error.message, details: b.error.details },
+            Err(_) => ClientError { status, code: "http".into(), message: format!("The server answered {status}."), details: vec![] },
+        }
+    }
+}
+
+fn decode<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ClientError> {
+    if (200..300).contains(&status) {
+        serde_json::from_str(body).map_err(|e| ClientError {
+            status,
+            code: "decode".into(),
+            message: format!("Unexpected answer from the server: {e}"),
+            details: vec![],
+        })
+    } else {
+        Err(ClientError::from_response(status, body))
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod server_side {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+
+    type Call = dyn Fn(String) -> Pin<Box<dyn Future<Output = (u16, String)> + Send>> + Send + Sync;
+
+    /// Provided by the server as context while rendering: GET `path?query` on the API router.
+    #[derive(Clone)]
+    pub struct ApiHandle(pub Arc<Call>);
+}
+
+#[cfg(feature = "ssr")]
+pub use server_side::ApiHandle;
+
+/// GET `path_and_query` from the API and decode the JSON answer.
+#[cfg(feature = "ssr")]
+pub fn get_json<T: DeserializeOwned + Send + 'static>(path_and_query: String) -> impl Future<Output = Result<T, ClientError>> + Send {
+    let api = leptos::prelude::use_context::<ApiHandle>();
+    async move {
+        let api = api.ok_or_else(|| ClientError::network("no API while rendering"))?;
+        let (status, body) = (api.0)(path_and_query).await;
+        decode(status, &body)
+    }
+}
+
+#[cfg(feature = "hydrate")]
+pub fn get_json<T: DeserializeOwned + Send + 'static>(path_and_query: String) -> impl Future<Output = Result<T, ClientError>> + Send {
+    send_wrapper::SendWrapper::new(async move {
+        let response = gloo_net::http::Request::get(&path_and_query).send().await.map_err(ClientError::network)?;
+        let status = response.status();
+        let body = response.text().await.map_err(ClientError::network)?;
+        decode(status, &body)
+    })
+}
+
+#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+pub fn get_json<T: DeserializeOwned + Send + 'static>(_path_and_query: String) -> impl Future<Output = Result<T, ClientError>> + Send {
+    async { Err(ClientError::network("built without a client")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_keep_their_message_and_details() {
+        let body = r#"{"error":{"code":"invalid_query","message":"limit: too big","details":[{"field":"limit","message":"x"}]}}"#;
+        let e = ClientError::from_response(400, body);
+        assert_eq!((e.status, e.code.as_str(), e.message.as_str(), e.details.len()), (400, "invalid_query", "limit: too big", 1));
+        assert_eq!(ClientError::from_response(502, "<html>").code, "http");
+    }
+}

@@ -1,0 +1,234 @@
+//! The volume chart: stacked success/failure bars over the range. Drag across it to zoom
+//! into a window, click a bar to zoom to it, zoom out with the button; keyboard users move
+//! between bars with the arrows, zoom with Enter and −, pan with [ and ].
+
+use chrono::Utc;
+use leptos::prelude::*;
+
+use crate::api::{Histogram, HistogramBucket};
+use crate::chart_math::{bucket_at, compact, drag_window, fraction_of, pan, window_label, x_ticks, y_ticks, zoom_out};
+use crate::components::icons::{Icon, IconName};
+use crate::format::thousands;
+use crate::pages::investigate::use_page;
+use crate::query::buckets::width_label;
+use crate::query::TimeRange;
+
+#[component]
+pub fn VolumeChart() -> impl IntoView {
+    let page = use_page();
+    let pending = RwSignal::new(false);
+    view! {
+        <section class="chart" class:is-loading=move || pending.get() aria-label="Events over time">
+            <Transition fallback=|| view! { <div class="chart-placeholder muted">"Loading chart…"</div> } set_pending=pending>
+                {move || Suspend::new(async move {
+                    match page.histogram.await {
+                        Ok(h) => view! { <ChartBody histogram=h/> }.into_any(),
+                        Err(e) => view! {
+                            <div class="chart-placeholder chart-error" role="alert">
+                                <Icon name=IconName::Alert/>
+                                <span>{format!("The chart could not be loaded: {}", e.message)}</span>
+                                <button type="button" class="button" on:click=move |_| page.histogram.refetch()>"Try again"</button>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Where the pointer went down and where it is now (fractions of the plot's width).
+type Drag = (f64, f64);
+
+#[component]
+fn ChartBody(histogram: Histogram) -> impl IntoView {
+    let page = use_page();
+    let Histogram { from, to, buckets, total, bucket_seconds } = histogram;
+    let n = buckets.len().max(1);
+    let max = buckets.iter().map(|b| b.success + b.failure).max().unwrap_or(0);
+    let ticks = y_ticks(max);
+    let top = *ticks.last().unwrap_or(&1) as f64;
+    let buckets = StoredValue::new(buckets);
+    let hovered = RwSignal::new(None::<usize>);
+    let drag = RwSignal::new(None::<Drag>);
+    let plot = NodeRef::<leptos::html::Div>::new();
+    let offset = move || page.zone.get().offset_minutes(from);
+
+    let zoom_to = move |start, end| page.apply(|v| v.with_range(TimeRange::absolute(start, end)).with_live(false));
+    let zoom_bar = move |i: usize| {
+        if let Some(b) = buckets.with_value(|b| b.get(i).cloned()) {
+            zoom_to(b.start.max(from), b.end.min(to));
+        }
+    };
+    let fraction = move |client_x: i32| -> f64 {
+        plot_geometry(plot).map(|(left, width)| ((f64::from(client_x) - left) / width.max(1.0)).clamp(0.0, 1.0)).unwrap_or(0.0)
+    };
+    let width_px = move || plot_geometry(plot).map(|(_, width)| width).unwrap_or(1000.0);
+    let on_down = move |ev: leptos::ev::PointerEvent| {
+        if ev.button() != 0 {
+            return;
+        }
+        let x = fraction(ev.client_x());
+        if let Some(el) = plot.get() {
+            let _ = el.set_pointer_capture(ev.pointer_id());
+        }
+        drag.set(Some((x, x)));
+    };
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        let x = fraction(ev.client_x());
+        hovered.set(buckets.with_value(|b| bucket_at(b, x)));
+        drag.update(|d| if let Some(d) = d { d.1 = x });
+    };
+    let on_up = move |ev: leptos::ev::PointerEvent| {
+        let Some((a, _)) = drag.get_untracked() else { return };
+        drag.set(None);
+        let b = fraction(ev.client_x());
+        if (a - b).abs() * width_px() < 4.0 {
+            if let Some(i) = buckets.with_value(|bk| bucket_at(bk, b)) {
+                zoom_bar(i);
+            }
+        } else if let Some((start, end)) = buckets.with_value(|bk| drag_window(bk, a, b, from, to)) {
+            zoom_to(start, end);
+        }
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let last = n - 1;
+        let current = hovered.get_untracked();
+        let now = Utc::now();
+        match ev.key().as_str() {
+            "Escape" if drag.get_untracked().is_some() => drag.set(None),
+            "ArrowRight" => hovered.set(Some(current.map_or(last, |i| (i + 1).min(last)))),
+            "ArrowLeft" => hovered.set(Some(current.map_or(last, |i| i.saturating_sub(1)))),
+            "Home" => hovered.set(Some(0)),
+            "End" => hovered.set(Some(last)),
+            "Enter" | " " => match current {
+                Some(i) => zoom_bar(i),
+                None => return,
+            },
+            "-" | "_" => {
+                let (a, b) = zoom_out(from, to, now);
+                zoom_to(a, b);
+            }
+            "[" | "]" => {
+                let (a, b) = pan(from, to, if ev.key() == "[" { -1 } else { 1 }, now);
+                zoom_to(a, b);
+            }
+            _ => return,
+        }
+        ev.prevent_default();
+    };
+
+    let bars = buckets.with_value(|b| {
+        b.iter()
+            .enumerate()
+            .map(|(i, bucket)| {
+                let x = i as f64 * 10.0;
+                let hs = bucket.success as f64 / top * 100.0;
+                let hf = bucket.failure as f64 / top * 100.0;
+                view! {
+                    <g class="bar" class:hovered=move || hovered.get() == Some(i)>
+                        <rect class="bar-hit" x=x y="0" width="10" height="100"/>
+                        <rect class="bar-success" x=x + 1.0 y=100.0 - hs width="8" height=hs/>
+                        <rect class="bar-failure" x=x + 1.0 y=100.0 - hs - hf width="8" height=hf/>
+                    </g>
+                }
+            })
+            .collect_view()
+    });
+    let grid = ticks.iter().map(|t| view! {
+        <line class="grid" x1="0" x2=n as f64 * 10.0 y1=100.0 - *t as f64 / top * 100.0 y2=100.0 - *t as f64 / top * 100.0/>
+    }).collect_view();
+    let y_labels = ticks.iter().map(|t| view! {
+        <span class="y-label" style=format!("bottom: {}%", *t as f64 / top * 100.0)>{compact(*t)}</span>
+    }).collect_view();
+    let x_labels = move || {
+        let o = offset();
+        buckets.with_value(|b| {
+            let (start, end) = (b.first().map(|x| x.start).unwrap_or(from), b.last().map(|x| x.end).unwrap_or(to));
+            x_ticks(start, end, o)
+                .into_iter()
+                .map(|(t, label)| view! { <span class="x-label" style=format!("left: {:.3}%", fraction_of(b, t) * 100.0)>{label}</span> })
+                .collect_view()
+        })
+    };
+    let tooltip = move || {
+        let i = hovered.get()?;
+        if drag.get().is_some() {
+            return None;
+        }
+        let b: HistogramBucket = buckets.with_value(|b| b.get(i).cloned())?;
+        let left = (i as f64 + 0.5) / n as f64 * 100.0;
+        let side = if left > 70.0 { "right" } else { "left" };
+        Some(view! {
+            <div class=format!("chart-tooltip anchor-{side}") role="status" style=format!("left: {left:.3}%")>
+                <strong>{window_label(b.start.max(from), b.end.min(to), offset())}</strong>
+                <span><i class="swatch swatch-success"></i>{format!("{} succeeded", thousands(b.success))}</span>
+                <span><i class="swatch swatch-failure"></i>{format!("{} failed", thousands(b.failure))}</span>
+                <span class="muted">"Click to zoom in"</span>
+            </div>
+        })
+    };
+    let selection = move || {
+        let (a, b) = drag.get()?;
+        let window = buckets.with_value(|bk| drag_window(bk, a, b, from, to));
+        Some(view! {
+            <div class="selection" style=format!("left: {:.3}%; width: {:.3}%", a.min(b) * 100.0, (a - b).abs() * 100.0)>
+                {window.map(|(s, e)| view! { <span class="selection-label">{window_label(s, e, offset())}</span> })}
+            </div>
+        })
+    };
+    let bar_words = match width_label(bucket_seconds).as_str() {
+        "1d" => "Daily".to_string(),
+        "7d" => "Weekly".to_string(),
+        "1h" => "Hourly".to_string(),
+        other => format!("{other} bars"),
+    };
+    view! {
+        <div class="chart-head">
+            <h2 class="chart-title">"Events over time"</h2>
+            <span class="legend"><i class="swatch swatch-success"></i>"Success"</span>
+            <span class="legend"><i class="swatch swatch-failure"></i>"Failure"</span>
+            <span class="muted chart-meta">{format!("{} · {}", if total.exact { thousands(total.count) } else { format!("> {}", thousands(total.count)) }, bar_words)}</span>
+            <button type="button" class="button chart-zoom-out" title="Zoom out (−)"
+                on:click=move |_| { let (a, b) = zoom_out(from, to, Utc::now()); zoom_to(a, b); }>
+                <Icon name=IconName::ZoomOut/>"Zoom out"
+            </button>
+        </div>
+        <div class="chart-frame">
+            <div class="y-axis" aria-hidden="true">{y_labels}</div>
+            <div class="plot" node_ref=plot tabindex="0" role="img"
+                aria-label=format!("Bar chart of {} events; drag to zoom into a time window.", thousands(total.count))
+                aria-describedby="chart-keys"
+                on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up
+                on:pointercancel=move |_| drag.set(None)
+                on:pointerleave=move |_| if drag.get_untracked().is_none() { hovered.set(None) }
+                on:keydown=on_key>
+                <svg class="bars" viewBox=format!("0 0 {} 100", n * 10) preserveAspectRatio="none" aria-hidden="true">
+                    {grid}
+                    {bars}
+                </svg>
+                {(max == 0).then(|| view! { <div class="chart-empty muted">"No events in this time range"</div> })}
+                {selection}
+                {tooltip}
+            </div>
+            <div class="x-axis" aria-hidden="true">{x_labels}</div>
+        </div>
+        <p id="chart-keys" class="visually-hidden">
+            "Arrow keys move between bars, Enter zooms into a bar, minus zooms out, [ and ] move the time range."
+        </p>
+    }
+}
+
+/// Left edge and width of the plot on screen.
+#[cfg(feature = "hydrate")]
+fn plot_geometry(plot: NodeRef<leptos::html::Div>) -> Option<(f64, f64)> {
+    plot.get().map(|el| {
+        let rect = el.get_bounding_client_rect();
+        (rect.left(), rect.width())
+    })
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn plot_geometry(_plot: NodeRef<leptos::html::Div>) -> Option<(f64, f64)> {
+    None
+}

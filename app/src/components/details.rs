@@ -1,0 +1,182 @@
+//! The details of one event (`event=<id>` in the URL): every field, the changes before →
+//! after, metadata, copy as JSON, and every event of the same request.
+
+use chrono::Duration;
+use leptos::prelude::*;
+
+use crate::client::get_json;
+use crate::components::icons::{Icon, IconName};
+use crate::components::table::{FilterButtons, OutcomeBadge};
+use crate::components::toolbar::copy_text;
+use crate::event::Event;
+use crate::format::{actor_badge, change_value, status_class, time_exact};
+use crate::pages::investigate::use_page;
+use crate::query::{Field, FilterValue, TimeRange};
+
+#[component]
+pub fn DetailsPanel() -> impl IntoView {
+    let page = use_page();
+    let opened = Memo::new(move |_| page.view.get().event);
+    let details = Resource::new(move || opened.get(), |id| async move {
+        match id {
+            Some(id) => get_json::<Event>(format!("/api/v1/events/{id}")).await.map(Some),
+            None => Ok(None),
+        }
+    });
+    let close = move || page.apply(|v| v.with_event(None));
+    view! {
+        <Show when=move || opened.get().is_some()>
+            <aside class="details" role="dialog" aria-modal="false" aria-labelledby="details-title">
+                <Transition fallback=|| view! { <p class="state muted">"Loading event…"</p> }>
+                    {move || Suspend::new(async move {
+                        match details.await {
+                            Ok(Some(event)) => view! { <EventDetails event/> }.into_any(),
+                            Ok(None) => ().into_any(),
+                            Err(e) => view! {
+                                <div class="details-head">
+                                    <h2 id="details-title">"Event not available"</h2>
+                                    <button type="button" class="icon-button" aria-label="Close details" on:click=move |_| close()>
+                                        <Icon name=IconName::Close/>
+                                    </button>
+                                </div>
+                                <p class="state">{e.message}</p>
+                            }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </aside>
+        </Show>
+    }
+}
+
+#[component]
+fn EventDetails(event: Event) -> impl IntoView {
+    let page = use_page();
+    let close = move || page.apply(|v| v.with_event(None));
+    let t = event.occurred_at;
+    let received = event.received_at;
+    let json = serde_json::to_string_pretty(&event).unwrap_or_default();
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        let json = json.clone();
+        copy_text(json, move |ok| {
+            copied.set(ok);
+            set_timeout(move || copied.set(false), std::time::Duration::from_millis(2000));
+        })
+    };
+    let request = event.request_id.clone().map(|rid| {
+        let all_of_request = move |_| {
+            let id = rid.clone();
+            page.apply(|v| {
+                v.clear_filters()
+                    .with_search("")
+                    .with_range(TimeRange::absolute(t - Duration::days(1), t + Duration::days(1)))
+                    .with_filter_values(Field::RequestId, false, [FilterValue::Exact(id)])
+                    .with_event(None)
+            })
+        };
+        view! {
+            <button type="button" class="button" on:click=all_of_request>"All events of this request"</button>
+        }
+    });
+    let badge = actor_badge(&event);
+    let fact = |label: &'static str, value: Option<String>, field: Option<Field>| {
+        value.map(|v| view! {
+            <div class="fact">
+                <dt>{label}</dt>
+                <dd>
+                    <span class="fact-value">{v.clone()}</span>
+                    {field.map(|f| view! { <FilterButtons field=f value=v.clone()/> })}
+                </dd>
+            </div>
+        })
+    };
+    let resource = event.resource.clone();
+    view! {
+        <div class="details-head">
+            <div>
+                <h2 id="details-title" class="mono">{event.action.clone()}</h2>
+                <p class="muted">
+                    <time datetime=t.to_rfc3339()>{move || time_exact(t, page.zone.get().offset_minutes(t))}</time>
+                </p>
+            </div>
+            <OutcomeBadge outcome=event.outcome/>
+            <button type="button" class="icon-button" aria-label="Close details" title="Close (Esc)" on:click=move |_| close()>
+                <Icon name=IconName::Close/>
+            </button>
+        </div>
+        <div class="details-actions">
+            <button type="button" class="button" on:click=copy>
+                <Icon name=IconName::Copy/>{move || if copied.get() { "Copied" } else { "Copy as JSON" }}
+            </button>
+            {request}
+        </div>
+        {event.error.clone().map(|e| view! { <div class="error-box" role="note"><strong>"Error"</strong><p>{e}</p></div> })}
+        <dl class="facts">
+            <div class="fact">
+                <dt>"Actor"</dt>
+                <dd>
+                    <span class="fact-value">{event.actor.name.clone()}</span>
+                    {badge.map(|b| view! { <span class=format!("badge badge-{}", b.to_lowercase())>{b}</span> })}
+                    <FilterButtons field=Field::ActorName value=event.actor.name.clone()/>
+                </dd>
+            </div>
+            {fact("Actor ID", Some(event.actor.id.clone()), Some(Field::ActorId))}
+            {fact("Email", event.actor.email.clone(), Some(Field::ActorEmail))}
+            {fact("Actor type", Some(event.actor.actor_type.as_str().to_string()), Some(Field::ActorType))}
+            {fact("Source", event.source.clone(), Some(Field::Source))}
+            {fact("Method", event.method.clone(), Some(Field::Method))}
+            {fact("Path", event.path.clone(), Some(Field::Path))}
+            <div class="fact">
+                <dt>"Status"</dt>
+                <dd>
+                    {event.status.map(|s| view! {
+                        <span class=format!("status {}", status_class(s))>{s}</span>
+                        <FilterButtons field=Field::Status value=s.to_string()/>
+                    })}
+                </dd>
+            </div>
+            {fact("Resource type", resource.as_ref().map(|r| r.resource_type.clone()), Some(Field::ResourceType))}
+            {fact("Resource ID", resource.as_ref().and_then(|r| r.id.clone()), Some(Field::ResourceId))}
+            {fact("Resource", resource.as_ref().and_then(|r| r.name.clone()), Some(Field::ResourceName))}
+            {fact("Request ID", event.request_id.clone(), Some(Field::RequestId))}
+            {fact("IP address", event.ip.clone(), Some(Field::Ip))}
+            {fact("User agent", event.user_agent.clone(), None)}
+            <div class="fact">
+                <dt>"Received"</dt>
+                <dd><span class="fact-value">{move || time_exact(received, page.zone.get().offset_minutes(received))}</span></dd>
+            </div>
+            {fact("Event ID", Some(event.id.to_string()), None)}
+        </dl>
+        {(!event.context.is_empty()).then(|| view! {
+            <h3>"Context"</h3>
+            <dl class="facts">
+                {event.context.iter().map(|(k, v)| view! {
+                    <div class="fact">
+                        <dt class="mono">{k.clone()}</dt>
+                        <dd><span class="fact-value">{v.clone()}</span><FilterButtons field=Field::Context(k.clone()) value=v.clone()/></dd>
+                    </div>
+                }).collect_view()}
+            </dl>
+        })}
+        {(!event.changes.is_empty()).then(|| view! {
+            <h3>"Changes"</h3>
+            <table class="changes">
+                <thead><tr><th scope="col">"Field"</th><th scope="col">"Before"</th><th scope="col">"After"</th></tr></thead>
+                <tbody>
+                    {event.changes.iter().map(|c| view! {
+                        <tr>
+                            <th scope="row" class="mono">{c.field.clone()}</th>
+                            <td class="before"><code>{change_value(c.before.as_ref())}</code></td>
+                            <td class="after"><span aria-hidden="true">"→ "</span><code>{change_value(c.after.as_ref())}</code></td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
+        {event.metadata.as_ref().map(|m| view! {
+            <h3>"Metadata"</h3>
+            <pre class="json">{serde_json::to_string_pretty(m).unwrap_or_default()}</pre>
+        })}
+    }
+}

@@ -1,0 +1,221 @@
+//! The events table with its header (total, page size, paging) and its empty and error states.
+
+use chrono::Utc;
+use leptos::prelude::*;
+
+use crate::api::EventPage;
+use crate::client::ClientError;
+use crate::components::icons::{Icon, IconName};
+use crate::event::{Event, Outcome};
+use crate::format::{actor_badge, describe_filters, status_class, time_exact, time_short, total_label};
+use crate::pages::investigate::use_page;
+use crate::query::time_range::{RelativeRange, TimeUnit};
+use crate::query::view::PAGE_SIZES;
+use crate::query::{Field, TimeRange};
+
+#[component]
+pub fn Results() -> impl IntoView {
+    let page = use_page();
+    view! {
+        <section class="results" class:is-loading=move || page.loading.get() aria-busy=move || page.loading.get().to_string()>
+            <div class="loading-bar" aria-hidden="true"></div>
+            <Transition fallback=|| view! { <p class="state muted">"Loading events…"</p> } set_pending=page.loading>
+                {move || Suspend::new(async move {
+                    match page.events.await {
+                        Ok(p) if p.events.is_empty() => view! { <EmptyState/> }.into_any(),
+                        Ok(p) => view! { <ResultsHeader page=p.clone()/><EventsTable events=p.events/> }.into_any(),
+                        Err(e) => view! { <ErrorState error=e/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn ResultsHeader(page: EventPage) -> impl IntoView {
+    let ctx = use_page();
+    let (older, newer) = (page.older.clone(), page.newer.clone());
+    let at_top = ctx.now().cursor.is_none();
+    view! {
+        <div class="results-head">
+            <h2 class="total" aria-live="polite">{total_label(page.total)}</h2>
+            <div class="pager" role="navigation" aria-label="Pages">
+                <label class="page-size">"Rows"
+                    <select class="input" on:change=move |ev| {
+                        if let Ok(n) = event_target_value(&ev).parse::<u32>() { ctx.apply(|v| v.with_limit(n)); }
+                    }>
+                        {PAGE_SIZES.iter().map(|n| {
+                            let n = *n;
+                            view! { <option value=n.to_string() selected=move || ctx.view.get().limit == n>{n}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <button type="button" class="button" disabled=at_top on:click=move |_| ctx.apply(|v| v.with_cursor(None))>"Newest"</button>
+                <button type="button" class="button" disabled=newer.is_none()
+                    on:click=move |_| ctx.apply(|v| v.with_cursor(newer.clone()))>
+                    <Icon name=IconName::ChevronLeft/>"Newer"
+                </button>
+                <button type="button" class="button" disabled=older.is_none()
+                    on:click=move |_| ctx.apply(|v| v.with_cursor(older.clone()))>
+                    "Older"<Icon name=IconName::ChevronRight/>
+                </button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn EventsTable(events: Vec<Event>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="events">
+                <caption class="visually-hidden">"Audit events, newest first. Press Enter on a row for details."</caption>
+                <thead>
+                    <tr>
+                        <th scope="col" class="col-time">"Time"</th>
+                        <th scope="col" class="col-actor">"Actor"</th>
+                        <th scope="col" class="col-action">"Action"</th>
+                        <th scope="col" class="col-method">"Method"</th>
+                        <th scope="col" class="col-status">"Status"</th>
+                        <th scope="col" class="col-resource">"Resource"</th>
+                        <th scope="col" class="col-outcome">"Outcome"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {events.into_iter().map(|e| view! { <EventRow event=e/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn EventRow(event: Event) -> impl IntoView {
+    let page = use_page();
+    let id = event.id;
+    let open = move || page.apply(|v| v.with_event(Some(id)));
+    let selected = move || page.view.get().event == Some(id);
+    let t = event.occurred_at;
+    let badge = actor_badge(&event);
+    let request_line = format!("{} {}", event.method.clone().unwrap_or_default(), event.path.clone().unwrap_or_default());
+    let resource = event.resource.clone();
+    view! {
+        <tr tabindex="0" class:selected=selected class:failed=event.outcome == Outcome::Failure
+            aria-selected=move || selected().to_string()
+            on:click=move |_| open()
+            on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); open(); }>
+            <td class="col-time">
+                <time datetime=t.to_rfc3339() title=move || time_exact(t, page.zone.get().offset_minutes(t))>
+                    {move || time_short(t, page.zone.get().offset_minutes(t), Utc::now())}
+                </time>
+            </td>
+            <FilterCell field=Field::ActorName value=Some(event.actor.name.clone())>
+                <span class="actor-name" title=event.actor.email.clone().unwrap_or_else(|| event.actor.id.clone())>{event.actor.name.clone()}</span>
+                {badge.map(|b| view! { <span class=format!("badge badge-{}", b.to_lowercase())>{b}</span> })}
+            </FilterCell>
+            <FilterCell field=Field::Action value=Some(event.action.clone())>
+                <span class="action mono" title=request_line.trim().to_string()>{event.action.clone()}</span>
+            </FilterCell>
+            <FilterCell field=Field::Method value=event.method.clone()>
+                <span class="method mono">{event.method.clone().unwrap_or_default()}</span>
+            </FilterCell>
+            <FilterCell field=Field::Status value=event.status.map(|s| s.to_string())>
+                {event.status.map(|s| view! { <span class=format!("status {}", status_class(s))>{s}</span> })}
+            </FilterCell>
+            <FilterCell field=Field::ResourceName value=resource.as_ref().and_then(|r| r.name.clone())>
+                {resource.map(|r| view! {
+                    <span class="resource-type">{r.resource_type.clone()}</span>
+                    <span class="resource-name" title=r.id.clone().unwrap_or_default()>{r.name.clone().or(r.id.clone()).unwrap_or_default()}</span>
+                })}
+            </FilterCell>
+            <FilterCell field=Field::Outcome value=Some(event.outcome.as_str().to_string())>
+                <OutcomeBadge outcome=event.outcome/>
+            </FilterCell>
+        </tr>
+    }
+}
+
+#[component]
+pub fn OutcomeBadge(outcome: Outcome) -> impl IntoView {
+    let failed = outcome == Outcome::Failure;
+    view! {
+        <span class="outcome" class:outcome-failure=failed>
+            <Icon name=if failed { IconName::Cross } else { IconName::Check }/>
+            {if failed { "Failure" } else { "Success" }}
+        </span>
+    }
+}
+
+/// A cell whose value can be turned into a filter: "is this" / "is not this".
+#[component]
+fn FilterCell(field: Field, value: Option<String>, children: Children) -> impl IntoView {
+    let class = format!("cell col-{}", field.key().replace('.', "-"));
+    view! {
+        <td class=class>
+            <div class="cell-inner">
+                <span class="cell-value">{children()}</span>
+                {value.map(|v| view! { <FilterButtons field=field.clone() value=v/> })}
+            </div>
+        </td>
+    }
+}
+
+/// The two click-to-filter buttons for one value.
+#[component]
+pub fn FilterButtons(field: Field, value: String) -> impl IntoView {
+    let page = use_page();
+    let label = field.label();
+    let (f1, v1, f2, v2) = (field.clone(), value.clone(), field, value.clone());
+    view! {
+        <span class="filter-buttons">
+            <button type="button" class="mini" title=format!("Show only {label} is {value}") aria-label=format!("Filter: {label} is {value}")
+                on:click=move |ev| { ev.stop_propagation(); page.apply(|v| v.focus_on(f1.clone(), v1.clone()).with_event(None)); }>
+                <Icon name=IconName::Plus/>
+            </button>
+            <button type="button" class="mini" title=format!("Hide {label} is {value}") aria-label=format!("Exclude: {label} is {v2}")
+                on:click=move |ev| { ev.stop_propagation(); page.apply(|v| v.exclude_value(f2.clone(), v2.clone()).with_event(None)); }>
+                <Icon name=IconName::Minus/>
+            </button>
+        </span>
+    }
+}
+
+#[component]
+fn EmptyState() -> impl IntoView {
+    let page = use_page();
+    let view_now = page.now();
+    let described = describe_filters(&view_now);
+    let month = TimeRange::Relative(RelativeRange::new(30, TimeUnit::Day));
+    let wider = view_now.range != month;
+    let has_filters = !view_now.filters().is_empty() || view_now.search.is_some();
+    view! {
+        <div class="state empty-state" role="status">
+            <Icon name=IconName::Filter/>
+            <h2>"No events match"</h2>
+            <p class="muted">{if described.is_empty() { "Nothing happened in this time range.".to_string() } else { described }}</p>
+            <div class="state-actions">
+                {wider.then(|| view! { <button type="button" class="button" on:click=move |_| page.apply(|v| v.with_range(month))>"Search the last 30 days"</button> })}
+                {has_filters.then(|| view! { <button type="button" class="button" on:click=move |_| page.apply(|v| v.clear_filters().with_search(""))>"Clear filters and search"</button> })}
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn ErrorState(error: ClientError) -> impl IntoView {
+    let page = use_page();
+    view! {
+        <div class="state error-state" role="alert">
+            <Icon name=IconName::Alert/>
+            <h2>"Events could not be loaded"</h2>
+            <p>{error.message.clone()}</p>
+            {(!error.details.is_empty()).then(|| view! {
+                <ul class="muted">{error.details.iter().map(|d| view! { <li>{d.message.clone()}</li> }).collect_view()}</ul>
+            })}
+            <button type="button" class="button primary" on:click=move |_| page.events.refetch()>
+                <Icon name=IconName::Refresh/>"Try again"
+            </button>
+        </div>
+    }
+}

@@ -1,0 +1,158 @@
+//! Read latency on a large dataset (1M events by default, `--events 10000000` for 10M):
+//! first pages of typical views through the API and at the driver, facet values, and the
+//! histogram next to the raw `date_bin` SQL over the events table.
+//!
+//! make bench-query                          (1M events; the dataset is kept for later runs)
+//! make bench-query ARGS="--events 10000000 --runs 30"
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use app::query::{decode_query, EventFilter};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use server::store::filter_sql::push_conditions;
+use server::store::partitions::PartitionCache;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use support::{dataset, percentile, Args, BenchCluster};
+
+type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<bytes::Bytes>>;
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// p50 and p95 in milliseconds of `runs` timed calls (after two warm-up calls).
+async fn measure<F, Fut>(runs: usize, mut call: F) -> (f64, f64)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for _ in 0..2 {
+        call().await;
+    }
+    let mut ms = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        call().await;
+        ms.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    (percentile(&ms, 50.0), percentile(&ms, 95.0))
+}
+
+async fn http_get(client: &HttpClient, url: &str) {
+    let response = client.get(url.parse().expect("uri")).await.expect("response");
+    let status = response.status();
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    assert!(status.is_success(), "{url}: {status} {}", String::from_utf8_lossy(&body));
+}
+
+/// The raw SQL a histogram replaces: date_bin over the events table.
+async fn raw_date_bin(pool: &PgPool, query: &str, width_seconds: i64) {
+    let view = decode_query(query, &[]).view;
+    let filter = EventFilter::for_window(&view, Utc::now());
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT date_bin(");
+    qb.push_bind(sqlx::postgres::types::PgInterval { months: 0, days: 0, microseconds: width_seconds * 1_000_000 });
+    qb.push(", e.occurred_at, TIMESTAMPTZ '2000-01-01'), e.outcome, count(*) FROM events e WHERE true");
+    push_conditions(&mut qb, &filter);
+    qb.push(" GROUP BY 1, 2");
+    let _rows: Vec<(DateTime<Utc>, String, i64)> = qb.build_query_as().fetch_all(pool).await.expect("date_bin");
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let events: u64 = args.get("events", 1_000_000);
+    let runs: usize = args.get("runs", 30);
+    println!("query benchmark: {events} events over 30 days, {runs} timed runs per measurement (warm cache)");
+    println!("machine: {}", support::machine());
+    let cluster = BenchCluster::start().await;
+    let name = format!("bench_query_{events}");
+    let (pool, _) = match cluster.existing_database(&name).await {
+        Some(db) => db,
+        None => cluster.fresh_database(&name).await,
+    };
+    let data = dataset::ensure(&pool, events).await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let state = server::state::AppState {
+        pool: pool.clone(),
+        partitions: Arc::new(PartitionCache::default()),
+        anonymous_read: true,
+        leptos_options: server::web::leptos_options(&server::config::ServeArgs::default()),
+    };
+    tokio::spawn(async move { axum::serve(listener, server::serve::router(state)).await });
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+
+    let range = format!("from={}&to={}", iso(data.from), iso(data.to));
+    let last_hour = format!("from={}&to={}", iso(data.to - Duration::hours(1)), iso(data.to));
+    let rare_actor = dataset::actor(4321);
+    let views: Vec<(&str, String)> = vec![
+        ("no filter", range.clone()),
+        ("one selective action", format!("{range}&action=secret.deleted")),
+        ("method!=GET", format!("{range}&method!=GET")),
+        ("actor + 5xx", format!("{range}&actor.id=act_42&status=5xx")),
+        ("context label", format!("{range}&context.cluster=cluster-7")),
+        ("1-hour window", last_hour.clone()),
+        ("search, rare term", format!("{range}&q={}", rare_actor.email.clone().unwrap_or_default().replace('@', "%40"))),
+        ("search, common term", format!("{range}&q=timeout")),
+    ];
+
+    println!("\n## First page (limit 50) with total\n");
+    println!("| view | API p50 | API p95 | SQL p50 | SQL p95 | API/SQL (p50) | total |");
+    println!("|---|---|---|---|---|---|---|");
+    for (label, query) in &views {
+        let url = format!("http://{addr}/api/v1/events?{query}");
+        let (api50, api95) = measure(runs, || http_get(&client, &url)).await;
+        let (sql50, sql95) = measure(runs, || async {
+            server::explore::events_page(&pool, query, Utc::now()).await.expect("page");
+        })
+        .await;
+        let page = server::explore::events_page(&pool, query, Utc::now()).await.expect("page");
+        let total = if page.total.exact { format!("{}", page.total.count) } else { format!("> {}", page.total.count) };
+        println!("| {label} | {api50:.1} ms | {api95:.1} ms | {sql50:.1} ms | {sql95:.1} ms | {:.2} | {total} |", api50 / sql50.max(0.001));
+    }
+
+    println!("\n## Facet values (autocomplete), 30 days\n");
+    println!("| field | p50 | p95 | exact |");
+    println!("|---|---|---|---|");
+    for field in ["action", "status", "actor.name", "context.cluster", "resource.name"] {
+        let url = format!("http://{addr}/api/v1/fields/{field}/values?{range}&method!=GET");
+        let (p50, p95) = measure(runs, || http_get(&client, &url)).await;
+        let values = server::explore::field_values(&pool, field, &format!("{range}&method!=GET"), Utc::now()).await.expect("values");
+        println!("| {field} (with method!=GET) | {p50:.1} ms | {p95:.1} ms | {} |", values.exact);
+    }
+
+    println!("\n## Histogram with total, 30 days, next to raw date_bin SQL\n");
+    println!("| filter | histogram p50 | histogram p95 | raw date_bin p50 | target |");
+    println!("|---|---|---|---|---|");
+    let histogram_views: Vec<(&str, String, &str)> = vec![
+        ("no filter", range.clone(), "100 ms"),
+        ("action", format!("{range}&action=project.updated"), "100 ms"),
+        ("method!=GET", format!("{range}&method!=GET"), "100 ms"),
+        ("status=5xx", format!("{range}&status=5xx"), "100 ms"),
+        ("outcome=failure", format!("{range}&outcome=failure"), "100 ms"),
+        ("resource.type", format!("{range}&resource.type=deployment"), "100 ms"),
+        ("actor.type", format!("{range}&actor.type=api_token"), "100 ms"),
+        ("context label", format!("{range}&context.cluster=cluster-7"), "400 ms"),
+        ("actor + 5xx", format!("{range}&actor.id=act_42&status=5xx"), "400 ms"),
+        ("method!=GET + action", format!("{range}&method!=GET&action=application.updated"), "400 ms"),
+        ("actor.email", format!("{range}&actor.email=user1234%40acme.io"), "400 ms"),
+        ("path prefix", format!("{range}&path=/api/invoices/invoice_17*"), "400 ms"),
+        ("actor.name broad prefix (~4% of events)", format!("{range}&actor.name=Ada*"), "400 ms"),
+    ];
+    for (label, query, target) in &histogram_views {
+        let url = format!("http://{addr}/api/v1/histogram?{query}");
+        let (p50, p95) = measure(runs, || http_get(&client, &url)).await;
+        let (raw50, _) = measure(3, || raw_date_bin(&pool, query, 6 * 3600)).await;
+        println!("| {label} | {p50:.1} ms | {p95:.1} ms | {raw50:.0} ms | ≤ {target} |");
+    }
+    pool.close().await;
+    cluster.finish().await;
+}
