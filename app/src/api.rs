@@ -7,6 +7,22 @@ use serde::{Deserialize, Serialize};
 use crate::event::Event;
 use crate::query::FieldKind;
 
+/// (De)serialises times as RFC 3339 with the dedicated parser: chrono's general `FromStr`
+/// would add its whole format-string machinery to the WebAssembly bundle.
+pub mod rfc3339 {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)).map_err(serde::de::Error::custom)
+    }
+}
+
 /// A count that is exact, or — when counting would take too long — a lower bound
 /// ("more than N").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,7 +37,9 @@ pub struct EventPage {
     pub events: Vec<Event>,
     pub total: Total,
     /// The window the page covers (a relative range resolved at query time).
+    #[serde(with = "rfc3339")]
     pub from: DateTime<Utc>,
+    #[serde(with = "rfc3339")]
     pub to: DateTime<Utc>,
     /// Cursor of the next (older) page, if there is one.
     pub older: Option<String>,
@@ -34,7 +52,9 @@ pub struct EventPage {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HistogramBucket {
+    #[serde(with = "rfc3339")]
     pub start: DateTime<Utc>,
+    #[serde(with = "rfc3339")]
     pub end: DateTime<Utc>,
     pub success: u64,
     pub failure: u64,
@@ -42,7 +62,9 @@ pub struct HistogramBucket {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Histogram {
+    #[serde(with = "rfc3339")]
     pub from: DateTime<Utc>,
+    #[serde(with = "rfc3339")]
     pub to: DateTime<Utc>,
     /// Nominal bucket width in seconds (day-sized buckets may differ by an hour across DST).
     pub bucket_seconds: i64,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
 
 use crate::api::HistogramBucket;
-use crate::format::time_minutes;
+use crate::format::{month_day, time_minutes};
 
 /// Round y-axis ticks from 0 covering `max`: steps of 1, 2 or 5 × 10ⁿ, 3–6 ticks.
 pub fn y_ticks(max: u64) -> Vec<u64> {
@@ -18,14 +18,26 @@ pub fn y_ticks(max: u64) -> Vec<u64> {
     (0..=top / step).map(|i| i * step).collect()
 }
 
-/// Compact count labels: 950, 1.2k, 48k, 1.3M.
+/// Compact count labels: 950, 1.2k, 48k, 1.3M. (Integer arithmetic only: float formatting
+/// would add kilobytes to the WebAssembly bundle.)
 pub fn compact(n: u64) -> String {
+    let one_decimal = |whole: u64, tenths: u64, unit: &str| {
+        if tenths == 0 { format!("{whole}{unit}") } else { format!("{whole}.{tenths}{unit}") }
+    };
     match n {
-        n if n >= 1_000_000 => format!("{:.1}M", n as f64 / 1e6).replace(".0M", "M"),
+        n if n >= 1_000_000 => one_decimal(n / 1_000_000, n / 100_000 % 10, "M"),
         n if n >= 10_000 => format!("{}k", n / 1000),
-        n if n >= 1_000 => format!("{:.1}k", n as f64 / 1e3).replace(".0k", "k"),
+        n if n >= 1_000 => one_decimal(n / 1000, n / 100 % 10, "k"),
         n => n.to_string(),
     }
+}
+
+/// A CSS percentage with three decimals, from a fraction: 0.25 → "25.000%".
+pub fn percent(fraction: f64) -> String {
+    let thousandths = (fraction.clamp(-10.0, 10.0) * 100_000.0).round() as i64;
+    let sign = if thousandths < 0 { "-" } else { "" };
+    let t = thousandths.unsigned_abs();
+    format!("{sign}{}.{:03}%", t / 1000, t % 1000)
 }
 
 /// Tick intervals for the time axis, in seconds.
@@ -45,11 +57,7 @@ pub fn x_ticks(from: DateTime<Utc>, to: DateTime<Utc>, offset_minutes: i32) -> V
             if let Some(at) = DateTime::from_timestamp(t, 0) {
                 let local = Utc.timestamp_opt(t + offset, 0).single().unwrap_or(at);
                 let midnight = local.hour() == 0 && local.minute() == 0;
-                let label = if step >= 86_400 || midnight {
-                    local.format("%b %-d").to_string()
-                } else {
-                    local.format("%H:%M").to_string()
-                };
+                let label = if step >= 86_400 || midnight { month_day(local) } else { format!("{:02}:{:02}", local.hour(), local.minute()) };
                 ticks.push((at, label));
             }
         }
@@ -163,6 +171,14 @@ mod tests {
         assert_eq!(y_ticks(1234), vec![0, 500, 1000, 1500]);
         let ticks = y_ticks(98_765);
         assert!(ticks.len() >= 3 && ticks.len() <= 7 && *ticks.last().expect("top") >= 98_765, "{ticks:?}");
+    }
+
+    #[test]
+    fn percentages_without_float_formatting() {
+        assert_eq!(percent(0.25), "25.000%");
+        assert_eq!(percent(0.123456), "12.346%");
+        assert_eq!(percent(1.0), "100.000%");
+        assert_eq!(percent(0.0), "0.000%");
     }
 
     #[test]

@@ -98,7 +98,9 @@ pub struct Change {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub id: Uuid,
+    #[serde(with = "crate::api::rfc3339")]
     pub occurred_at: DateTime<Utc>,
+    #[serde(with = "crate::api::rfc3339")]
     pub received_at: DateTime<Utc>,
     pub action: String,
     pub actor: Actor,

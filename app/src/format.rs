@@ -1,7 +1,7 @@
 //! Turning values into the text people read. Pure functions, shared by server rendering and
 //! the browser so both produce the same strings.
 
-use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, Timelike, Utc};
 
 use crate::api::Total;
 use crate::event::{ActorType, Event};
@@ -34,17 +34,27 @@ pub fn total_label(total: Total) -> String {
 /// year when it is not this year) and the exact form for hovering.
 pub fn time_short(t: DateTime<Utc>, offset_minutes: i32, now: DateTime<Utc>) -> String {
     let local = t.with_timezone(&offset(offset_minutes));
+    let clock = format!("{:02}:{:02}:{:02}", local.hour(), local.minute(), local.second());
     if local.year() == now.with_timezone(&offset(offset_minutes)).year() {
-        local.format("%b %-d, %H:%M:%S").to_string()
+        format!("{}, {clock}", month_day(local))
     } else {
-        local.format("%b %-d %Y, %H:%M:%S").to_string()
+        format!("{} {}, {clock}", month_day(local), local.year())
     }
+}
+
+/// "Nov 21". (Written out rather than with chrono's strftime: a smaller WebAssembly bundle.)
+pub fn month_day<T: Datelike>(date: T) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!("{} {}", MONTHS[date.month0() as usize], date.day())
 }
 
 /// "2026-11-21 14:03:22.481 UTC+01:00".
 pub fn time_exact(t: DateTime<Utc>, offset_minutes: i32) -> String {
-    let local = t.with_timezone(&offset(offset_minutes));
-    format!("{} {}", local.format("%Y-%m-%d %H:%M:%S%.3f"), offset_label(offset_minutes))
+    let l = t.with_timezone(&offset(offset_minutes));
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} {}",
+        l.year(), l.month(), l.day(), l.hour(), l.minute(), l.second(), l.timestamp_subsec_millis(), offset_label(offset_minutes)
+    )
 }
 
 /// "UTC", "UTC+01:00", "UTC-05:30".
@@ -59,7 +69,8 @@ pub fn offset_label(offset_minutes: i32) -> String {
 
 /// A time for ranges and chart labels: "Nov 21, 14:03".
 pub fn time_minutes(t: DateTime<Utc>, offset_minutes: i32) -> String {
-    t.with_timezone(&offset(offset_minutes)).format("%b %-d, %H:%M").to_string()
+    let local = t.with_timezone(&offset(offset_minutes));
+    format!("{}, {:02}:{:02}", month_day(local), local.hour(), local.minute())
 }
 
 fn offset(minutes: i32) -> FixedOffset {

@@ -55,7 +55,7 @@ test('building a filter through the UI changes the URL and the rows', async ({ p
   await hydrated(page);
 
   await page.getByRole('button', { name: 'Add filter' }).click();
-  await page.getByLabel('Field').fill('actor');
+  await page.getByLabel('Field', { exact: true }).fill('actor');
   await page.getByRole('button', { name: /^Actor$/ }).click();
   await page.getByLabel('Operator').selectOption({ label: 'is' });
   await page.getByLabel('Actor value').fill(name);

@@ -6,11 +6,10 @@ use chrono::Utc;
 use leptos::prelude::*;
 
 use crate::api::{Histogram, HistogramBucket};
-use crate::chart_math::{bucket_at, compact, drag_window, fraction_of, pan, window_label, x_ticks, y_ticks, zoom_out};
+use crate::chart_math::{bucket_at, compact, drag_window, fraction_of, pan, percent, window_label, x_ticks, y_ticks, zoom_out};
 use crate::components::icons::{Icon, IconName};
 use crate::format::thousands;
 use crate::pages::investigate::use_page;
-use crate::query::buckets::width_label;
 use crate::query::TimeRange;
 
 #[component]
@@ -118,28 +117,30 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
         ev.prevent_default();
     };
 
+    // Integer geometry: each bar slot is 100 units wide, the plot 1000 units high.
+    let height = |count: u64| ((count as f64 / top) * 1000.0).round() as u64;
     let bars = buckets.with_value(|b| {
         b.iter()
             .enumerate()
             .map(|(i, bucket)| {
-                let x = i as f64 * 10.0;
-                let hs = bucket.success as f64 / top * 100.0;
-                let hf = bucket.failure as f64 / top * 100.0;
+                let x = i as u64 * 100;
+                let (hs, hf) = (height(bucket.success), height(bucket.failure));
                 view! {
                     <g class="bar" class:hovered=move || hovered.get() == Some(i)>
-                        <rect class="bar-hit" x=x y="0" width="10" height="100"/>
-                        <rect class="bar-success" x=x + 1.0 y=100.0 - hs width="8" height=hs/>
-                        <rect class="bar-failure" x=x + 1.0 y=100.0 - hs - hf width="8" height=hf/>
+                        <rect class="bar-hit" x=x.to_string() y="0" width="100" height="1000"/>
+                        <rect class="bar-success" x=(x + 10).to_string() y=(1000 - hs).to_string() width="80" height=hs.to_string()/>
+                        <rect class="bar-failure" x=(x + 10).to_string() y=(1000 - hs - hf).to_string() width="80" height=hf.to_string()/>
                     </g>
                 }
             })
             .collect_view()
     });
-    let grid = ticks.iter().map(|t| view! {
-        <line class="grid" x1="0" x2=n as f64 * 10.0 y1=100.0 - *t as f64 / top * 100.0 y2=100.0 - *t as f64 / top * 100.0/>
+    let grid = ticks.iter().map(|t| {
+        let y = (1000 - height(*t)).to_string();
+        view! { <line class="grid" x1="0" x2=(n * 100).to_string() y1=y.clone() y2=y/> }
     }).collect_view();
     let y_labels = ticks.iter().map(|t| view! {
-        <span class="y-label" style=format!("bottom: {}%", *t as f64 / top * 100.0)>{compact(*t)}</span>
+        <span class="y-label" style=format!("bottom: {}", percent(*t as f64 / top))>{compact(*t)}</span>
     }).collect_view();
     let x_labels = move || {
         let o = offset();
@@ -147,7 +148,7 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
             let (start, end) = (b.first().map(|x| x.start).unwrap_or(from), b.last().map(|x| x.end).unwrap_or(to));
             x_ticks(start, end, o)
                 .into_iter()
-                .map(|(t, label)| view! { <span class="x-label" style=format!("left: {:.3}%", fraction_of(b, t) * 100.0)>{label}</span> })
+                .map(|(t, label)| view! { <span class="x-label" style=format!("left: {}", percent(fraction_of(b, t)))>{label}</span> })
                 .collect_view()
         })
     };
@@ -157,10 +158,10 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
             return None;
         }
         let b: HistogramBucket = buckets.with_value(|b| b.get(i).cloned())?;
-        let left = (i as f64 + 0.5) / n as f64 * 100.0;
-        let side = if left > 70.0 { "right" } else { "left" };
+        let left = (i as f64 + 0.5) / n as f64;
+        let side = if left > 0.7 { "right" } else { "left" };
         Some(view! {
-            <div class=format!("chart-tooltip anchor-{side}") role="status" style=format!("left: {left:.3}%")>
+            <div class=format!("chart-tooltip anchor-{side}") role="status" style=format!("left: {}", percent(left))>
                 <strong>{window_label(b.start.max(from), b.end.min(to), offset())}</strong>
                 <span><i class="swatch swatch-success"></i>{format!("{} succeeded", thousands(b.success))}</span>
                 <span><i class="swatch swatch-failure"></i>{format!("{} failed", thousands(b.failure))}</span>
@@ -172,23 +173,18 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
         let (a, b) = drag.get()?;
         let window = buckets.with_value(|bk| drag_window(bk, a, b, from, to));
         Some(view! {
-            <div class="selection" style=format!("left: {:.3}%; width: {:.3}%", a.min(b) * 100.0, (a - b).abs() * 100.0)>
+            <div class="selection" style=format!("left: {}; width: {}", percent(a.min(b)), percent((a - b).abs()))>
                 {window.map(|(s, e)| view! { <span class="selection-label">{window_label(s, e, offset())}</span> })}
             </div>
         })
     };
-    let bar_words = match width_label(bucket_seconds).as_str() {
-        "1d" => "Daily".to_string(),
-        "7d" => "Weekly".to_string(),
-        "1h" => "Hourly".to_string(),
-        other => format!("{other} bars"),
-    };
+    let bar_words = bar_description(bucket_seconds);
     view! {
         <div class="chart-head">
             <h2 class="chart-title">"Events over time"</h2>
             <span class="legend"><i class="swatch swatch-success"></i>"Success"</span>
             <span class="legend"><i class="swatch swatch-failure"></i>"Failure"</span>
-            <span class="muted chart-meta">{format!("{} · {}", if total.exact { thousands(total.count) } else { format!("> {}", thousands(total.count)) }, bar_words)}</span>
+            <span class="muted chart-meta">{format!("{} · {bar_words}", crate::format::total_label(total))}</span>
             <button type="button" class="button chart-zoom-out" title="Zoom out (−)"
                 on:click=move |_| { let (a, b) = zoom_out(from, to, Utc::now()); zoom_to(a, b); }>
                 <Icon name=IconName::ZoomOut/>"Zoom out"
@@ -203,7 +199,7 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
                 on:pointercancel=move |_| drag.set(None)
                 on:pointerleave=move |_| if drag.get_untracked().is_none() { hovered.set(None) }
                 on:keydown=on_key>
-                <svg class="bars" viewBox=format!("0 0 {} 100", n * 10) preserveAspectRatio="none" aria-hidden="true">
+                <svg class="bars" viewBox=format!("0 0 {} 1000", n * 100) preserveAspectRatio="none" aria-hidden="true">
                     {grid}
                     {bars}
                 </svg>
@@ -216,6 +212,19 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
         <p id="chart-keys" class="visually-hidden">
             "Arrow keys move between bars, Enter zooms into a bar, minus zooms out, [ and ] move the time range."
         </p>
+    }
+}
+
+/// "30-minute bars", "hourly bars", "daily bars".
+fn bar_description(seconds: i64) -> String {
+    match seconds {
+        3600 => "hourly bars".into(),
+        86_400 => "daily bars".into(),
+        604_800 => "weekly bars".into(),
+        s if s % 86_400 == 0 => format!("{}-day bars", s / 86_400),
+        s if s % 3600 == 0 => format!("{}-hour bars", s / 3600),
+        s if s % 60 == 0 => format!("{}-minute bars", s / 60),
+        s => format!("{s}-second bars"),
     }
 }
 

@@ -117,7 +117,7 @@ fn EventDetails(event: Event) -> impl IntoView {
                 <dt>"Actor"</dt>
                 <dd>
                     <span class="fact-value">{event.actor.name.clone()}</span>
-                    {badge.map(|b| view! { <span class=format!("badge badge-{}", b.to_lowercase())>{b}</span> })}
+                    {badge.map(|b| view! { <span class=format!("badge badge-{}", b.to_ascii_lowercase())>{b}</span> })}
                     <FilterButtons field=Field::ActorName value=event.actor.name.clone()/>
                 </dd>
             </div>

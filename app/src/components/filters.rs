@@ -118,8 +118,8 @@ fn FieldPicker(draft: RwSignal<Option<Draft>>) -> impl IntoView {
         let all = known.unwrap_or_else(|| {
             Field::FIXED.iter().map(|f| FieldInfo { key: f.key(), label: f.label(), kind: f.kind(), values: vec![] }).collect()
         });
-        let needle = text.get().to_lowercase();
-        all.into_iter().filter(|f| f.label.to_lowercase().contains(&needle) || f.key.contains(&needle)).collect()
+        let needle = text.get().to_ascii_lowercase();
+        all.into_iter().filter(|f| f.label.to_ascii_lowercase().contains(&needle) || f.key.contains(&needle)).collect()
     };
     let choose = move |key: String| {
         if let Ok(field) = Field::parse(&key) {

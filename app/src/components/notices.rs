@@ -18,7 +18,7 @@ pub fn QueryNotice() -> impl IntoView {
                     <strong>"Some parts of this link could not be used and were ignored:"</strong>
                     <ul>
                         {move || page.problems.get().into_iter().map(|p| view! {
-                            <li><code>{p.param}</code>" "{p.message}</li>
+                            <li><code>{p.param}</code>": "{p.message}</li>
                         }).collect_view()}
                     </ul>
                 </div>

@@ -33,7 +33,7 @@ pub fn SearchBox() -> impl IntoView {
             <Icon name=IconName::Search/>
             <label class="visually-hidden" for="search-input">"Search events"</label>
             <input id="search-input" class="search-input" type="search" autocomplete="off" spellcheck="false"
-                placeholder="Search actors, actions, resources, paths, IPs…  ( / )"
+                placeholder="Search actors, actions, resources, paths, IPs…"
                 prop:value=move || page.view.get().search.unwrap_or_default()
                 on:input=on_input
                 on:keydown=move |ev| match ev.key().as_str() {
@@ -41,6 +41,7 @@ pub fn SearchBox() -> impl IntoView {
                     "Escape" if !event_target_value(&ev).is_empty() => { ev.prevent_default(); submit(String::new()); }
                     _ => {}
                 }/>
+            <kbd aria-hidden="true" title="Press / to search">"/"</kbd>
         </form>
     }
 }

@@ -112,7 +112,7 @@ fn EventRow(event: Event) -> impl IntoView {
             </td>
             <FilterCell field=Field::ActorName value=Some(event.actor.name.clone())>
                 <span class="actor-name" title=event.actor.email.clone().unwrap_or_else(|| event.actor.id.clone())>{event.actor.name.clone()}</span>
-                {badge.map(|b| view! { <span class=format!("badge badge-{}", b.to_lowercase())>{b}</span> })}
+                {badge.map(|b| view! { <span class=format!("badge badge-{}", b.to_ascii_lowercase())>{b}</span> })}
             </FilterCell>
             <FilterCell field=Field::Action value=Some(event.action.clone())>
                 <span class="action mono" title=request_line.trim().to_string()>{event.action.clone()}</span>

@@ -1,6 +1,6 @@
 //! The top bar's controls: time range, copy link, local time / UTC.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use leptos::prelude::*;
 
 use crate::components::icons::{Icon, IconName};
@@ -33,7 +33,8 @@ pub fn RangePicker() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let local_value = move |t: DateTime<Utc>| {
         let offset = page.zone.get_untracked().offset_minutes(t);
-        (t + chrono::Duration::minutes(i64::from(offset))).format("%Y-%m-%dT%H:%M:%S").to_string()
+        let l = (t + chrono::Duration::minutes(i64::from(offset))).naive_utc();
+        format!("{}-{:02}-{:02}T{:02}:{:02}:{:02}", l.year(), l.month(), l.day(), l.hour(), l.minute(), l.second())
     };
     let apply_custom = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -92,20 +93,29 @@ pub fn RangePicker() -> impl IntoView {
 
 /// A `datetime-local` value in the display zone, as UTC.
 fn parse_local(text: &str, as_utc: bool) -> Option<DateTime<Utc>> {
-    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-        .ok()?;
+    let naive = parse_datetime_local(text)?;
     if as_utc {
         return Some(naive.and_utc());
     }
     #[cfg(feature = "hydrate")]
     {
         // The browser knows its own zone's rules (including DST) for that date.
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&naive.format("%Y-%m-%dT%H:%M:%S").to_string()));
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(text));
         DateTime::from_timestamp_millis(date.get_time() as i64)
     }
     #[cfg(not(feature = "hydrate"))]
     Some(naive.and_utc())
+}
+
+/// `2026-11-21T10:00` or `2026-11-21T10:00:05` (what `datetime-local` inputs give).
+fn parse_datetime_local(text: &str) -> Option<chrono::NaiveDateTime> {
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<u32>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.splitn(3, ':').map(|p| p.split('.').next().and_then(|p| p.parse::<u32>().ok()));
+    let (h, min) = (t.next()??, t.next()??);
+    let sec = t.next().flatten().unwrap_or(0);
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, day)?.and_hms_opt(h, min, sec)
 }
 
 #[component]
@@ -189,5 +199,20 @@ pub fn copy_text(text: String, done: impl Fn(bool) + 'static) {
     {
         let _ = text;
         done(false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetime_local_values_parse() {
+        let at = |s: &str| parse_datetime_local(s).map(|t| t.to_string());
+        assert_eq!(at("2026-11-21T10:00").as_deref(), Some("2026-11-21 10:00:00"));
+        assert_eq!(at("2026-11-21T10:00:05").as_deref(), Some("2026-11-21 10:00:05"));
+        assert_eq!(at("2026-11-21T10:00:05.250").as_deref(), Some("2026-11-21 10:00:05"));
+        assert_eq!(at("2026-13-01T10:00"), None);
+        assert_eq!(at("yesterday"), None);
     }
 }

@@ -106,7 +106,7 @@ impl Field {
         Field::FIXED
             .into_iter()
             .find(|f| f.fixed_key() == key)
-            .ok_or_else(|| format!("unknown parameter {key:?}"))
+            .ok_or_else(|| "is not a known parameter (see docs/url-format.md)".to_string())
     }
 
     /// A human label for the filter builder.
@@ -216,7 +216,7 @@ mod tests {
 
     #[test]
     fn bad_keys_are_explained() {
-        assert!(Field::parse("colour").unwrap_err().contains("unknown parameter"));
+        assert!(Field::parse("colour").unwrap_err().contains("not a known parameter"));
         assert!(Field::parse("context.").unwrap_err().contains("not valid"));
         assert!(Field::parse("context.a b").unwrap_err().contains("not valid"));
     }

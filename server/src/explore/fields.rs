@@ -34,7 +34,7 @@ pub async fn fields(pool: &PgPool) -> Result<FieldList, ApiError> {
 /// `GET /api/v1/fields/{field}/values?<view>&prefix=`: the most frequent values of `field`
 /// among the events the view selects, ignoring the view's own filters on that field.
 pub async fn field_values(pool: &PgPool, field_key: &str, query: &str, now: DateTime<Utc>) -> Result<FieldValues, ApiError> {
-    let field = Field::parse(field_key).map_err(|m| ApiError::NotFound(format!("no such field: {m}")))?;
+    let field = Field::parse(field_key).map_err(|_| ApiError::NotFound(format!("there is no field {field_key:?}")))?;
     let decoded = decode_strict(query, &["prefix"])?;
     let prefix = decoded.extras.iter().find(|(k, _)| k == "prefix").map(|(_, v)| v.clone()).unwrap_or_default();
     let filter = EventFilter::for_window(&decoded.view, now).without_field(&field);
