@@ -42,6 +42,19 @@ for (const scheme of ['light', 'dark']) {
   await page.getByRole('button', { name: /^Action$/ }).click();
   await page.waitForSelector('.suggestion', { timeout: 10000 }).catch(() => {});
   await page.screenshot({ path: `${out}/filter-editor-${scheme}.png` });
+  // The chart: hovering a bar, then dragging a selection.
+  await page.goto(base + '/?range=24h');
+  await page.waitForSelector('body[data-hydrated="true"]');
+  const box = await page.locator('.plot').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.7);
+  await page.waitForTimeout(150);
+  await page.locator('.chart').screenshot({ path: `${out}/chart-hover-${scheme}.png` });
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.62, box.y + box.height * 0.5, { steps: 8 });
+  await page.locator('.chart').screenshot({ path: `${out}/chart-drag-${scheme}.png` });
+  await page.keyboard.press('Escape');
+  await page.mouse.up();
   await context.close();
 }
 await browser.close();
