@@ -3,7 +3,7 @@
 #   make test   install what is missing, build, and run every test
 # Benchmarks (see docs/benchmarks.md): make bench
 
-.PHONY: run test bench-ingest bench-query
+.PHONY: run test bench-ingest bench-query bench-page
 run:
 	@bash scripts/run.sh
 
@@ -17,3 +17,6 @@ bench-ingest:
 
 bench-query:
 	@bash scripts/bench.sh query $(ARGS)
+
+bench-page:
+	@bash scripts/bench-page.sh

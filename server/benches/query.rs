@@ -78,6 +78,14 @@ async fn main() {
         None => cluster.fresh_database(&name).await,
     };
     let data = dataset::ensure(&pool, events).await;
+    // A day may have ended since the dataset was loaded: seal it now, not while measuring.
+    server::store::partitions::seal_finished_days(&pool).await.expect("seal");
+    if std::env::args().any(|a| a == "--prepare-only") {
+        println!("dataset {name} ready: {} to {}", iso(data.from), iso(data.to));
+        pool.close().await;
+        cluster.finish().await;
+        return;
+    }
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
