@@ -127,3 +127,35 @@ pub struct ErrorDetail {
     pub field: Option<String>,
     pub message: String,
 }
+
+/// A message of the live tail (`GET /api/v1/live`, WebSocket, JSON text frames).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveMessage {
+    /// Matching events in commit order; `position` is the newest position this message covers.
+    Events { position: i64, events: Vec<PositionedEvent> },
+    /// The catch-up is done: from here on events arrive as they commit.
+    Ready { position: i64 },
+    /// Nothing new matched, but everything up to `position` has been looked at.
+    Position { position: i64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PositionedEvent {
+    pub position: i64,
+    pub event: Event,
+}
+
+/// Close codes of the live tail, with the reason in the close frame.
+pub mod live_close {
+    /// The server is stopping: reconnect (to another instance).
+    pub const GOING_AWAY: u16 = 1001;
+    /// A query parameter is invalid: do not retry as is.
+    pub const BAD_REQUEST: u16 = 4400;
+    pub const UNAUTHORIZED: u16 = 4401;
+    pub const FORBIDDEN: u16 = 4403;
+    /// The client did not keep up (or stopped answering): reconnect with the last position.
+    pub const TOO_SLOW: u16 = 4408;
+    /// A server-side failure: retry with the last position.
+    pub const INTERNAL: u16 = 4500;
+}

@@ -43,12 +43,9 @@ async fn main() {
     let (_, secret) = tokens::create(&pool, "bench", Scope::Ingest).await.expect("token");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let state = server::state::AppState {
-        pool: pool.clone(),
-        partitions: Arc::new(PartitionCache::default()),
-        anonymous_read: true,
-        leptos_options: server::web::leptos_options(&server::config::ServeArgs::default()),
-    };
+    let state = server::state::AppState::new(pool.clone(), true, server::web::leptos_options(&server::config::ServeArgs::default()))
+        .await
+        .expect("state");
     tokio::spawn(async move { axum::serve(listener, server::serve::router(state)).await });
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let next = Arc::new(AtomicUsize::new(0));

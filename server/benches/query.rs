@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use app::query::{decode_query, EventFilter};
@@ -16,7 +15,6 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use server::store::filter_sql::push_conditions;
-use server::store::partitions::PartitionCache;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use support::{dataset, percentile, Args, BenchCluster};
 
@@ -89,12 +87,9 @@ async fn main() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let state = server::state::AppState {
-        pool: pool.clone(),
-        partitions: Arc::new(PartitionCache::default()),
-        anonymous_read: true,
-        leptos_options: server::web::leptos_options(&server::config::ServeArgs::default()),
-    };
+    let state = server::state::AppState::new(pool.clone(), true, server::web::leptos_options(&server::config::ServeArgs::default()))
+        .await
+        .expect("state");
     tokio::spawn(async move { axum::serve(listener, server::serve::router(state)).await });
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
 

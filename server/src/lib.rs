@@ -10,6 +10,7 @@ pub mod demo;
 pub mod embedded_pg;
 pub mod explore;
 pub mod ingest;
+pub mod live;
 pub mod serve;
 pub mod state;
 pub mod store;

@@ -1,7 +1,5 @@
 //! `auditorium serve`: the web UI and the API on one port, until SIGINT/SIGTERM.
 
-use std::sync::Arc;
-
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
@@ -24,21 +22,22 @@ pub async fn serve(db_args: &DatabaseArgs, args: ServeArgs) -> Result<(), BoxErr
 
 async fn serve_with(db: &Database, args: ServeArgs) -> Result<(), BoxError> {
     partitions::create_ahead(&db.pool).await?;
-    let partition_cache = Arc::new(PartitionCache::default());
     if args.demo && store::is_empty(&db.pool).await? {
         tracing::info!("the database is empty: adding demo data (once)");
-        demo::seed(&db.pool, &partition_cache, 60_000, 30, 7).await?;
+        demo::seed(&db.pool, &PartitionCache::default(), 60_000, 30, 7).await?;
     }
     let maintenance = tokio::spawn(partitions::maintain(db.pool.clone()));
-    let state = AppState {
-        pool: db.pool.clone(),
-        partitions: partition_cache,
-        anonymous_read: args.addr.ip().is_loopback(),
-        leptos_options: web::leptos_options(&args),
-    };
+    let state = AppState::new(db.pool.clone(), args.addr.ip().is_loopback(), web::leptos_options(&args)).await?;
+    let live = state.live.clone();
     let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     tracing::info!(addr = %args.addr, "Auditorium is ready at http://{}", args.addr);
-    let served = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await;
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Live-tail sockets are not tracked by axum: tell them to close (browsers reconnect).
+            live.shut_down();
+        })
+        .await;
     maintenance.abort();
     tracing::info!("shutting down");
     Ok(served?)

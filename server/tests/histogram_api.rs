@@ -12,7 +12,7 @@ use server::store::tokens::Scope;
 use sqlx::PgPool;
 
 async fn seed(pool: &PgPool) -> axum::Router {
-    let app = app(pool);
+    let app = app(pool).await;
     let t = token(pool, Scope::Ingest).await;
     let now = Utc::now();
     // Bursts at a few moments; most of the day is empty.

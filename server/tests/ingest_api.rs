@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn one_event_an_array_and_ndjson_are_all_stored(pool: PgPool) {
-    let app = app(&pool);
+    let app = app(&pool).await;
     let t = token(&pool, Scope::Ingest).await;
 
     let one = send(&app, post("/api/v1/events", Some(&t), "application/json", event(0).to_string())).await;
@@ -38,7 +38,7 @@ async fn one_event_an_array_and_ndjson_are_all_stored(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn a_batch_with_bad_items_names_each_problem_and_stores_nothing(pool: PgPool) {
-    let app = app(&pool);
+    let app = app(&pool).await;
     let t = token(&pool, Scope::Ingest).await;
     let mut bad_status = event(1);
     bad_status["status"] = json!(42);
@@ -63,7 +63,7 @@ async fn a_batch_with_bad_items_names_each_problem_and_stores_nothing(pool: PgPo
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn malformed_json_answers_400_with_line_and_column(pool: PgPool) {
-    let app = app(&pool);
+    let app = app(&pool).await;
     let t = token(&pool, Scope::Ingest).await;
     let body = format!("{}\n{{\"action\": oops}}\n", event(0));
     let reply = send(&app, post("/api/v1/events", Some(&t), "application/x-ndjson", body)).await;
@@ -76,7 +76,7 @@ async fn malformed_json_answers_400_with_line_and_column(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn content_type_and_size_limits(pool: PgPool) {
-    let app = app(&pool);
+    let app = app(&pool).await;
     let t = token(&pool, Scope::Ingest).await;
     let wrong = send(&app, post("/api/v1/events", Some(&t), "text/plain", event(0).to_string())).await;
     assert_eq!(wrong.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -98,7 +98,7 @@ async fn content_type_and_size_limits(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn tokens_are_required_and_scoped(pool: PgPool) {
-    let app = app(&pool);
+    let app = app(&pool).await;
     let body = json!([event(0)]);
     let none = send(&app, post("/api/v1/events", None, "application/json", body.to_string())).await;
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
@@ -127,7 +127,7 @@ async fn tokens_are_required_and_scoped(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn retrying_a_batch_never_duplicates(pool: PgPool) {
-    let app = app(&pool);
+    let app = app(&pool).await;
     let t = token(&pool, Scope::Ingest).await;
     let ids = ["0192e4a0-7b1c-7cde-8f00-000000000001", "0192e4a0-7b1c-7cde-8f00-000000000002"];
     let batch: Vec<Value> = ids.iter().enumerate().map(|(n, id)| {
@@ -154,7 +154,7 @@ async fn retrying_a_batch_never_duplicates(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn reusing_an_id_for_other_content_is_a_conflict(pool: PgPool) {
-    let app = app(&pool);
+    let app = app(&pool).await;
     let t = token(&pool, Scope::Ingest).await;
     let mut original = event(0);
     original["id"] = json!("0192e4a0-7b1c-7cde-8f00-00000000000a");
@@ -171,7 +171,7 @@ async fn reusing_an_id_for_other_content_is_a_conflict(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn the_database_itself_refuses_update_and_delete(pool: PgPool) {
-    let app = app(&pool);
+    let app = app(&pool).await;
     let t = token(&pool, Scope::Ingest).await;
     ingest(&app, &t, &json!([event(0)])).await;
     for statement in [
@@ -195,7 +195,7 @@ async fn the_database_itself_refuses_update_and_delete(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn backfilled_events_get_their_partitions_and_counts_stay_exact(pool: PgPool) {
-    let app = app(&pool);
+    let app = app(&pool).await;
     let t = token(&pool, Scope::Ingest).await;
     let mut old = event(0);
     old["occurred_at"] = json!("2024-02-29T23:59:59.999999Z");

@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 async fn start_server(pool: &PgPool) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = app(pool);
+    let app = app(pool).await;
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
 }

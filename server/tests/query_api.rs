@@ -14,7 +14,7 @@ use sqlx::PgPool;
 
 /// Stores a small, known log: 12 events over the last 3 days.
 async fn seed(pool: &PgPool) -> axum::Router {
-    let app = app(pool);
+    let app = app(pool).await;
     let t = token(pool, Scope::Ingest).await;
     let now = Utc::now();
     let at = |minutes: i64| (now - Duration::minutes(minutes)).to_rfc3339();
@@ -84,7 +84,7 @@ async fn totals_are_exact_and_match_the_rows(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn walking_pages_yields_every_event_once_even_with_equal_times(pool: PgPool) {
-    let app = app(&pool);
+    let app = app(&pool).await;
     let t = token(&pool, Scope::Ingest).await;
     let same_time = (Utc::now() - Duration::minutes(3)).to_rfc3339();
     let events: Vec<Value> = (0..23)
@@ -146,7 +146,7 @@ async fn malformed_parameters_answer_400_naming_them(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn one_event_with_every_field(pool: PgPool) {
-    let app = app(&pool);
+    let app = app(&pool).await;
     let t = token(&pool, Scope::Ingest).await;
     let full = json!({
         "action": "application.updated", "actor": { "id": "u1", "name": "Ada", "email": "ada@acme.io", "type": "user" },
@@ -191,13 +191,13 @@ async fn fields_and_their_frequent_values(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn reading_needs_a_read_token_unless_on_loopback(pool: PgPool) {
-    let locked = server::serve::router(state(&pool, false));
+    let locked = server::serve::router(state(&pool, false).await);
     assert_eq!(send(&locked, get("/api/v1/events", None)).await.status, StatusCode::UNAUTHORIZED);
     let read = token(&pool, Scope::Read).await;
     assert_eq!(send(&locked, get("/api/v1/events", Some(&read))).await.status, StatusCode::OK);
     let ingest_only = token(&pool, Scope::Ingest).await;
     assert_eq!(send(&locked, get("/api/v1/histogram", Some(&ingest_only))).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(send(&app(&pool), get("/api/v1/events", None)).await.status, StatusCode::OK, "loopback default");
+    assert_eq!(send(&app(&pool).await, get("/api/v1/events", None)).await.status, StatusCode::OK, "loopback default");
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -229,10 +229,11 @@ async fn a_runaway_query_is_stopped_with_advice(pool: PgPool) {
         .connect_with(options.options([("statement_timeout", "1")]))
         .await
         .expect("pool");
-    let app_impatient = server::serve::router(state(&impatient, true));
+    let app_impatient = server::serve::router(state(&impatient, true).await);
     let reply = send(&app_impatient, get("/api/v1/events?range=7d&q=zzzz-not-there", None)).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
     assert_eq!(reply.body["error"]["code"], "query_timeout");
     assert!(reply.body["error"]["message"].as_str().unwrap_or("").contains("Narrow the time range"));
     drop(app);
+    impatient.close().await;
 }

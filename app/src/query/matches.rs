@@ -48,13 +48,22 @@ impl EventFilter {
     }
 
     pub fn matches(&self, event: &Event) -> bool {
+        match &self.search {
+            Some(_) => self.matches_with_text(event, &search_text(event)),
+            None => self.matches_with_text(event, ""),
+        }
+    }
+
+    /// [`EventFilter::matches`] with the event's `search_text` already computed (the live tail
+    /// computes it once per event, not once per subscriber).
+    pub fn matches_with_text(&self, event: &Event, search_text: &str) -> bool {
         self.from.is_none_or(|from| event.occurred_at >= from)
             && self.to.is_none_or(|to| event.occurred_at < to)
             && self
                 .filters
                 .iter()
                 .all(|f| f.matches_value(f.field.value_of(event).as_deref()))
-            && self.search.as_ref().is_none_or(|term| search_text(event).contains(term.as_str()))
+            && self.search.as_ref().is_none_or(|term| search_text.contains(term.as_str()))
     }
 }
 

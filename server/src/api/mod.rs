@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 mod health;
 mod ingest;
+mod live;
 mod read;
 
 use axum::routing::{get, post};
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/histogram", get(read::histogram))
         .route("/api/v1/fields", get(read::fields))
         .route("/api/v1/fields/{field}/values", get(read::field_values))
+        .route("/api/v1/live", get(live::live))
         .route("/api/v1/openapi.json", get(openapi))
 }
 

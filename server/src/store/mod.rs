@@ -4,6 +4,7 @@ pub mod copy;
 pub mod counts;
 pub mod filter_sql;
 pub mod insert;
+pub mod live;
 pub mod page;
 pub mod partitions;
 pub mod rows;

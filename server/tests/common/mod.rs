@@ -2,8 +2,6 @@
 //! (`#[sqlx::test]` creates one per test from DATABASE_URL).
 #![allow(dead_code)] // each test file uses a different subset
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
@@ -14,20 +12,14 @@ use tower::ServiceExt;
 
 use server::config::ServeArgs;
 use server::state::AppState;
-use server::store::partitions::PartitionCache;
 use server::store::tokens::{self, Scope};
 
-pub fn state(pool: &PgPool, anonymous_read: bool) -> AppState {
-    AppState {
-        pool: pool.clone(),
-        partitions: Arc::new(PartitionCache::default()),
-        anonymous_read,
-        leptos_options: server::web::leptos_options(&ServeArgs::default()),
-    }
+pub async fn state(pool: &PgPool, anonymous_read: bool) -> AppState {
+    AppState::new(pool.clone(), anonymous_read, server::web::leptos_options(&ServeArgs::default())).await.expect("state")
 }
 
-pub fn app(pool: &PgPool) -> Router {
-    server::serve::router(state(pool, true))
+pub async fn app(pool: &PgPool) -> Router {
+    server::serve::router(state(pool, true).await)
 }
 
 pub async fn token(pool: &PgPool, scope: Scope) -> String {

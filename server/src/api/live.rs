@@ -1,0 +1,46 @@
+//! `GET /api/v1/live?<view>&after=<position>`: the live tail over a WebSocket. Problems with
+//! the request are reported as close frames, which browsers can read (an HTTP error before
+//! the upgrade would only show as a failed connection).
+
+use app::api::live_close;
+use app::query::{decode_query, EventFilter};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::Utc;
+
+use super::auth::require;
+use super::error::ApiError;
+use crate::live::socket::{run, Close};
+use crate::state::AppState;
+use crate::store::tokens::Scope;
+
+pub async fn live(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let access = require(&state, &headers, Scope::Read).await;
+    let decoded = decode_query(query.as_deref().unwrap_or(""), &["after"]);
+    let after = decoded.extras.iter().find(|(k, _)| k == "after").map(|(_, v)| v.parse::<i64>());
+    let refusal = match (access, &after) {
+        (Err(ApiError::Unauthorized(m)), _) => Some(Close::new(live_close::UNAUTHORIZED, m)),
+        (Err(ApiError::Forbidden(m)), _) => Some(Close::new(live_close::FORBIDDEN, m)),
+        (Err(e), _) => Some(Close::new(live_close::INTERNAL, e.to_string())),
+        (Ok(()), Some(Err(_))) => Some(Close::new(live_close::BAD_REQUEST, "after: must be a position (a whole number)")),
+        (Ok(()), _) if !decoded.problems.is_empty() => {
+            let first = &decoded.problems[0];
+            Some(Close::new(live_close::BAD_REQUEST, format!("{}: {}", first.param, first.message)))
+        }
+        _ => None,
+    };
+    let filter = EventFilter::from_view(&decoded.view, Utc::now());
+    let hub = state.live.clone();
+    ws.on_upgrade(move |mut socket| async move {
+        if let Some(close) = refusal {
+            let _ = socket.send(close.frame()).await;
+            return;
+        }
+        let after = after.and_then(Result::ok);
+        if let Some(close) = run(socket, hub, filter, after).await {
+            tracing::debug!(code = close.code, reason = %close.reason, "live tail closed: {}", close.reason);
+        }
+    })
+}

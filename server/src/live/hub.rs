@@ -1,0 +1,181 @@
+//! One per server instance: listens for the insert trigger's notifications on a single
+//! connection, reads the newly committed events in position order, and fans them out to the
+//! instance's live-tail sockets through a bounded broadcast channel.
+//!
+//! Positions are assigned in commit order (see the event store migration), so "every event
+//! after the last position read" is exactly what is new: nothing committed later can have a
+//! smaller position. A missed notification (connection lost) costs nothing but latency: after
+//! reconnecting, and every few seconds anyway, the hub reads everything after its position.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::event::{search_text, Event};
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio::sync::{broadcast, watch};
+
+use crate::store::live::events_after;
+
+/// The channel the insert trigger notifies on.
+pub const CHANNEL: &str = "auditorium_events";
+/// How many batches a socket may fall behind before it has to catch up from the database.
+const BUFFERED_BATCHES: usize = 128;
+/// At most this many events are read (and broadcast) at once.
+const READ_CHUNK: i64 = 1000;
+/// Read new events this often even without a notification.
+const SAFETY_POLL: Duration = Duration::from_secs(5);
+
+/// A committed event, with what every socket needs computed once.
+#[derive(Debug)]
+pub struct LiveEvent {
+    pub position: i64,
+    pub event: Event,
+    /// `app::event::search_text`, for the search filter.
+    pub search_text: String,
+    /// The event as JSON, for the wire.
+    pub json: String,
+}
+
+impl LiveEvent {
+    pub fn new(position: i64, event: Event) -> LiveEvent {
+        let search_text = search_text(&event);
+        let json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into());
+        LiveEvent { position, event, search_text, json }
+    }
+}
+
+/// Events in position order, shared by every socket.
+pub type Batch = Arc<Vec<Arc<LiveEvent>>>;
+
+pub struct LiveHub {
+    pool: PgPool,
+    sender: broadcast::Sender<Batch>,
+    latest: AtomicI64,
+    shutdown: watch::Sender<bool>,
+}
+
+impl LiveHub {
+    /// Starts listening. The hub's position starts at the newest committed event.
+    pub async fn start(pool: PgPool) -> Result<Arc<LiveHub>, sqlx::Error> {
+        let latest = crate::store::page::latest_position(&pool).await?;
+        let (sender, _) = broadcast::channel(BUFFERED_BATCHES);
+        let (shutdown, _) = watch::channel(false);
+        let hub = Arc::new(LiveHub { pool, sender, latest: AtomicI64::new(latest), shutdown });
+        tokio::spawn(listen(hub.clone()));
+        Ok(hub)
+    }
+
+    /// Subscribes to new batches and says up to which position the hub has read. Events up
+    /// to that position will not come through the subscription (but may: check positions).
+    pub fn subscribe(&self) -> (broadcast::Receiver<Batch>, i64) {
+        let receiver = self.sender.subscribe();
+        (receiver, self.latest.load(Ordering::Acquire))
+    }
+
+    pub fn latest(&self) -> i64 {
+        self.latest.load(Ordering::Acquire)
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Resolves when the server shuts down.
+    pub fn shutting_down(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Tells every socket to close (the server is stopping) and stops listening.
+    pub fn shut_down(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    /// Reads and broadcasts everything committed after the hub's position.
+    async fn catch_up(&self) -> Result<(), sqlx::Error> {
+        loop {
+            let after = self.latest.load(Ordering::Acquire);
+            let rows = events_after(&self.pool, after, READ_CHUNK).await?;
+            let Some(last) = rows.last().map(|(p, _)| *p) else { return Ok(()) };
+            let full = rows.len() as i64 == READ_CHUNK;
+            let batch: Batch = Arc::new(rows.into_iter().map(|(p, e)| Arc::new(LiveEvent::new(p, e))).collect());
+            self.latest.store(last, Ordering::Release);
+            // No receivers is fine: nobody is tailing right now.
+            let _ = self.sender.send(batch);
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The hub's life: listen, read after each notification, reconnect when the connection
+/// breaks (reading what was missed), stop at shutdown or when the pool is closed.
+async fn listen(hub: Arc<LiveHub>) {
+    let closed = hub.pool.close_event();
+    tokio::pin!(closed);
+    let mut stop = hub.shutting_down();
+    let mut retry = Duration::from_millis(200);
+    loop {
+        let (own, mut listener) = match connect(&hub.pool).await {
+            Ok(connected) => {
+                retry = Duration::from_millis(200);
+                connected
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "live tail cannot listen ({e}); retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(retry) => {}
+                    _ = stop.changed() => return,
+                    () = &mut closed => return,
+                }
+                retry = (retry * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        // Whatever committed while we were not listening.
+        if let Err(e) = hub.catch_up().await {
+            tracing::warn!(error = %e, "live tail catch-up failed: {e}");
+        }
+        let mut poll = tokio::time::interval(SAFETY_POLL);
+        let finished = loop {
+            tokio::select! {
+                notification = listener.try_recv() => match notification {
+                    // Several notifications may be pending: one read covers them all.
+                    Ok(Some(_)) => while listener.next_buffered().is_some() {},
+                    // Reconnected on its own; notifications in between are lost: read below.
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "live tail lost its connection ({e}); reconnecting");
+                        break false;
+                    }
+                },
+                _ = poll.tick() => {}
+                _ = stop.changed() => break true,
+                () = &mut closed => break true,
+            }
+            if let Err(e) = hub.catch_up().await {
+                tracing::warn!(error = %e, "live tail read failed: {e}");
+            }
+        };
+        // Close the listening connection now, not whenever the pool is dropped: a database
+        // cannot be dropped (tests) while a session is still connected to it.
+        drop(listener);
+        own.close().await;
+        if finished {
+            return;
+        }
+    }
+}
+
+/// The listener gets a connection of its own, outside the pool that serves requests.
+async fn connect(pool: &PgPool) -> Result<(PgPool, PgListener), sqlx::Error> {
+    let own = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(pool.connect_options().as_ref().clone())
+        .await?;
+    let mut listener = PgListener::connect_with(&own).await?;
+    listener.listen(CHANNEL).await?;
+    Ok((own, listener))
+}

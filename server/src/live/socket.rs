@@ -1,0 +1,218 @@
+//! One live-tail subscription: catch up from the database after the client's position, then
+//! forward matching events as they commit. Never skips an event, never sends one twice.
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::api::live_close;
+use app::query::EventFilter;
+use axum::extract::ws::{CloseFrame, Message};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::hub::{LiveEvent, LiveHub};
+use crate::store::live::matching_between;
+
+/// Catch-up reads and replay messages carry at most this many events.
+const REPLAY_CHUNK: i64 = 500;
+/// A send that takes longer than this means the client is not reading.
+const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+const PING_EVERY: Duration = Duration::from_secs(15);
+const PONG_TIMEOUT: Duration = Duration::from_secs(45);
+/// Without matching events, tell the client its position at most this often.
+const POSITION_EVERY: Duration = Duration::from_secs(1);
+
+/// Why a subscription ended, when the server ends it.
+#[derive(Debug)]
+pub struct Close {
+    pub code: u16,
+    pub reason: String,
+}
+
+impl Close {
+    pub fn new(code: u16, reason: impl Into<String>) -> Close {
+        let mut reason: String = reason.into();
+        // A close reason has at most 123 bytes.
+        while reason.len() > 120 {
+            reason.pop();
+        }
+        Close { code, reason }
+    }
+
+    pub fn frame(self) -> Message {
+        Message::Close(Some(CloseFrame { code: self.code, reason: self.reason.into() }))
+    }
+}
+
+/// Runs one subscription until the client leaves (`None`) or the server ends it.
+pub async fn run<S>(socket: S, hub: Arc<LiveHub>, filter: EventFilter, after: Option<i64>) -> Option<Close>
+where
+    S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let (mut sink, mut incoming) = socket.split();
+    let outcome = forward(&mut sink, &mut incoming, &hub, &filter, after).await;
+    if let Some(close) = outcome.as_ref().err() {
+        let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(Close::new(close.code, close.reason.clone()).frame())).await;
+    }
+    outcome.err()
+}
+
+/// `Ok(())`: the client went away. `Err(close)`: the server ends the subscription.
+async fn forward<W, R>(sink: &mut W, incoming: &mut R, hub: &LiveHub, filter: &EventFilter, after: Option<i64>) -> Result<(), Close>
+where
+    W: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    // Subscribe before reading the database: nothing committed in between can be missed.
+    // Catch up to the newest committed event (the hub may trail it by a notification); the
+    // hub's later batches then repeat some of it, which the position check skips.
+    let (mut batches, hub_head) = hub.subscribe();
+    let mut stop = hub.shutting_down();
+    let head = newest(hub).await?.max(hub_head);
+    let mut position = replay(sink, hub, filter, after.unwrap_or(head), head).await?;
+    send(sink, format!("{{\"type\":\"ready\",\"position\":{position}}}")).await?;
+
+    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut last_pong = Instant::now();
+    let mut last_sent = Instant::now();
+    loop {
+        tokio::select! {
+            batch = batches.recv() => match batch {
+                Ok(batch) => {
+                    let Some(top) = batch.last().map(|e| e.position) else { continue };
+                    if top <= position {
+                        continue;
+                    }
+                    let fresh: Vec<&Arc<LiveEvent>> = batch
+                        .iter()
+                        .filter(|e| e.position > position && filter.matches_with_text(&e.event, &e.search_text))
+                        .collect();
+                    if !fresh.is_empty() {
+                        send(sink, events_message(top, &fresh)).await?;
+                        last_sent = Instant::now();
+                    } else if last_sent.elapsed() >= POSITION_EVERY {
+                        send(sink, format!("{{\"type\":\"position\",\"position\":{top}}}")).await?;
+                        last_sent = Instant::now();
+                    }
+                    position = top;
+                }
+                // This client fell behind the buffer: read what it missed from the database.
+                Err(RecvError::Lagged(_)) => {
+                    let head = newest(hub).await?.max(hub.latest());
+                    position = replay(sink, hub, filter, position, head).await?;
+                }
+                Err(RecvError::Closed) => return Err(Close::new(live_close::GOING_AWAY, "the server is shutting down")),
+            },
+            message = incoming.next() => match message {
+                Some(Ok(Message::Pong(_))) => last_pong = Instant::now(),
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Ok(()),
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if last_pong.elapsed() > PONG_TIMEOUT {
+                    return Err(Close::new(live_close::TOO_SLOW, "no answer to keep-alive pings"));
+                }
+                timed(sink.send(Message::Ping(Vec::new().into()))).await?;
+            }
+            _ = stop.changed() => return Err(Close::new(live_close::GOING_AWAY, "the server is shutting down")),
+        }
+    }
+}
+
+/// The position of the newest committed event.
+async fn newest(hub: &LiveHub) -> Result<i64, Close> {
+    crate::store::page::latest_position(hub.pool()).await.map_err(|e| {
+        tracing::warn!(error = %e, "live tail could not read the newest position: {e}");
+        Close::new(live_close::INTERNAL, "reading the newest position failed; reconnect to retry")
+    })
+}
+
+/// Sends every matching event with a position in `(after, until]`, in order; returns the new
+/// position (`until`, or `after` when that is later).
+async fn replay<W: Sink<Message> + Unpin>(sink: &mut W, hub: &LiveHub, filter: &EventFilter, after: i64, until: i64) -> Result<i64, Close> {
+    let mut position = after;
+    while position < until {
+        let rows = matching_between(hub.pool(), Some(filter), position, Some(until), REPLAY_CHUNK)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "live catch-up failed: {e}");
+                Close::new(live_close::INTERNAL, "reading missed events failed; reconnect to retry")
+            })?;
+        let full = rows.len() as i64 == REPLAY_CHUNK;
+        let events: Vec<Arc<LiveEvent>> = rows.into_iter().map(|(p, e)| Arc::new(LiveEvent::new(p, e))).collect();
+        // A short read reached the end of the range: everything up to `until` is covered.
+        let reached = if full { events.last().map_or(until, |e| e.position) } else { until };
+        if !events.is_empty() {
+            send(sink, events_message(reached, &events.iter().collect::<Vec<_>>())).await?;
+        }
+        position = reached;
+        if !full {
+            break;
+        }
+    }
+    Ok(position.max(after))
+}
+
+/// `{"type":"events","position":N,"events":[{"position":p,"event":{...}}, ...]}`, built from
+/// each event's JSON, serialised once for every subscriber.
+pub fn events_message(position: i64, events: &[&Arc<LiveEvent>]) -> String {
+    let mut out = String::with_capacity(64 + events.iter().map(|e| e.json.len() + 32).sum::<usize>());
+    let _ = write!(out, "{{\"type\":\"events\",\"position\":{position},\"events\":[");
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{{\"position\":{},\"event\":{}}}", e.position, e.json);
+    }
+    out.push_str("]}");
+    out
+}
+
+async fn send<W: Sink<Message> + Unpin>(sink: &mut W, text: String) -> Result<(), Close> {
+    timed(sink.send(Message::Text(text.into()))).await
+}
+
+async fn timed<F: std::future::Future<Output = Result<(), E>>, E>(send: F) -> Result<(), Close> {
+    match tokio::time::timeout(SEND_TIMEOUT, send).await {
+        Ok(Ok(())) => Ok(()),
+        // The client is gone; nothing to tell it.
+        Ok(Err(_)) => Err(Close::new(live_close::GOING_AWAY, "connection closed")),
+        Err(_) => Err(Close::new(live_close::TOO_SLOW, "the connection could not keep up; reconnect to catch up")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::api::LiveMessage;
+
+    #[test]
+    fn hand_built_messages_are_what_the_browser_decodes() {
+        let mut event: app::event::Event =
+            serde_json::from_value(serde_json::json!({
+                "id": "0192e4a0-7b1c-7cde-8f00-1234567890ab", "occurred_at": "2026-11-21T10:00:00Z",
+                "received_at": "2026-11-21T10:00:01Z", "action": "a.b",
+                "actor": {"id": "u", "name": "U \"quoted\"", "type": "user"}, "outcome": "success", "context": {}
+            }))
+            .expect("event");
+        event.context.insert("k".into(), "v\nw".into());
+        let live = Arc::new(LiveEvent::new(7, event.clone()));
+        let message: LiveMessage = serde_json::from_str(&events_message(9, &[&live])).expect("valid JSON");
+        match message {
+            LiveMessage::Events { position, events } => {
+                assert_eq!(position, 9);
+                assert_eq!(events[0].position, 7);
+                assert_eq!(events[0].event, event);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let ready: LiveMessage = serde_json::from_str("{\"type\":\"ready\",\"position\":3}").expect("ready");
+        assert_eq!(ready, LiveMessage::Ready { position: 3 });
+    }
+
+    #[test]
+    fn close_reasons_fit_in_a_frame() {
+        assert!(Close::new(4400, "x".repeat(300)).reason.len() <= 123);
+    }
+}

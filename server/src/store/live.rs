@@ -1,0 +1,46 @@
+//! Reading events by commit position, for the live tail.
+
+use app::event::Event;
+use app::query::EventFilter;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use super::filter_sql::push_conditions;
+use super::rows::{EventRow, EVENT_COLUMNS};
+
+#[derive(sqlx::FromRow)]
+struct PositionedRow {
+    seq: i64,
+    #[sqlx(flatten)]
+    event: EventRow,
+}
+
+/// Up to `limit` events with a position after `after`, in position (= commit) order.
+pub async fn events_after(pool: &PgPool, after: i64, limit: i64) -> Result<Vec<(i64, Event)>, sqlx::Error> {
+    matching_between(pool, None, after, None, limit).await
+}
+
+/// Up to `limit` events matching `filter` with a position in `(after, until]`, in position
+/// order: what a reconnecting client missed.
+pub async fn matching_between(
+    pool: &PgPool,
+    filter: Option<&EventFilter>,
+    after: i64,
+    until: Option<i64>,
+    limit: i64,
+) -> Result<Vec<(i64, Event)>, sqlx::Error> {
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT p.seq, {EVENT_COLUMNS} FROM event_positions p
+         JOIN events e ON e.occurred_at = p.occurred_at AND e.id = p.id
+         WHERE p.seq > "
+    ));
+    qb.push_bind(after);
+    if let Some(until) = until {
+        qb.push(" AND p.seq <= ").push_bind(until);
+    }
+    if let Some(filter) = filter {
+        push_conditions(&mut qb, filter);
+    }
+    qb.push(" ORDER BY p.seq LIMIT ").push_bind(limit);
+    let rows: Vec<PositionedRow> = qb.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|r| (r.seq, Event::from(r.event))).collect())
+}
