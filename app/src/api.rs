@@ -128,16 +128,28 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
-/// A message of the live tail (`GET /api/v1/live`, WebSocket, JSON text frames).
+/// A message of the live tail (`GET /api/v1/live`, WebSocket, JSON text frames):
+/// `{"type": "events" | "ready" | "position", "position": N, "events": [...]}`. (A flat
+/// struct rather than a tagged enum: far less decoding code in the WebAssembly bundle.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum LiveMessage {
-    /// Matching events in commit order; `position` is the newest position this message covers.
-    Events { position: i64, events: Vec<PositionedEvent> },
+pub struct LiveMessage {
+    #[serde(rename = "type")]
+    pub kind: LiveMessageKind,
+    /// The newest position this message covers; reconnect with `after` set to it.
+    pub position: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<PositionedEvent>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveMessageKind {
+    /// Matching events in commit order.
+    Events,
     /// The catch-up is done: from here on events arrive as they commit.
-    Ready { position: i64 },
+    Ready,
     /// Nothing new matched, but everything up to `position` has been looked at.
-    Position { position: i64 },
+    Position,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

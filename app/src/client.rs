@@ -41,16 +41,38 @@ impl ClientError {
     }
 }
 
-fn decode<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ClientError> {
+/// GET `path_and_query` from the API and decode the JSON answer.
+pub fn get_json<T: DeserializeOwned + Send + 'static>(path_and_query: String) -> impl Future<Output = Result<T, ClientError>> + Send {
+    let text = get_text(path_and_query);
+    async move { decode(&text.await?) }
+}
+
+/// GET `path_and_query`, keeping the JSON text as well as its decoded value.
+pub fn get_json_and_text<T: DeserializeOwned + Send + 'static>(
+    path_and_query: String,
+) -> impl Future<Output = Result<(T, String), ClientError>> + Send {
+    let text = get_text(path_and_query);
+    async move {
+        let text = text.await?;
+        Ok((decode(&text)?, text))
+    }
+}
+
+fn decode<T: DeserializeOwned>(body: &str) -> Result<T, ClientError> {
+    serde_json::from_str(body).map_err(|e| ClientError {
+        status: 200,
+        code: "decode".into(),
+        message: format!("Unexpected answer from the server: {e}"),
+        details: vec![],
+    })
+}
+
+/// The body of a successful answer, or the API's error.
+fn checked(status: u16, body: String) -> Result<String, ClientError> {
     if (200..300).contains(&status) {
-        serde_json::from_str(body).map_err(|e| ClientError {
-            status,
-            code: "decode".into(),
-            message: format!("Unexpected answer from the server: {e}"),
-            details: vec![],
-        })
+        Ok(body)
     } else {
-        Err(ClientError::from_response(status, body))
+        Err(ClientError::from_response(status, &body))
     }
 }
 
@@ -70,29 +92,28 @@ mod server_side {
 #[cfg(feature = "ssr")]
 pub use server_side::ApiHandle;
 
-/// GET `path_and_query` from the API and decode the JSON answer.
 #[cfg(feature = "ssr")]
-pub fn get_json<T: DeserializeOwned + Send + 'static>(path_and_query: String) -> impl Future<Output = Result<T, ClientError>> + Send {
+fn get_text(path_and_query: String) -> impl Future<Output = Result<String, ClientError>> + Send {
     let api = leptos::prelude::use_context::<ApiHandle>();
     async move {
         let api = api.ok_or_else(|| ClientError::network("no API while rendering"))?;
         let (status, body) = (api.0)(path_and_query).await;
-        decode(status, &body)
+        checked(status, body)
     }
 }
 
 #[cfg(feature = "hydrate")]
-pub fn get_json<T: DeserializeOwned + Send + 'static>(path_and_query: String) -> impl Future<Output = Result<T, ClientError>> + Send {
+fn get_text(path_and_query: String) -> impl Future<Output = Result<String, ClientError>> + Send {
     send_wrapper::SendWrapper::new(async move {
         let response = gloo_net::http::Request::get(&path_and_query).send().await.map_err(ClientError::network)?;
         let status = response.status();
         let body = response.text().await.map_err(ClientError::network)?;
-        decode(status, &body)
+        checked(status, body)
     })
 }
 
 #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-pub fn get_json<T: DeserializeOwned + Send + 'static>(_path_and_query: String) -> impl Future<Output = Result<T, ClientError>> + Send {
+fn get_text(_path_and_query: String) -> impl Future<Output = Result<String, ClientError>> + Send {
     async { Err(ClientError::network("built without a client")) }
 }
 

@@ -7,6 +7,9 @@ pub mod chart_math;
 pub mod client;
 pub mod event;
 pub mod format;
+pub mod live;
+#[cfg(feature = "hydrate")]
+mod live_socket;
 pub mod query;
 pub mod zone;
 

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use app::api::LiveMessage;
+use app::api::{LiveMessage, LiveMessageKind};
 use common::{event, state};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -48,10 +48,11 @@ async fn next(socket: &mut Socket) -> Option<LiveMessage> {
 async fn until_ready(socket: &mut Socket) -> (i64, Vec<(i64, Uuid)>) {
     let mut replayed = Vec::new();
     loop {
-        match next(socket).await.expect("open") {
-            LiveMessage::Ready { position } => return (position, replayed),
-            LiveMessage::Events { events, .. } => replayed.extend(events.iter().map(|e| (e.position, e.event.id))),
-            LiveMessage::Position { .. } => {}
+        let message = next(socket).await.expect("open");
+        match message.kind {
+            LiveMessageKind::Ready => return (message.position, replayed),
+            LiveMessageKind::Events => replayed.extend(message.events.iter().map(|e| (e.position, e.event.id))),
+            LiveMessageKind::Position => {}
         }
     }
 }
@@ -61,8 +62,7 @@ async fn collect(socket: &mut Socket, count: usize) -> Vec<(i64, Uuid)> {
     let mut got = Vec::new();
     while got.len() < count {
         match next(socket).await {
-            Some(LiveMessage::Events { events, .. }) => got.extend(events.iter().map(|e| (e.position, e.event.id))),
-            Some(_) => {}
+            Some(m) => got.extend(m.events.iter().map(|e| (e.position, e.event.id))),
             None => break,
         }
     }
@@ -203,8 +203,7 @@ async fn a_stalled_client_neither_delays_others_nor_loses_events(pool: PgPool) {
     let mut got: Vec<(i64, Uuid)> = Vec::new();
     loop {
         match next(&mut stalled).await {
-            Some(LiveMessage::Events { events, .. }) => got.extend(events.iter().map(|e| (e.position, e.event.id))),
-            Some(_) => {}
+            Some(m) => got.extend(m.events.iter().map(|e| (e.position, e.event.id))),
             None => {
                 let last = got.last().map_or(0, |e| e.0);
                 stalled = subscribe(addr, &format!("range=1h&after={last}")).await;

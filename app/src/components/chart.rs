@@ -44,9 +44,27 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
     let page = use_page();
     let Histogram { from, to, buckets, total, bucket_seconds } = histogram;
     let n = buckets.len().max(1);
-    let max = buckets.iter().map(|b| b.success + b.failure).max().unwrap_or(0);
-    let ticks = y_ticks(max);
-    let top = *ticks.last().unwrap_or(&1) as f64;
+    // Counts per bar: the histogram, plus events that arrived live since.
+    let base: Vec<[u64; 2]> = buckets.iter().map(|b| [b.success, b.failure]).collect();
+    let edges: Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> = buckets.iter().map(|b| (b.start, b.end)).collect();
+    let counts = Memo::new(move |_| {
+        let mut counts = base.clone();
+        page.live.received.with(|received| {
+            for (t, outcome) in received {
+                if let Some(i) = edges.iter().position(|(s, e)| s <= t && t < e) {
+                    counts[i][usize::from(*outcome == crate::event::Outcome::Failure)] += 1;
+                }
+            }
+        });
+        counts
+    });
+    let ticks = Memo::new(move |_| y_ticks(counts.with(|c| c.iter().map(|p| p[0] + p[1]).max().unwrap_or(0))));
+    let top = move || *ticks.with(|t| t.last().copied()).as_ref().unwrap_or(&1) as f64;
+    let max_is_zero = move || counts.with(|c| c.iter().all(|p| p[0] + p[1] == 0));
+    let total_now = move || {
+        let live = page.live.received.with(Vec::len) as u64;
+        crate::api::Total { count: total.count + live, exact: total.exact }
+    };
     let buckets = StoredValue::new(buckets);
     let hovered = RwSignal::new(None::<usize>);
     let drag = RwSignal::new(None::<Drag>);
@@ -118,30 +136,39 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
     };
 
     // Integer geometry: each bar slot is 100 units wide, the plot 1000 units high.
-    let height = |count: u64| ((count as f64 / top) * 1000.0).round() as u64;
-    let bars = buckets.with_value(|b| {
-        b.iter()
-            .enumerate()
-            .map(|(i, bucket)| {
-                let x = i as u64 * 100;
-                let (hs, hf) = (height(bucket.success), height(bucket.failure));
-                view! {
-                    <g class="bar" class:hovered=move || hovered.get() == Some(i)>
-                        <rect class="bar-hit" x=x.to_string() y="0" width="100" height="1000"/>
-                        <rect class="bar-success" x=(x + 10).to_string() y=(1000 - hs).to_string() width="80" height=hs.to_string()/>
-                        <rect class="bar-failure" x=(x + 10).to_string() y=(1000 - hs - hf).to_string() width="80" height=hf.to_string()/>
-                    </g>
-                }
-            })
-            .collect_view()
-    });
-    let grid = ticks.iter().map(|t| {
-        let y = (1000 - height(*t)).to_string();
-        view! { <line class="grid" x1="0" x2=(n * 100).to_string() y1=y.clone() y2=y/> }
-    }).collect_view();
-    let y_labels = ticks.iter().map(|t| view! {
-        <span class="y-label" style=format!("bottom: {}", percent(*t as f64 / top))>{compact(*t)}</span>
-    }).collect_view();
+    let height = move |count: u64, top: f64| ((count as f64 / top) * 1000.0).round() as u64;
+    let bars = move || {
+        let top = top();
+        counts.with(|c| {
+            c.iter()
+                .enumerate()
+                .map(|(i, [success, failure])| {
+                    let x = i as u64 * 100;
+                    let (hs, hf) = (height(*success, top), height(*failure, top));
+                    view! {
+                        <g class="bar" class:hovered=move || hovered.get() == Some(i)>
+                            <rect class="bar-hit" x=x.to_string() y="0" width="100" height="1000"/>
+                            <rect class="bar-success" x=(x + 10).to_string() y=(1000 - hs).to_string() width="80" height=hs.to_string()/>
+                            <rect class="bar-failure" x=(x + 10).to_string() y=(1000 - hs - hf).to_string() width="80" height=hf.to_string()/>
+                        </g>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let grid = move || {
+        let top = top();
+        ticks.get().into_iter().map(|t| {
+            let y = (1000 - height(t, top)).to_string();
+            view! { <line class="grid" x1="0" x2=(n * 100).to_string() y1=y.clone() y2=y/> }
+        }).collect_view()
+    };
+    let y_labels = move || {
+        let top = top();
+        ticks.get().into_iter().map(|t| view! {
+            <span class="y-label" style=format!("bottom: {}", percent(t as f64 / top))>{compact(t)}</span>
+        }).collect_view()
+    };
     let x_labels = move || {
         let o = offset();
         buckets.with_value(|b| {
@@ -158,13 +185,14 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
             return None;
         }
         let b: HistogramBucket = buckets.with_value(|b| b.get(i).cloned())?;
+        let [success, failure] = counts.with(|c| c.get(i).copied())?;
         let left = (i as f64 + 0.5) / n as f64;
         let side = if left > 0.7 { "right" } else { "left" };
         Some(view! {
             <div class=format!("chart-tooltip anchor-{side}") role="status" style=format!("left: {}", percent(left))>
                 <strong>{window_label(b.start.max(from), b.end.min(to), offset())}</strong>
-                <span><i class="swatch swatch-success"></i>{format!("{} succeeded", thousands(b.success))}</span>
-                <span><i class="swatch swatch-failure"></i>{format!("{} failed", thousands(b.failure))}</span>
+                <span><i class="swatch swatch-success"></i>{format!("{} succeeded", thousands(success))}</span>
+                <span><i class="swatch swatch-failure"></i>{format!("{} failed", thousands(failure))}</span>
                 <span class="muted">"Click to zoom in"</span>
             </div>
         })
@@ -184,7 +212,7 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
             <h2 class="chart-title">"Events over time"</h2>
             <span class="legend"><i class="swatch swatch-success"></i>"Success"</span>
             <span class="legend"><i class="swatch swatch-failure"></i>"Failure"</span>
-            <span class="muted chart-meta">{format!("{} · {bar_words}", crate::format::total_label(total))}</span>
+            <span class="muted chart-meta">{move || format!("{} · {bar_words}", crate::format::total_label(total_now()))}</span>
             <button type="button" class="button chart-zoom-out" title="Zoom out (−)"
                 on:click=move |_| { let (a, b) = zoom_out(from, to, Utc::now()); zoom_to(a, b); }>
                 <Icon name=IconName::ZoomOut/>"Zoom out"
@@ -203,7 +231,7 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
                     {grid}
                     {bars}
                 </svg>
-                {(max == 0).then(|| view! { <div class="chart-empty muted">"No events in this time range"</div> })}
+                {move || max_is_zero().then(|| view! { <div class="chart-empty muted">"No events in this time range"</div> })}
                 {selection}
                 {tooltip}
             </div>

@@ -4,12 +4,12 @@
 use chrono::Duration;
 use leptos::prelude::*;
 
-use crate::client::get_json;
+use crate::client::get_json_and_text;
 use crate::components::icons::{Icon, IconName};
 use crate::components::table::{FilterButtons, OutcomeBadge};
 use crate::components::toolbar::copy_text;
 use crate::event::Event;
-use crate::format::{actor_badge, change_value, status_class, time_exact};
+use crate::format::{actor_badge, change_value, pretty_json, status_class, time_exact};
 use crate::pages::investigate::use_page;
 use crate::query::{Field, FilterValue, TimeRange};
 
@@ -19,7 +19,7 @@ pub fn DetailsPanel() -> impl IntoView {
     let opened = Memo::new(move |_| page.view.get().event);
     let details = Resource::new(move || opened.get(), |id| async move {
         match id {
-            Some(id) => get_json::<Event>(format!("/api/v1/events/{id}")).await.map(Some),
+            Some(id) => get_json_and_text::<Event>(format!("/api/v1/events/{id}")).await.map(Some),
             None => Ok(None),
         }
     });
@@ -30,7 +30,7 @@ pub fn DetailsPanel() -> impl IntoView {
                 <Transition fallback=|| view! { <p class="state muted">"Loading event…"</p> }>
                     {move || Suspend::new(async move {
                         match details.await {
-                            Ok(Some(event)) => view! { <EventDetails event/> }.into_any(),
+                            Ok(Some((event, json))) => view! { <EventDetails event json/> }.into_any(),
                             Ok(None) => ().into_any(),
                             Err(e) => view! {
                                 <div class="details-head">
@@ -50,12 +50,13 @@ pub fn DetailsPanel() -> impl IntoView {
 }
 
 #[component]
-fn EventDetails(event: Event) -> impl IntoView {
+fn EventDetails(event: Event, json: String) -> impl IntoView {
     let page = use_page();
     let close = move || page.apply(|v| v.with_event(None));
     let t = event.occurred_at;
     let received = event.received_at;
-    let json = serde_json::to_string_pretty(&event).unwrap_or_default();
+    let metadata = event.metadata.is_some().then(|| pretty_json(&json, Some("metadata")));
+    let json = pretty_json(&json, None);
     let copied = RwSignal::new(false);
     let copy = move |_| {
         let json = json.clone();
@@ -174,9 +175,9 @@ fn EventDetails(event: Event) -> impl IntoView {
                 </tbody>
             </table>
         })}
-        {event.metadata.as_ref().map(|m| view! {
+        {metadata.map(|m| view! {
             <h3>"Metadata"</h3>
-            <pre class="json">{serde_json::to_string_pretty(m).unwrap_or_default()}</pre>
+            <pre class="json">{m}</pre>
         })}
     }
 }

@@ -28,9 +28,7 @@ pub fn FilterBar() -> impl IntoView {
     let draft = RwSignal::new(None::<Draft>);
     view! {
         <div class="filter-bar" role="group" aria-label="Active filters">
-            <For each=move || page.view.get().filters().to_vec() key=|f| f.clone() let:filter>
-                <Pill filter draft/>
-            </For>
+            {move || page.view.get().filters().iter().cloned().map(|filter| view! { <Pill filter draft/> }).collect_view()}
             <div class="popover-anchor">
                 <button type="button" class="button add-filter" aria-haspopup="dialog"
                     aria-expanded=move || draft.get().is_some_and(|d| d.replacing.is_none()).to_string()

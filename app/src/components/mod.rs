@@ -4,6 +4,7 @@ pub mod chart;
 pub mod details;
 pub mod filters;
 pub mod icons;
+pub mod live;
 pub mod notices;
 pub mod search;
 pub mod table;

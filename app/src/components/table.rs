@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::api::EventPage;
 use crate::client::ClientError;
 use crate::components::icons::{Icon, IconName};
+use crate::components::live::NewEventsButton;
 use crate::event::{Event, Outcome};
 use crate::format::{actor_badge, describe_filters, status_class, time_exact, time_short, total_label};
 use crate::pages::investigate::use_page;
@@ -22,8 +23,7 @@ pub fn Results() -> impl IntoView {
             <Transition fallback=|| view! { <p class="state muted">"Loading events…"</p> } set_pending=page.loading>
                 {move || Suspend::new(async move {
                     match page.events.await {
-                        Ok(p) if p.events.is_empty() => view! { <EmptyState/> }.into_any(),
-                        Ok(p) => view! { <ResultsHeader page=p.clone()/><EventsTable events=p.events/> }.into_any(),
+                        Ok(p) => view! { <ResultsHeader page=p.clone()/><NewEventsButton/><EventsOrEmpty events=p.events/> }.into_any(),
                         Err(e) => view! { <ErrorState error=e/> }.into_any(),
                     }
                 })}
@@ -39,7 +39,13 @@ fn ResultsHeader(page: EventPage) -> impl IntoView {
     let at_top = ctx.now().cursor.is_none();
     view! {
         <div class="results-head">
-            <h2 class="total" aria-live="polite">{total_label(page.total)}</h2>
+            <h2 class="total" aria-live="polite">
+                {move || {
+                    // Events that arrived live are part of the selection too.
+                    let live = ctx.live.received.with(Vec::len) as u64;
+                    total_label(crate::api::Total { count: page.total.count + live, exact: page.total.exact })
+                }}
+            </h2>
             <div class="pager" role="navigation" aria-label="Pages">
                 <label class="page-size">"Rows"
                     <select class="input" on:change=move |ev| {
@@ -65,6 +71,22 @@ fn ResultsHeader(page: EventPage) -> impl IntoView {
     }
 }
 
+/// The table, or — when neither the page nor the live tail has events — the empty state.
+#[component]
+fn EventsOrEmpty(events: Vec<Event>) -> impl IntoView {
+    let live = use_page().live;
+    let page_empty = events.is_empty();
+    let show_table = Memo::new(move |_| !page_empty || live.rows.with(|r| !r.is_empty()));
+    let events = StoredValue::new(events);
+    move || {
+        if show_table.get() {
+            view! { <EventsTable events=events.get_value()/> }.into_any()
+        } else {
+            view! { <EmptyState/> }.into_any()
+        }
+    }
+}
+
 #[component]
 fn EventsTable(events: Vec<Event>) -> impl IntoView {
     view! {
@@ -83,6 +105,9 @@ fn EventsTable(events: Vec<Event>) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
+                    // Live rows (at most a few hundred) re-render as a list; a keyed <For> would
+                    // add 13 KB to the bundle. Only rows marked fresh animate.
+                    {move || use_page().live.rows.get().into_iter().map(|event| view! { <EventRow event/> }).collect_view()}
                     {events.into_iter().map(|e| view! { <EventRow event=e/> }).collect_view()}
                 </tbody>
             </table>
@@ -102,6 +127,7 @@ fn EventRow(event: Event) -> impl IntoView {
     let resource = event.resource.clone();
     view! {
         <tr tabindex="0" class:selected=selected class:failed=event.outcome == Outcome::Failure
+            class:fresh=move || page.live.fresh.with(|f| f.contains(&id))
             aria-selected=move || selected().to_string()
             on:click=move |_| open()
             on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); open(); }>

@@ -10,11 +10,13 @@ use crate::client::{get_json, ClientError};
 use crate::components::chart::VolumeChart;
 use crate::components::details::DetailsPanel;
 use crate::components::filters::FilterBar;
+use crate::components::live::LiveToggle;
 use crate::components::notices::QueryNotice;
 use crate::components::search::SearchBox;
 use crate::components::table::Results;
 use crate::components::theme::ThemeToggle;
 use crate::components::toolbar::{CopyLink, RangePicker, ZoneToggle};
+use crate::live::LiveState;
 use crate::query::{decode_query, encode_query, QueryProblem, ViewState};
 use crate::zone::{current_cookies, zone_from_cookies, DisplayZone};
 
@@ -33,6 +35,7 @@ pub struct Page {
     pub zone: RwSignal<DisplayZone>,
     /// True while a new page of events loads (the old one stays, dimmed).
     pub loading: RwSignal<bool>,
+    pub live: LiveState,
 }
 
 impl Page {
@@ -76,8 +79,10 @@ pub fn InvestigatePage() -> impl IntoView {
         format!("{}&tz={}", encode_query(&v), tz.replace('/', "%2F"))
     });
     let histogram = Resource::new(move || histogram_query.get(), |q| get_json::<Histogram>(format!("/api/v1/histogram?{q}")));
-    let page = Page { view, problems, go, events, histogram, fields, zone, loading: RwSignal::new(false) };
+    let page = Page { view, problems, go, events, histogram, fields, zone, loading: RwSignal::new(false), live: LiveState::new() };
     provide_context(page);
+    #[cfg(feature = "hydrate")]
+    crate::live_socket::keep_live(page);
     remember_browser_zone(zone);
     keyboard_shortcuts(page);
 
@@ -89,6 +94,7 @@ pub fn InvestigatePage() -> impl IntoView {
                     "Auditorium"
                 </a>
                 <div class="topbar-actions">
+                    <LiveToggle/>
                     <RangePicker/>
                     <CopyLink/>
                     <ZoneToggle/>

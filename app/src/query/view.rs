@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::field::Field;
 use super::filter::{Filter, FilterValue};
-use super::time_range::TimeRange;
+use super::time_range::{RelativeRange, TimeRange, TimeUnit};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
@@ -153,6 +153,24 @@ impl ViewState {
         self
     }
 
+    /// Live tail on. A live tail must reach "now": an absolute range becomes the relative
+    /// range of the same length ("Last 90 minutes").
+    pub fn live_on(self) -> ViewState {
+        let range = match self.range {
+            TimeRange::Absolute { from, to } => {
+                let minutes = to.map_or(60, |to| (to - from).num_minutes()).clamp(1, 10 * 366 * 1440);
+                let relative = match minutes {
+                    m if m % 1440 == 0 => RelativeRange::new((m / 1440) as u32, TimeUnit::Day),
+                    m if m % 60 == 0 => RelativeRange::new((m / 60) as u32, TimeUnit::Hour),
+                    m => RelativeRange::new(m as u32, TimeUnit::Minute),
+                };
+                TimeRange::Relative(relative)
+            }
+            relative => relative,
+        };
+        self.with_range(range).with_live(true)
+    }
+
     fn values_of(&self, field: &Field, negated: bool) -> Vec<FilterValue> {
         self.filters
             .iter()
@@ -209,6 +227,16 @@ mod tests {
         assert_eq!(view.clone().with_search("x").cursor, None);
         assert_eq!(view.clone().with_limit(100).cursor, None);
         assert_eq!(view.clear_filters().cursor, None);
+    }
+
+    #[test]
+    fn live_needs_a_range_that_reaches_now() {
+        let from = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z").expect("t").with_timezone(&chrono::Utc);
+        let view = ViewState::default().with_range(TimeRange::absolute(from, from + chrono::Duration::minutes(90))).live_on();
+        assert_eq!(view.range, TimeRange::Relative(RelativeRange::new(90, TimeUnit::Minute)));
+        assert!(view.live);
+        let day = ViewState::default().with_range(TimeRange::absolute(from, from + chrono::Duration::days(2))).live_on();
+        assert_eq!(day.range, TimeRange::Relative(RelativeRange::new(2, TimeUnit::Day)));
     }
 
     #[test]

@@ -185,7 +185,7 @@ async fn timed<F: std::future::Future<Output = Result<(), E>>, E>(send: F) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::api::LiveMessage;
+    use app::api::{LiveMessage, LiveMessageKind};
 
     #[test]
     fn hand_built_messages_are_what_the_browser_decodes() {
@@ -199,16 +199,11 @@ mod tests {
         event.context.insert("k".into(), "v\nw".into());
         let live = Arc::new(LiveEvent::new(7, event.clone()));
         let message: LiveMessage = serde_json::from_str(&events_message(9, &[&live])).expect("valid JSON");
-        match message {
-            LiveMessage::Events { position, events } => {
-                assert_eq!(position, 9);
-                assert_eq!(events[0].position, 7);
-                assert_eq!(events[0].event, event);
-            }
-            other => panic!("unexpected {other:?}"),
-        }
+        assert_eq!((message.kind, message.position), (LiveMessageKind::Events, 9));
+        assert_eq!(message.events[0].position, 7);
+        assert_eq!(message.events[0].event, event);
         let ready: LiveMessage = serde_json::from_str("{\"type\":\"ready\",\"position\":3}").expect("ready");
-        assert_eq!(ready, LiveMessage::Ready { position: 3 });
+        assert_eq!(ready, LiveMessage { kind: LiveMessageKind::Ready, position: 3, events: vec![] });
     }
 
     #[test]
