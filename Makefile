@@ -3,7 +3,7 @@
 #   make test   install what is missing, build, and run every test
 # Benchmarks (see docs/benchmarks.md): make bench
 
-.PHONY: run test bench-ingest bench-query bench-page
+.PHONY: run test bench-ingest bench-query bench-page bench-live
 run:
 	@bash scripts/run.sh
 
@@ -20,3 +20,6 @@ bench-query:
 
 bench-page:
 	@bash scripts/bench-page.sh
+
+bench-live:
+	@bash scripts/bench.sh live $(ARGS)

@@ -4,5 +4,8 @@
 source "$(dirname "$0")/lib.sh"
 name="$1"; shift
 setup_build_tools
+# The live benchmark runs the real server binary.
+[ "$name" = live ] && build_release
+export AUDITORIUM_BIN="$BIN"
 step "Benchmark: $name"
 cargo bench -p server --bench "$name" -- "$@"

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use app::api::{LiveMessage, LiveMessageKind};
 use common::{event, state};
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde_json::{json, Value};
 use server::store::partitions::PartitionCache;
 use sqlx::PgPool;

@@ -3,7 +3,8 @@
 //! the upgrade would only show as a failed connection).
 
 use app::api::live_close;
-use app::query::{decode_query, EventFilter};
+use app::query::view::DEFAULT_LIMIT;
+use app::query::{decode_query, encode_query, EventFilter, TimeRange};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -12,7 +13,7 @@ use chrono::Utc;
 
 use super::auth::require;
 use super::error::ApiError;
-use crate::live::socket::{run, Close};
+use crate::live::socket::{run, Close, Subscription};
 use crate::state::AppState;
 use crate::store::tokens::Scope;
 
@@ -32,6 +33,9 @@ pub async fn live(ws: WebSocketUpgrade, State(state): State<AppState>, headers: 
         _ => None,
     };
     let filter = EventFilter::from_view(&decoded.view, Utc::now());
+    // The conditions without the time window, canonically: sockets that share them share the
+    // messages built for each batch.
+    let key = encode_query(&decoded.view.clone().with_range(TimeRange::default()).with_cursor(None).with_limit(DEFAULT_LIMIT).with_live(false).with_event(None));
     let hub = state.live.clone();
     ws.on_upgrade(move |mut socket| async move {
         if let Some(close) = refusal {
@@ -39,7 +43,7 @@ pub async fn live(ws: WebSocketUpgrade, State(state): State<AppState>, headers: 
             return;
         }
         let after = after.and_then(Result::ok);
-        if let Some(close) = run(socket, hub, filter, after).await {
+        if let Some(close) = run(socket, hub, Subscription { filter, key }, after).await {
             tracing::debug!(code = close.code, reason = %close.reason, "live tail closed: {}", close.reason);
         }
     })

@@ -8,10 +8,13 @@
 //! reconnecting, and every few seconds anyway, the hub reads everything after its position.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::event::{search_text, Event};
+use app::query::EventFilter;
+use axum::extract::ws::Utf8Bytes;
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
@@ -46,8 +49,76 @@ impl LiveEvent {
     }
 }
 
-/// Events in position order, shared by every socket.
-pub type Batch = Arc<Vec<Arc<LiveEvent>>>;
+/// Events in position order, shared by every socket, with the messages already built for
+/// each distinct filter (most subscribers share a handful of filters: the message is built
+/// once per filter, not once per socket).
+pub struct LiveBatch {
+    pub events: Vec<Arc<LiveEvent>>,
+    oldest: DateTime<Utc>,
+    newest: DateTime<Utc>,
+    messages: Mutex<Vec<(String, Option<Utf8Bytes>)>>,
+}
+
+pub type Batch = Arc<LiveBatch>;
+
+impl LiveBatch {
+    pub fn new(events: Vec<Arc<LiveEvent>>) -> LiveBatch {
+        let times = events.iter().map(|e| e.event.occurred_at);
+        let oldest = times.clone().min().unwrap_or_default();
+        let newest = times.max().unwrap_or_default();
+        LiveBatch { events, oldest, newest, messages: Mutex::new(Vec::new()) }
+    }
+
+    pub fn last_position(&self) -> Option<i64> {
+        self.events.last().map(|e| e.position)
+    }
+
+    pub fn first_position(&self) -> Option<i64> {
+        self.events.first().map(|e| e.position)
+    }
+
+    /// Whether `filter`'s time window holds every event of the batch, so that only its other
+    /// conditions decide (and a message built for them can be shared).
+    pub fn inside_window(&self, filter: &EventFilter) -> bool {
+        filter.from.is_none_or(|from| self.oldest >= from) && filter.to.is_none_or(|to| self.newest < to)
+    }
+
+    /// The `events` message of this batch for subscribers with these conditions (`key`: the
+    /// conditions in canonical URL form; `filter`: the same, without a time window). `None`
+    /// when nothing matches.
+    pub fn message_for(&self, key: &str, filter: &EventFilter) -> Option<Utf8Bytes> {
+        let cached = |messages: &Vec<(String, Option<Utf8Bytes>)>| messages.iter().find(|(k, _)| k == key).map(|(_, m)| m.clone());
+        if let Some(message) = cached(&self.messages.lock().unwrap_or_else(|e| e.into_inner())) {
+            return message;
+        }
+        let matching: Vec<&Arc<LiveEvent>> = self.events.iter().filter(|e| filter.matches_with_text(&e.event, &e.search_text)).collect();
+        let message = match (matching.is_empty(), self.last_position()) {
+            (false, Some(top)) => Some(Utf8Bytes::from(events_message(top, &matching))),
+            _ => None,
+        };
+        let mut messages = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        if cached(&messages).is_none() {
+            messages.push((key.to_string(), message.clone()));
+        }
+        message
+    }
+}
+
+/// `{"type":"events","position":N,"events":[{"position":p,"event":{...}}, ...]}`, built from
+/// each event's JSON, serialised once.
+pub fn events_message(position: i64, events: &[&Arc<LiveEvent>]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(64 + events.iter().map(|e| e.json.len() + 32).sum::<usize>());
+    let _ = write!(out, "{{\"type\":\"events\",\"position\":{position},\"events\":[");
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{{\"position\":{},\"event\":{}}}", e.position, e.json);
+    }
+    out.push_str("]}");
+    out
+}
 
 pub struct LiveHub {
     pool: PgPool,
@@ -99,7 +170,7 @@ impl LiveHub {
             let rows = events_after(&self.pool, after, READ_CHUNK).await?;
             let Some(last) = rows.last().map(|(p, _)| *p) else { return Ok(()) };
             let full = rows.len() as i64 == READ_CHUNK;
-            let batch: Batch = Arc::new(rows.into_iter().map(|(p, e)| Arc::new(LiveEvent::new(p, e))).collect());
+            let batch: Batch = Arc::new(LiveBatch::new(rows.into_iter().map(|(p, e)| Arc::new(LiveEvent::new(p, e))).collect()));
             self.latest.store(last, Ordering::Release);
             // No receivers is fine: nobody is tailing right now.
             let _ = self.sender.send(batch);

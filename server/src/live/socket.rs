@@ -1,7 +1,6 @@
 //! One live-tail subscription: catch up from the database after the client's position, then
 //! forward matching events as they commit. Never skips an event, never sends one twice.
 
-use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +10,7 @@ use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::hub::{LiveEvent, LiveHub};
+use super::hub::{events_message, LiveEvent, LiveHub};
 use crate::store::live::matching_between;
 
 /// Catch-up reads and replay messages carry at most this many events.
@@ -45,13 +44,20 @@ impl Close {
     }
 }
 
+/// What a socket subscribed to: its filter, and the same conditions without the time window
+/// in canonical form (`key`), under which batches share the messages they build.
+pub struct Subscription {
+    pub filter: EventFilter,
+    pub key: String,
+}
+
 /// Runs one subscription until the client leaves (`None`) or the server ends it.
-pub async fn run<S>(socket: S, hub: Arc<LiveHub>, filter: EventFilter, after: Option<i64>) -> Option<Close>
+pub async fn run<S>(socket: S, hub: Arc<LiveHub>, subscription: Subscription, after: Option<i64>) -> Option<Close>
 where
     S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     let (mut sink, mut incoming) = socket.split();
-    let outcome = forward(&mut sink, &mut incoming, &hub, &filter, after).await;
+    let outcome = forward(&mut sink, &mut incoming, &hub, &subscription, after).await;
     if let Some(close) = outcome.as_ref().err() {
         let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(Close::new(close.code, close.reason.clone()).frame())).await;
     }
@@ -59,11 +65,13 @@ where
 }
 
 /// `Ok(())`: the client went away. `Err(close)`: the server ends the subscription.
-async fn forward<W, R>(sink: &mut W, incoming: &mut R, hub: &LiveHub, filter: &EventFilter, after: Option<i64>) -> Result<(), Close>
+async fn forward<W, R>(sink: &mut W, incoming: &mut R, hub: &LiveHub, subscription: &Subscription, after: Option<i64>) -> Result<(), Close>
 where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
+    let filter = &subscription.filter;
+    let untimed = EventFilter { from: None, to: None, ..filter.clone() };
     // Subscribe before reading the database: nothing committed in between can be missed.
     // Catch up to the newest committed event (the hub may trail it by a notification); the
     // hub's later batches then repeat some of it, which the position check skips.
@@ -80,16 +88,24 @@ where
         tokio::select! {
             batch = batches.recv() => match batch {
                 Ok(batch) => {
-                    let Some(top) = batch.last().map(|e| e.position) else { continue };
+                    let (Some(first), Some(top)) = (batch.first_position(), batch.last_position()) else { continue };
                     if top <= position {
                         continue;
                     }
-                    let fresh: Vec<&Arc<LiveEvent>> = batch
-                        .iter()
-                        .filter(|e| e.position > position && filter.matches_with_text(&e.event, &e.search_text))
-                        .collect();
-                    if !fresh.is_empty() {
-                        send(sink, events_message(top, &fresh)).await?;
+                    // The common case — all of the batch is new to us and inside our window —
+                    // shares one message with every socket of the same conditions.
+                    let message = if first > position && batch.inside_window(filter) {
+                        batch.message_for(&subscription.key, &untimed)
+                    } else {
+                        let fresh: Vec<&Arc<LiveEvent>> = batch
+                            .events
+                            .iter()
+                            .filter(|e| e.position > position && filter.matches_with_text(&e.event, &e.search_text))
+                            .collect();
+                        (!fresh.is_empty()).then(|| events_message(top, &fresh).into())
+                    };
+                    if let Some(message) = message {
+                        timed(sink.send(Message::Text(message))).await?;
                         last_sent = Instant::now();
                     } else if last_sent.elapsed() >= POSITION_EVERY {
                         send(sink, format!("{{\"type\":\"position\",\"position\":{top}}}")).await?;
@@ -154,21 +170,6 @@ async fn replay<W: Sink<Message> + Unpin>(sink: &mut W, hub: &LiveHub, filter: &
     Ok(position.max(after))
 }
 
-/// `{"type":"events","position":N,"events":[{"position":p,"event":{...}}, ...]}`, built from
-/// each event's JSON, serialised once for every subscriber.
-pub fn events_message(position: i64, events: &[&Arc<LiveEvent>]) -> String {
-    let mut out = String::with_capacity(64 + events.iter().map(|e| e.json.len() + 32).sum::<usize>());
-    let _ = write!(out, "{{\"type\":\"events\",\"position\":{position},\"events\":[");
-    for (i, e) in events.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "{{\"position\":{},\"event\":{}}}", e.position, e.json);
-    }
-    out.push_str("]}");
-    out
-}
-
 async fn send<W: Sink<Message> + Unpin>(sink: &mut W, text: String) -> Result<(), Close> {
     timed(sink.send(Message::Text(text.into()))).await
 }
@@ -198,7 +199,7 @@ mod tests {
             .expect("event");
         event.context.insert("k".into(), "v\nw".into());
         let live = Arc::new(LiveEvent::new(7, event.clone()));
-        let message: LiveMessage = serde_json::from_str(&events_message(9, &[&live])).expect("valid JSON");
+        let message: LiveMessage = serde_json::from_str(&super::super::hub::events_message(9, &[&live])).expect("valid JSON");
         assert_eq!((message.kind, message.position), (LiveMessageKind::Events, 9));
         assert_eq!(message.events[0].position, 7);
         assert_eq!(message.events[0].event, event);
