@@ -6,21 +6,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
+use super::cast::{cast, ActorProfile};
 use super::catalog::*;
-
-/// A person, token or program that does things.
-#[derive(Clone, Debug)]
-struct ActorProfile {
-    id: String,
-    name: String,
-    email: Option<String>,
-    kind: &'static str,
-    source: &'static str,
-    user_agent: String,
-    ip: String,
-    /// Admins do more writes and org-level changes.
-    admin: bool,
-}
 
 /// A window of trouble: many more events, many of them failing.
 #[derive(Clone, Copy, Debug)]
@@ -317,51 +304,6 @@ fn base(t: DateTime<Utc>, actor: &ActorProfile, request_id: &str) -> Value {
         "ip": actor.ip,
         "user_agent": actor.user_agent,
     })
-}
-
-/// Everyone who appears in the demo log.
-fn cast(rng: &mut StdRng) -> Vec<ActorProfile> {
-    let mut actors = Vec::new();
-    for (i, (name, handle)) in USERS.iter().enumerate() {
-        let cli = rng.random::<f64>() < 0.3;
-        actors.push(ActorProfile {
-            id: format!("usr_{handle}"),
-            name: name.to_string(),
-            email: Some(format!("{handle}@acme.io")),
-            kind: "user",
-            source: if cli { "cli" } else { "dashboard" },
-            user_agent: if cli { CLI_AGENTS[i % CLI_AGENTS.len()] } else { BROWSERS[i % BROWSERS.len()] }.to_string(),
-            ip: if i % 7 == 3 { format!("2001:db8:85a3::{:x}", 0x100 + i) } else { format!("{}.{}", if i % 3 == 0 { "198.51.100" } else { "203.0.113" }, 10 + i * 5) },
-            admin: i < 6,
-        });
-    }
-    for (i, (name, agent)) in TOKENS.iter().enumerate() {
-        actors.push(ActorProfile {
-            id: format!("tok_{name}"),
-            name: name.to_string(),
-            email: None,
-            kind: "api_token",
-            source: "api",
-            user_agent: agent.to_string(),
-            ip: format!("192.0.2.{}", 20 + i * 3),
-            admin: false,
-        });
-    }
-    for (list, kind, prefix) in [(SYSTEM_ACTORS, "system", "sys"), (SERVICES, "service", "svc")] {
-        for (i, name) in list.iter().enumerate() {
-            actors.push(ActorProfile {
-                id: format!("{prefix}_{name}"),
-                name: name.to_string(),
-                email: None,
-                kind,
-                source: "system",
-                user_agent: format!("{name}/1.0"),
-                ip: format!("10.0.{}.{}", if kind == "system" { 1 } else { 2 }, 10 + i),
-                admin: false,
-            });
-        }
-    }
-    actors
 }
 
 #[cfg(test)]

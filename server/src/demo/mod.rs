@@ -1,5 +1,6 @@
 //! `auditorium demo`: sample events through the real ingest path, and a live trickle.
 
+mod cast;
 mod catalog;
 mod generate;
 
