@@ -92,6 +92,11 @@ where
                     if top <= position {
                         continue;
                     }
+                    // Positions have no holes, so a batch that does not follow on from ours
+                    // means the hub skipped events (it had no subscribers): read them first.
+                    if first > position + 1 {
+                        position = replay(sink, hub, filter, position, first - 1).await?;
+                    }
                     // The common case — all of the batch is new to us and inside our window —
                     // shares one message with every socket of the same conditions.
                     let message = if first > position && batch.inside_window(filter) {
