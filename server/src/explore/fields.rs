@@ -8,7 +8,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use super::decode_strict;
 use crate::api::error::ApiError;
 use crate::store::counts::{count_dimension, is_counted};
-use crate::store::filter_sql::{column, like_escape, push_conditions, push_filter, On};
+use crate::store::filter_sql::{like_escape, push_conditions, push_filter, push_text, On};
 
 /// How many values autocomplete offers.
 const TOP: i64 = 20;
@@ -85,12 +85,12 @@ async fn counted_values(pool: &PgPool, filter: &EventFilter, table: CountsTable,
 async fn sampled_values(pool: &PgPool, filter: &EventFilter, field: &Field, prefix: &str) -> Result<(Vec<ValueCount>, bool), sqlx::Error> {
     let mut qb: QueryBuilder<Postgres> =
         QueryBuilder::new("SELECT v, count(*)::int8, (sum(count(*)) OVER ())::int8 FROM (SELECT ");
-    push_value(&mut qb, field);
+    push_text(&mut qb, field);
     qb.push(" AS v FROM events e WHERE true");
     push_conditions(&mut qb, filter);
     if !prefix.is_empty() {
         qb.push(" AND ");
-        push_value(&mut qb, field);
+        push_text(&mut qb, field);
         qb.push(" LIKE ").push_bind(format!("{}%", like_escape(prefix)));
     }
     qb.push(" ORDER BY e.occurred_at DESC LIMIT ").push_bind(SAMPLE);
@@ -103,18 +103,4 @@ async fn sampled_values(pool: &PgPool, filter: &EventFilter, field: &Field, pref
         .take(TOP as usize)
         .collect();
     Ok((values, whole))
-}
-
-fn push_value(qb: &mut QueryBuilder<'_, Postgres>, field: &Field) {
-    match field {
-        Field::Context(key) => {
-            qb.push("(e.context ->> ").push_bind(key.clone()).push(")");
-        }
-        Field::Status => {
-            qb.push("e.status::text");
-        }
-        other => {
-            qb.push(column(other));
-        }
-    }
 }

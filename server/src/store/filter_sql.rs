@@ -155,7 +155,7 @@ pub fn push_match(qb: &mut QueryBuilder<'_, Postgres>, field: &Field, values: &[
 }
 
 /// The field as text (context labels through `->>`; the key is bound).
-fn push_text(qb: &mut QueryBuilder<'_, Postgres>, field: &Field) {
+pub fn push_text(qb: &mut QueryBuilder<'_, Postgres>, field: &Field) {
     match field {
         Field::Context(key) => {
             qb.push("(e.context ->> ").push_bind(key.clone()).push(")");
