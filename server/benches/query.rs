@@ -78,6 +78,8 @@ async fn main() {
     let data = dataset::ensure(&pool, events).await;
     // A day may have ended since the dataset was loaded: seal it now, not while measuring.
     server::store::partitions::seal_finished_days(&pool).await.expect("seal");
+    // What `serve` does in the background: sample search texts for the trigram lookups.
+    server::store::trigrams::refresh(&pool).await.expect("sample search texts");
     if std::env::args().any(|a| a == "--prepare-only") {
         println!("dataset {name} ready: {} to {}", iso(data.from), iso(data.to));
         pool.close().await;
@@ -148,7 +150,7 @@ async fn main() {
         ("method!=GET + action", format!("{range}&method!=GET&action=application.updated"), "400 ms"),
         ("actor.email", format!("{range}&actor.email=user1234%40acme.io"), "400 ms"),
         ("path prefix", format!("{range}&path=/api/invoices/invoice_17*"), "400 ms"),
-        ("actor.name broad prefix (~4% of events)", format!("{range}&actor.name=Ada*"), "400 ms"),
+        ("actor.name broad prefix (~9% of events)", format!("{range}&actor.name=Ada*"), "400 ms"),
     ];
     for (label, query, target) in &histogram_views {
         let url = format!("http://{addr}/api/v1/histogram?{query}");

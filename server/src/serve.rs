@@ -27,6 +27,7 @@ async fn serve_with(db: &Database, args: ServeArgs) -> Result<(), BoxError> {
         demo::seed(&db.pool, &PartitionCache::default(), 60_000, 30, 7).await?;
     }
     let maintenance = tokio::spawn(partitions::maintain(db.pool.clone()));
+    let sampling = tokio::spawn(store::trigrams::keep_fresh(db.pool.clone()));
     let state = AppState::new(db.pool.clone(), args.addr.ip().is_loopback(), web::leptos_options(&args)).await?;
     let live = state.live.clone();
     let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
@@ -39,6 +40,7 @@ async fn serve_with(db: &Database, args: ServeArgs) -> Result<(), BoxError> {
         })
         .await;
     maintenance.abort();
+    sampling.abort();
     tracing::info!("shutting down");
     Ok(served?)
 }

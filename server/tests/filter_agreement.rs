@@ -204,3 +204,43 @@ async fn prefixes_ending_in_a_capital_sigma_still_match(pool: PgPool) {
         }
     }
 }
+
+/// With a sample of stored texts, a search whose term has common trigrams looks up only a rare
+/// part of it in the trigram index and checks the whole term on each row: the events found
+/// must still be exactly those the term matches (`user1234@acme.io` must not find
+/// `user1234@acme.org`, nor `user1234@acme.io` an event without it).
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn searches_narrowed_by_the_trigram_sample_find_exactly_the_matching_events(pool: PgPool) {
+    let values: Vec<Value> = (1000..1400)
+        .map(|i| {
+            let domain = if i % 7 == 0 { "acme.org" } else { "acme.io" };
+            json!({
+                "occurred_at": (start() + Duration::seconds(i - 1000)).to_rfc3339(),
+                "action": "user.login",
+                "actor": { "id": format!("u{i}"), "name": format!("User {i}"), "email": format!("user{i}@{domain}"), "type": "user" },
+            })
+        })
+        .collect();
+    server::ingest::ingest(&pool, &PartitionCache::default(), &values).await.expect("ingest");
+    assert_eq!(server::store::trigrams::refresh(&pool).await.expect("sample"), 400);
+    let sample = server::store::trigrams::current().expect("a sample");
+    let needle = sample.index_needle("user1234@acme.io");
+    assert!(needle.len() < "user1234@acme.io".len() && "user1234@acme.io".contains(needle), "looked up {needle:?}");
+
+    let events = stored_events(&pool).await;
+    let searches =
+        ["user1234@acme.io", "USER1234@ACME.ORG", "user1239@", "r1234", "user 13", "acme.io", "user1399@acme.io", "user1234@acme.iox"];
+    for term in searches {
+        let view = ViewState::default().with_search(term);
+        let filter = EventFilter { from: None, ..EventFilter::from_view(&view, Utc::now()) };
+        let expected: BTreeSet<uuid::Uuid> = events.iter().filter(|e| filter.matches(e)).map(|e| e.id).collect();
+        assert_eq!(sql_ids(&pool, &filter).await, expected, "q={term}");
+    }
+    for email in ["user1234@acme.io", "user1232@acme.org", "user1234@acme.org"] {
+        let view = ViewState::default().with_filter_values(Field::ActorEmail, false, [FilterValue::Exact(email.into())]);
+        let filter = EventFilter { from: None, ..EventFilter::from_view(&view, Utc::now()) };
+        let expected: Vec<uuid::Uuid> = events.iter().filter(|e| filter.matches(e)).map(|e| e.id).collect();
+        assert_eq!(sql_ids(&pool, &filter).await, expected.iter().copied().collect(), "{email}");
+        assert_eq!(expected.len(), usize::from(email != "user1234@acme.org"), "{email}");
+    }
+}

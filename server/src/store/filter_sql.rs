@@ -20,7 +20,26 @@ pub fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter
         push_implied_search(qb, f);
     }
     if let Some(term) = &filter.search {
-        qb.push(" AND e.search_text LIKE ").push_bind(format!("%{}%", like_escape(term)));
+        push_search(qb, term);
+    }
+}
+
+/// `AND search_text contains term` (`term` in lower case). The trigram index looks up the
+/// part of the term [`trigrams`](super::trigrams) finds cheapest; when that is only a part,
+/// the whole term is checked with `strpos` (which the index cannot serve, so the planner
+/// does not add the term's common trigrams back into the lookup).
+fn push_search(qb: &mut QueryBuilder<'_, Postgres>, term: &str) {
+    let needle = index_needle(term);
+    qb.push(" AND e.search_text LIKE ").push_bind(format!("%{}%", like_escape(needle)));
+    if needle != term {
+        qb.push(" AND strpos(e.search_text, ").push_bind(term.to_string()).push(") > 0");
+    }
+}
+
+fn index_needle(term: &str) -> &str {
+    match super::trigrams::current() {
+        Some(sample) => sample.index_needle(term),
+        None => term,
     }
 }
 
@@ -35,15 +54,16 @@ pub enum On {
 }
 
 /// Text fields that are part of `search_text` (app::event::search_text) but have no index
-/// of their own. (Action, actor id, resource id, request id and context labels have better
-/// indexes; an extra trigram condition would only tempt the planner away from them.)
+/// of their own. (Action, actor id and name, resource id, request id and context labels have
+/// better indexes; an extra trigram condition would only tempt the planner away from them.)
 fn needs_trigram_help(field: &Field) -> bool {
-    matches!(field, Field::ActorName | Field::ActorEmail | Field::ResourceName | Field::Path | Field::Ip)
+    matches!(field, Field::ActorEmail | Field::ResourceName | Field::Path | Field::Ip)
 }
 
 /// For an include filter with one value on a field held in `search_text`: a condition the
-/// match implies (the lower-cased value is a substring of `search_text`), so the trigram
-/// index narrows the rows. It never changes the result: rows it removes cannot match.
+/// match implies (the lower-cased value — or the part of it the index looks up — is a
+/// substring of `search_text`), so the trigram index narrows the rows. It never changes the
+/// result: rows it removes cannot match.
 /// Skipped for values whose lower case depends on context (Greek capital sigma) and for
 /// values too short for trigrams.
 fn push_implied_search(qb: &mut QueryBuilder<'_, Postgres>, filter: &Filter) {
@@ -55,7 +75,8 @@ fn push_implied_search(qb: &mut QueryBuilder<'_, Postgres>, filter: &Filter) {
     if filter.negated || !needs_trigram_help(&filter.field) || text.chars().count() < 3 || text.contains('Σ') {
         return;
     }
-    qb.push(" AND e.search_text LIKE ").push_bind(format!("%{}%", like_escape(&text.to_lowercase())));
+    let lower = text.to_lowercase();
+    qb.push(" AND e.search_text LIKE ").push_bind(format!("%{}%", like_escape(index_needle(&lower))));
 }
 
 /// `AND (matches)` for an include filter, `AND NOT coalesce((matches), false)` for an

@@ -9,6 +9,7 @@ pub mod page;
 pub mod partitions;
 pub mod rows;
 pub mod tokens;
+pub mod trigrams;
 
 /// Whether the store holds any event at all.
 pub async fn is_empty(pool: &sqlx::PgPool) -> Result<bool, sqlx::Error> {
