@@ -115,6 +115,37 @@ test('a copied URL reopens the same view, and Back/Forward step through it', asy
   await expect(rows(page)).toHaveCount(3);
 });
 
+test('Older and Newer page through the events; the chart stays as it is', async ({ page, request }) => {
+  const name = marker('pages');
+  const now = Date.now();
+  const actor = { id: `usr_${name}`, name, type: 'user' };
+  await ingest(request, Array.from({ length: 30 }, (_, i) => ({
+    occurred_at: new Date(now - (i + 1) * 60_000).toISOString(), action: `project.step${String(i).padStart(2, '0')}`,
+    actor, method: 'POST', status: 200,
+  })));
+  await page.goto(`/?range=1h&actor.name=${name}&limit=25`);
+  await hydrated(page);
+  await expect(rows(page)).toHaveCount(25);
+  await expect(page.locator('.total')).toHaveText('30 events');
+  const firstPage = await rows(page).locator('.action').allInnerTexts();
+  expect(firstPage[0]).toBe('project.step00');
+
+  const chartRequests: string[] = [];
+  page.on('request', (r) => { if (r.url().includes('/api/v1/histogram')) chartRequests.push(r.url()); });
+  await page.getByRole('button', { name: 'Older', exact: true }).click();
+  await expect(page).toHaveURL(/cursor=/);
+  await expect(rows(page)).toHaveCount(5);
+  expect(await rows(page).locator('.action').allInnerTexts()).toEqual(
+    ['project.step25', 'project.step26', 'project.step27', 'project.step28', 'project.step29']);
+  await expect(page.locator('.total')).toHaveText('30 events');
+  await expect(page.getByRole('button', { name: 'Older', exact: true })).toBeDisabled();
+
+  await page.getByRole('button', { name: 'Newer', exact: true }).click();
+  await expect(rows(page)).toHaveCount(25);
+  expect(await rows(page).locator('.action').allInnerTexts()).toEqual(firstPage);
+  expect(chartRequests, 'paging must not reload the chart').toEqual([]);
+});
+
 test('event details show changes, filter by request, and filter by a value', async ({ page, request }) => {
   const name = marker('details');
   await seedActor(request, name);

@@ -28,6 +28,14 @@ pub struct DatabaseArgs {
     pub statement_timeout: Duration,
 }
 
+impl DatabaseArgs {
+    /// The database to use instead of the embedded cluster: `DATABASE_URL` / `--database-url`,
+    /// unless empty (`DATABASE_URL=` means "not set", as in most tools).
+    pub fn external_url(&self) -> Option<&str> {
+        self.database_url.as_deref().map(str::trim).filter(|url| !url.is_empty())
+    }
+}
+
 // The URL may carry a password: never print it.
 impl std::fmt::Debug for DatabaseArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -169,6 +177,14 @@ mod tests {
         assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn an_empty_database_url_means_the_embedded_cluster() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).expect("parses").database;
+        assert_eq!(parse(&["auditorium", "--database-url", "", "migrate"]).external_url(), None);
+        assert_eq!(parse(&["auditorium", "--database-url", "  ", "migrate"]).external_url(), None);
+        assert_eq!(parse(&["auditorium", "--database-url", "postgres:///x", "migrate"]).external_url(), Some("postgres:///x"));
     }
 
     #[test]

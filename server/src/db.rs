@@ -35,8 +35,8 @@ pub struct Database {
 impl Database {
     /// Connects (starting the embedded cluster if needed) and applies migrations.
     pub async fn open(args: &DatabaseArgs, pool_size: u32) -> Result<Database, DbError> {
-        let (url, embedded) = match &args.database_url {
-            Some(url) => (url.clone(), None),
+        let (url, embedded) = match args.external_url() {
+            Some(url) => (url.to_string(), None),
             None => {
                 let data_dir = args.data_dir.clone();
                 let cluster = tokio::task::spawn_blocking(move || {

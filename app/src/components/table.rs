@@ -195,13 +195,13 @@ pub fn FilterButtons(field: Field, value: String) -> impl IntoView {
     let (f1, v1, f2, v2) = (field.clone(), value.clone(), field, value.clone());
     view! {
         <span class="filter-buttons">
-            <button type="button" class="mini" title=format!("Show only {label} is {value}") aria-label=format!("Filter: {label} is {value}")
+            // The + and − are drawn by CSS (.mini-is, .mini-is-not): a page holds hundreds of
+            // these buttons, and inline SVG would double the elements each render creates.
+            <button type="button" class="mini mini-is" title=format!("Show only {label} is {value}") aria-label=format!("Filter: {label} is {value}")
                 on:click=move |ev| { ev.stop_propagation(); page.apply(|v| v.focus_on(f1.clone(), v1.clone()).with_event(None)); }>
-                <Icon name=IconName::Plus/>
             </button>
-            <button type="button" class="mini" title=format!("Hide {label} is {value}") aria-label=format!("Exclude: {label} is {v2}")
+            <button type="button" class="mini mini-is-not" title=format!("Hide {label} is {value}") aria-label=format!("Exclude: {label} is {v2}")
                 on:click=move |ev| { ev.stop_propagation(); page.apply(|v| v.exclude_value(f2.clone(), v2.clone()).with_event(None)); }>
-                <Icon name=IconName::Minus/>
             </button>
         </span>
     }

@@ -73,7 +73,7 @@ pub fn InvestigatePage() -> impl IntoView {
     let zone = RwSignal::new(zone_from_cookies(&current_cookies()));
     // The chart depends on the selection and the display zone, not on paging or the opened row.
     let histogram_query = Memo::new(move |_| {
-        let v = view.get().with_event(None).with_live(false).with_limit(crate::query::view::DEFAULT_LIMIT);
+        let v = view.get().with_event(None).with_live(false).with_cursor(None).with_limit(crate::query::view::DEFAULT_LIMIT);
         let z = zone.get();
         let tz = if z.shows_utc() { "UTC".to_string() } else { z.name.unwrap_or_else(|| "UTC".into()) };
         format!("{}&tz={}", encode_query(&v), tz.replace('/', "%2F"))

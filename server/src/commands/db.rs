@@ -7,7 +7,7 @@ use crate::embedded_pg::{EmbeddedPostgres, LeaseKind, DATABASE};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub async fn run(args: &DatabaseArgs, command: DbCommand) -> Result<(), BoxError> {
-    if args.database_url.is_some() {
+    if args.external_url().is_some() {
         return Err("DATABASE_URL is set: the embedded cluster is not in use".into());
     }
     let data_dir = args.data_dir.clone();
