@@ -165,12 +165,11 @@ impl LiveHub {
 
     /// Reads and broadcasts everything committed after the hub's position.
     async fn catch_up(&self) -> Result<(), sqlx::Error> {
-        // Nobody is tailing: move the position without reading the events. The newest position
-        // is read *before* looking for subscribers: a socket that subscribes after the look
-        // reads its starting point after that, so it starts at or past where the hub skips to.
-        // (Sockets also check that each batch follows on from their position.)
-        let newest = crate::store::page::latest_position(&self.pool).await?;
+        // Nobody is tailing: move the position without reading the events. A socket that
+        // subscribes meanwhile may start before the skipped-to position; it notices that the
+        // next batch does not follow on from its own position and reads the gap itself.
         if self.sender.receiver_count() == 0 {
+            let newest = crate::store::page::latest_position(&self.pool).await?;
             self.latest.fetch_max(newest, Ordering::AcqRel);
             return Ok(());
         }

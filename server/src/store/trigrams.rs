@@ -61,10 +61,10 @@ impl TrigramSample {
         }
         // Candidates: each longest stretch of consecutive uncommon trigrams within a word.
         let mut candidates: Vec<Range<usize>> = Vec::new();
-        for word in &words {
+        for word in words.iter().filter(|w| w.len() >= 3) {
             let mut start = None;
-            for at in word.start..=word.end.saturating_sub(3).max(word.start) {
-                let uncommon = at + 3 <= word.end && self.frequency(&trigram(bytes, at)) <= common;
+            for at in word.start..=word.end - 3 {
+                let uncommon = self.frequency(&trigram(bytes, at)) <= common;
                 match (uncommon, start) {
                     (true, None) => start = Some(at),
                     (false, Some(s)) => {
