@@ -1,8 +1,13 @@
 //! Ingest throughput: N events through the HTTP API (batches, concurrent clients) versus the
 //! same N events with raw `COPY` into the same table (same indexes, same triggers).
 //!
-//! make bench-ingest                      (1,000,000 events)
-//! make bench-ingest ARGS="--events 200000 --clients 4 --batch 1000"
+//! Then the single-event pattern: 1 / 16 / 64 / 256 concurrent clients each posting one event
+//! per request for 30 s (wrk), next to PostgreSQL's single-row INSERT rate into a plain table
+//! with the same indexes (pgbench), in the same run.
+//!
+//! make bench-ingest                      (1,000,000 events, then 4 × 30 s single events)
+//! make bench-ingest ARGS="--events 200000 --clients 4 --batch 1000 --seconds 10"
+//! make bench-ingest ARGS="--only single"
 
 mod support;
 
@@ -15,14 +20,23 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use server::demo::Generator;
-use server::store::copy::copy_events;
+use server::store::write::copy_events;
 use server::store::partitions::PartitionCache;
 use server::store::tokens::{self, Scope};
-use support::{prepare, Args, BenchCluster};
+use support::{prepare, single, Args, BenchCluster};
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    let only: String = args.get("only", String::new());
+    let seconds: u64 = args.get("seconds", 30);
+    if only == "single" {
+        println!("machine: {}", support::machine());
+        let cluster = BenchCluster::start().await;
+        single_events(&cluster, seconds).await;
+        cluster.finish().await;
+        return;
+    }
     let total: usize = args.get("events", 1_000_000);
     let clients: usize = args.get("clients", 4);
     let batch: usize = args.get("batch", 1000);
@@ -43,7 +57,7 @@ async fn main() {
     let (_, secret) = tokens::create(&pool, "bench", Scope::Ingest).await.expect("token");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let state = server::state::AppState::new(pool.clone(), true, server::web::leptos_options(&server::config::ServeArgs::default()))
+    let state = server::state::AppState::new(pool.clone(), &server::config::ServeArgs::default())
         .await
         .expect("state");
     tokio::spawn(async move { axum::serve(listener, server::serve::router(state)).await });
@@ -121,5 +135,54 @@ async fn main() {
     println!("targets: API >= 20000 events/s: {}; API >= 0.6 x COPY: {}",
         if api_rate >= 20_000.0 { "met" } else { "MISSED" },
         if api_rate >= 0.6 * best_copy { "met" } else { "MISSED" });
+    println!();
+    single_events(&cluster, seconds).await;
     cluster.finish().await;
+}
+
+/// One event per request from 1 / 16 / 64 / 256 clients, then pgbench's single-row INSERTs.
+async fn single_events(cluster: &BenchCluster, seconds: u64) {
+    let counts = [1usize, 16, 64, 256];
+    println!("single events: {seconds} s per client count, wrk posting one event per request");
+    let (pool, _) = cluster.fresh_database("bench_ingest_single").await;
+    let (_, secret) = tokens::create(&pool, "bench", Scope::Ingest).await.expect("token");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let state = server::state::AppState::new(pool.clone(), &server::config::ServeArgs::default()).await.expect("state");
+    tokio::spawn(async move { axum::serve(listener, server::serve::router(state)).await });
+    let url = format!("http://{addr}");
+    let mut rows = Vec::new();
+    for clients in counts {
+        // wrk blocks: run it off the runtime that serves the requests.
+        let (url, secret) = (url.clone(), secret.clone());
+        let row = tokio::task::spawn_blocking(move || single::wrk(&url, &secret, clients, seconds)).await.expect("wrk");
+        println!("  {clients:>3} clients: {:.0} events/s, p50 {:.1} ms, p99 {:.1} ms, {} errors", row.events_per_second, row.p50_ms, row.p99_ms, row.errors);
+        rows.push(row);
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await.expect("count");
+    let acknowledged: f64 = rows.iter().map(|r| r.events_per_second * seconds as f64).sum();
+    println!("  stored {stored} events (wrk acknowledged about {acknowledged:.0})");
+    pool.close().await;
+    let mut raw = Vec::new();
+    for clients in counts {
+        let tps = single::pgbench(cluster, clients, seconds).await;
+        println!("  pgbench, {clients:>3} clients: {tps:.0} single-row INSERTs/s into a plain indexed table");
+        raw.push(tps);
+    }
+    println!();
+    println!("| clients | API events/s | p50 | p99 | errors | plain-table INSERT/s (pgbench) | API / plain |");
+    println!("|---|---|---|---|---|---|---|");
+    for (row, tps) in rows.iter().zip(&raw) {
+        println!(
+            "| {} | {:.0} | {:.1} ms | {:.1} ms | {} | {:.0} | {:.2} |",
+            row.clients, row.events_per_second, row.p50_ms, row.p99_ms, row.errors, tps, row.events_per_second / tps
+        );
+    }
+    if let Some(at64) = rows.iter().find(|r| r.clients == 64) {
+        println!(
+            "targets at 64 clients: >= 8000 events/s: {}; p99 <= 50 ms: {}",
+            if at64.events_per_second >= 8000.0 { "met" } else { "MISSED" },
+            if at64.p99_ms <= 50.0 { "met" } else { "MISSED" }
+        );
+    }
 }

@@ -89,7 +89,7 @@ async fn main() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let state = server::state::AppState::new(pool.clone(), true, server::web::leptos_options(&server::config::ServeArgs::default()))
+    let state = server::state::AppState::new(pool.clone(), &server::config::ServeArgs::default())
         .await
         .expect("state");
     tokio::spawn(async move { axum::serve(listener, server::serve::router(state)).await });

@@ -76,11 +76,30 @@ pub struct ServeArgs {
     /// Seed demo data when the database holds no events yet.
     #[arg(long, env = "AUDITORIUM_DEMO")]
     pub demo: bool,
+    /// A live-tail WebSocket whose client does not take a message for this long is closed
+    /// with code 4408 (the client reconnects and catches up).
+    #[arg(long, env = "AUDITORIUM_LIVE_SEND_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub live_send_timeout: Duration,
 }
 
 impl Default for ServeArgs {
     fn default() -> Self {
-        ServeArgs { addr: ([127, 0, 0, 1], 3000).into(), site_root: "target/site".into(), demo: false }
+        ServeArgs {
+            addr: ([127, 0, 0, 1], 3000).into(),
+            site_root: "target/site".into(),
+            demo: false,
+            live_send_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+impl ServeArgs {
+    /// The serve settings of a bare `auditorium` (no subcommand): defaults and environment
+    /// variables, exactly as `auditorium serve` would read them.
+    pub fn from_env() -> Result<ServeArgs, clap::Error> {
+        use clap::FromArgMatches;
+        let matches = <ServeArgs as Args>::augment_args(clap::Command::new("serve")).try_get_matches_from(["serve"])?;
+        ServeArgs::from_arg_matches(&matches)
     }
 }
 
@@ -155,9 +174,10 @@ pub enum DbCommand {
     Psql,
 }
 
-/// Parses `500ms`, `5s`, `2m`.
+/// Parses `500ms`, `5s`, `2m` (surrounding spaces allowed).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (digits, unit) = text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let trimmed = text.trim();
+    let (digits, unit) = trimmed.split_at(trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len()));
     let n: u64 = digits.parse().map_err(|_| format!("{text:?} is not a duration such as 500ms, 5s or 2m"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
@@ -177,6 +197,10 @@ mod tests {
         assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_duration("5 "), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration(" 2m "), Ok(Duration::from_secs(120)));
+        assert!(parse_duration(" ").is_err());
+        assert!(parse_duration("5 s").is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! commands of the `auditorium` binary.
 
 pub mod api;
+pub mod auth;
 pub mod commands;
 pub mod config;
 pub mod db;
@@ -11,6 +12,7 @@ pub mod embedded_pg;
 pub mod explore;
 pub mod ingest;
 pub mod live;
+pub mod metrics;
 pub mod serve;
 pub mod state;
 pub mod store;
@@ -19,13 +21,17 @@ pub mod web;
 
 use config::{Cli, Command, DemoArgs, ServeArgs};
 use db::Database;
-use store::partitions::PartitionCache;
+use ingest::Ingestor;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs one command of the `auditorium` binary.
 pub async fn run(cli: Cli) -> Result<(), BoxError> {
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    let command = match cli.command {
+        Some(command) => command,
+        None => Command::Serve(ServeArgs::from_env()?),
+    };
+    match command {
         Command::Serve(args) => serve::serve(&cli.database, args).await,
         Command::Db(command) => commands::db::run(&cli.database, command).await,
         command => {
@@ -44,25 +50,36 @@ async fn run_with_database(db: &Database, command: Command) -> Result<(), BoxErr
             Ok(())
         }
         Command::Demo(args) => run_demo(db, args).await,
-        Command::Ingest(args) => commands::ingest_file::run(&db.pool, &args.file, args.batch).await,
+        Command::Ingest(args) => {
+            let ingestor = Ingestor::for_command(db.pool.clone());
+            let result = commands::ingest_file::run(&ingestor, &args.file, args.batch).await;
+            ingestor.stop(std::time::Duration::from_secs(30)).await;
+            result
+        }
         Command::Token(command) => commands::token::run(&db.pool, command).await,
         Command::Serve(_) | Command::Db(_) => Ok(()),
     }
 }
 
 async fn run_demo(db: &Database, args: DemoArgs) -> Result<(), BoxError> {
-    let partitions = PartitionCache::default();
+    let ingestor = Ingestor::for_command(db.pool.clone());
+    let result = demo_with(db, &ingestor, args).await;
+    ingestor.stop(std::time::Duration::from_secs(30)).await;
+    result
+}
+
+async fn demo_with(db: &Database, ingestor: &Ingestor, args: DemoArgs) -> Result<(), BoxError> {
     let seed = args.seed.unwrap_or_else(rand::random);
     if args.if_empty && !store::is_empty(&db.pool).await? {
         println!("The database already holds events; no demo data added.");
     } else if args.events > 0 {
-        let stored = demo::seed(&db.pool, &partitions, args.events, args.days, seed).await?;
+        let stored = demo::seed(ingestor, args.events, args.days, seed).await?;
         println!("Stored {stored} demo events over the last {} days.", args.days);
     }
     if args.live {
         println!("Emitting about {} events per second; stop with Ctrl-C.", args.rate);
         tokio::select! {
-            result = demo::live(&db.pool, &partitions, args.rate, seed) => result?,
+            result = demo::live(ingestor, args.rate, seed) => result?,
             () = serve::shutdown_signal() => println!("Stopped."),
         }
     }

@@ -1,5 +1,7 @@
 //! `auditorium serve`: the web UI and the API on one port, until SIGINT/SIGTERM.
 
+use std::sync::Arc;
+
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
@@ -8,28 +10,31 @@ use tower_http::trace::TraceLayer;
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::db::Database;
 use crate::state::AppState;
-use crate::store::partitions::{self, PartitionCache};
+use crate::metrics::Metrics;
+use crate::store::partitions;
 use crate::{api, demo, store, web};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub async fn serve(db_args: &DatabaseArgs, args: ServeArgs) -> Result<(), BoxError> {
-    let db = Database::open(db_args, 32).await?;
-    let result = serve_with(&db, args).await;
+    let mut db = Database::open(db_args, 32).await?;
+    let metrics = Arc::new(Metrics::new());
+    db.supervise(metrics.embedded_restarts.clone());
+    let result = serve_with(&db, args, metrics).await;
     db.close().await?;
     result
 }
 
-async fn serve_with(db: &Database, args: ServeArgs) -> Result<(), BoxError> {
+async fn serve_with(db: &Database, args: ServeArgs, metrics: Arc<Metrics>) -> Result<(), BoxError> {
     partitions::create_ahead(&db.pool).await?;
+    let state = AppState::with_metrics(db.pool.clone(), &args, metrics).await?;
     if args.demo && store::is_empty(&db.pool).await? {
         tracing::info!("the database is empty: adding demo data (once)");
-        demo::seed(&db.pool, &PartitionCache::default(), 60_000, 30, 7).await?;
+        demo::seed(&state.ingestor, 60_000, 30, 7).await?;
     }
     let maintenance = tokio::spawn(partitions::maintain(db.pool.clone()));
     let sampling = tokio::spawn(store::trigrams::keep_fresh(db.pool.clone()));
-    let state = AppState::new(db.pool.clone(), args.addr.ip().is_loopback(), web::leptos_options(&args)).await?;
-    let live = state.live.clone();
+    let (live, ingestor) = (state.live.clone(), state.ingestor.clone());
     let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     tracing::info!(addr = %args.addr, "Auditorium is ready at http://{}", args.addr);
     let served = axum::serve(listener, router(state))
@@ -41,6 +46,8 @@ async fn serve_with(db: &Database, args: ServeArgs) -> Result<(), BoxError> {
         .await;
     maintenance.abort();
     sampling.abort();
+    // Requests still queued (their clients may be gone) are written before stopping.
+    ingestor.stop(std::time::Duration::from_secs(30)).await;
     tracing::info!("shutting down");
     Ok(served?)
 }

@@ -42,7 +42,12 @@ fn api_handle(state: &AppState) -> ApiHandle {
         Box::pin(async move {
             let request = match axum::http::Request::get(path_and_query).body(axum::body::Body::empty()) {
                 Ok(request) => request,
-                Err(e) => return (400, format!("{{\"error\":{{\"code\":\"bad_request\",\"message\":\"{e}\"}}}}")),
+                Err(e) => {
+                    let body = app::api::ErrorBody {
+                        error: app::api::ErrorInfo { code: "bad_request".into(), message: e.to_string(), details: vec![] },
+                    };
+                    return (400, serde_json::to_string(&body).unwrap_or_default());
+                }
             };
             let response = match api.oneshot(request).await {
                 Ok(response) => response,

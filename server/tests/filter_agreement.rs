@@ -13,7 +13,6 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use server::store::counts::{count_buckets, is_counted};
 use server::store::filter_sql::push_conditions;
-use server::store::partitions::PartitionCache;
 use server::store::rows::{EventRow, EVENT_COLUMNS};
 use sqlx::{PgPool, QueryBuilder};
 
@@ -148,9 +147,9 @@ async fn sql_and_rust_select_and_count_the_same_events(pool: PgPool) {
     let seed: u64 = std::env::var("AGREEMENT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
     let mut rng = StdRng::seed_from_u64(seed);
     let values: Vec<Value> = (0..600).map(|_| random_event(&mut rng)).collect();
-    let partitions = PartitionCache::default();
+    let ingestor = server::ingest::Ingestor::for_command(pool.clone());
     for batch in values.chunks(200) {
-        server::ingest::ingest(&pool, &partitions, batch).await.expect("ingest");
+        server::ingest::ingest(&ingestor, batch).await.expect("ingest");
     }
     let events = stored_events(&pool).await;
     assert_eq!(events.len(), 600);
@@ -193,7 +192,7 @@ async fn sql_and_rust_select_and_count_the_same_events(pool: PgPool) {
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn prefixes_ending_in_a_capital_sigma_still_match(pool: PgPool) {
     let event = json!({ "action": "user.login", "actor": { "id": "u", "name": "ΟΔΥΣΣΕΥΣ", "type": "user" } });
-    server::ingest::ingest(&pool, &PartitionCache::default(), &[event]).await.expect("ingest");
+    server::ingest::ingest(&server::ingest::Ingestor::for_command(pool.clone()), &[event]).await.expect("ingest");
     let events = stored_events(&pool).await;
     for prefix in ["ΟΔΥΣ", "ΟΔΥΣΣ", "ΟΔΥΣΣΕΥΣ"] {
         for value in [FilterValue::Prefix(prefix.into()), FilterValue::Exact(prefix.into())] {
@@ -221,7 +220,7 @@ async fn searches_narrowed_by_the_trigram_sample_find_exactly_the_matching_event
             })
         })
         .collect();
-    server::ingest::ingest(&pool, &PartitionCache::default(), &values).await.expect("ingest");
+    server::ingest::ingest(&server::ingest::Ingestor::for_command(pool.clone()), &values).await.expect("ingest");
     assert_eq!(server::store::trigrams::refresh(&pool).await.expect("sample"), 400);
     let sample = server::store::trigrams::current().expect("a sample");
     let needle = sample.index_needle("user1234@acme.io");

@@ -116,11 +116,24 @@ async fn tokens_are_required_and_scoped(pool: PgPool) {
     let (row, secret) = tokens::create(&pool, "ci", Scope::Ingest).await.expect("token");
     assert!(row.last_used_at.is_none());
     assert_eq!(ingest(&app, &secret, &body).await.status, StatusCode::CREATED);
-    let used: Option<chrono::DateTime<chrono::Utc>> =
-        sqlx::query_scalar("SELECT last_used_at FROM api_tokens WHERE id = $1").bind(row.id).fetch_one(&pool).await.expect("q");
-    assert!(used.is_some(), "use is recorded");
+    // Use is recorded in the background, revocation reaches every instance through NOTIFY:
+    // both within moments (bounded waits, not sleeps).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let used: Option<chrono::DateTime<chrono::Utc>> =
+            sqlx::query_scalar("SELECT last_used_at FROM api_tokens WHERE id = $1").bind(row.id).fetch_one(&pool).await.expect("q");
+        if used.is_some() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "use is recorded");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert!(tokens::revoke(&pool, "ci").await.expect("revoke"));
-    assert_eq!(ingest(&app, &secret, &body).await.status, StatusCode::UNAUTHORIZED, "revoked tokens stop working");
+    let revoked_at = std::time::Instant::now();
+    while ingest(&app, &secret, &body).await.status != StatusCode::UNAUTHORIZED {
+        assert!(revoked_at.elapsed() < std::time::Duration::from_secs(2), "revoked tokens stop working within moments");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     let hashes: Vec<Vec<u8>> = sqlx::query_scalar("SELECT secret_hash FROM api_tokens").fetch_all(&pool).await.expect("q");
     assert!(hashes.iter().all(|h| h.len() == 32 && !h.windows(4).any(|w| w == b"aud_")), "only hashes are stored");
 }

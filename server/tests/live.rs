@@ -11,7 +11,6 @@ use app::api::{LiveMessage, LiveMessageKind};
 use common::{event, state};
 use futures::StreamExt;
 use serde_json::{json, Value};
-use server::store::partitions::PartitionCache;
 use sqlx::PgPool;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -92,9 +91,9 @@ async fn concurrent_writers_are_seen_once_each_in_commit_order(pool: PgPool) {
         .map(|w| {
             let pool = pool.clone();
             tokio::spawn(async move {
-                let partitions = PartitionCache::default();
+                let ingestor = server::ingest::Ingestor::for_command(pool.clone());
                 for _ in 0..25 {
-                    server::ingest::ingest(&pool, &partitions, &batch(&format!("writer{w}"), 20)).await.expect("ingest");
+                    server::ingest::ingest(&ingestor, &batch(&format!("writer{w}"), 20)).await.expect("ingest");
                 }
             })
         })
@@ -112,18 +111,18 @@ async fn concurrent_writers_are_seen_once_each_in_commit_order(pool: PgPool) {
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn reconnecting_with_a_position_replays_exactly_what_was_missed(pool: PgPool) {
     let addr = start_server(&pool, true).await;
-    let partitions = PartitionCache::default();
+    let ingestor = server::ingest::Ingestor::for_command(pool.clone());
     let mut socket = subscribe(addr, "range=1h&action=kept.*").await;
     until_ready(&mut socket).await;
-    server::ingest::ingest(&pool, &partitions, &batch("kept", 10)).await.expect("ingest");
+    server::ingest::ingest(&ingestor, &batch("kept", 10)).await.expect("ingest");
     let first = collect(&mut socket, 10).await;
     let last = first.last().expect("events").0;
     socket.close(None).await.expect("close");
 
     // While disconnected: matching and non-matching events.
-    server::ingest::ingest(&pool, &partitions, &batch("kept", 7)).await.expect("ingest");
-    server::ingest::ingest(&pool, &partitions, &batch("ignored", 5)).await.expect("ingest");
-    server::ingest::ingest(&pool, &partitions, &batch("kept", 8)).await.expect("ingest");
+    server::ingest::ingest(&ingestor, &batch("kept", 7)).await.expect("ingest");
+    server::ingest::ingest(&ingestor, &batch("ignored", 5)).await.expect("ingest");
+    server::ingest::ingest(&ingestor, &batch("kept", 8)).await.expect("ingest");
 
     let mut socket = subscribe(addr, &format!("range=1h&action=kept.*&after={last}")).await;
     let (ready_at, replayed) = until_ready(&mut socket).await;
@@ -133,7 +132,7 @@ async fn reconnecting_with_a_position_replays_exactly_what_was_missed(pool: PgPo
     assert_eq!(ready_at, committed(&pool).await.last().expect("stored").0);
 
     // And then live again.
-    server::ingest::ingest(&pool, &partitions, &batch("kept", 3)).await.expect("ingest");
+    server::ingest::ingest(&ingestor, &batch("kept", 3)).await.expect("ingest");
     assert_eq!(collect(&mut socket, 3).await.len(), 3);
 }
 
@@ -175,11 +174,10 @@ async fn a_stalled_client_neither_delays_others_nor_loses_events(pool: PgPool) {
     until_ready(&mut fast).await;
 
     // About 24 MB of events in 300 commits: more than socket buffers and the hub's buffer hold.
-    let partitions = PartitionCache::default();
+    let ingestor = server::ingest::Ingestor::for_command(pool.clone());
     let padding = "x".repeat(7_000);
     let total = 300 * 10;
     let writer = {
-        let pool = pool.clone();
         tokio::spawn(async move {
             for i in 0..300 {
                 let events: Vec<Value> = (0..10).map(|j| {
@@ -187,7 +185,7 @@ async fn a_stalled_client_neither_delays_others_nor_loses_events(pool: PgPool) {
                     e["metadata"] = json!({ "batch": i, "padding": padding });
                     e
                 }).collect();
-                server::ingest::ingest(&pool, &partitions, &events).await.expect("ingest");
+                server::ingest::ingest(&ingestor, &events).await.expect("ingest");
             }
         })
     };

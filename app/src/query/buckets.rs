@@ -9,12 +9,14 @@ pub const LADDER: [i64; 18] = [
 /// At most this many bars.
 pub const MAX_BARS: i64 = 120;
 
-/// The smallest width on the ladder that gives at most 120 bars for `range_seconds`.
+/// The smallest width on the ladder that gives at most 120 bars for `range_seconds`; past
+/// the ladder (ranges of decades), whole days, as many as it takes to stay within 120 bars.
 pub fn bucket_width(range_seconds: i64) -> i64 {
-    LADDER
-        .into_iter()
-        .find(|w| (range_seconds.max(1) + w - 1) / w <= MAX_BARS)
-        .unwrap_or(LADDER[LADDER.len() - 1])
+    let range = range_seconds.max(1);
+    LADDER.into_iter().find(|w| (range + w - 1) / w <= MAX_BARS).unwrap_or_else(|| {
+        let days = (range + MAX_BARS * 86_400 - 1) / (MAX_BARS * 86_400);
+        days.max(90) * 86_400
+    })
 }
 
 /// Day-sized widths follow the calendar of the viewer's time zone.
@@ -50,7 +52,17 @@ mod tests {
     fn tiny_and_huge_ranges_stay_on_the_ladder() {
         assert_eq!(bucket_width(0), 1);
         assert_eq!(bucket_width(90), 1);
-        assert_eq!(bucket_width(100 * 365 * 86_400), 90 * 86_400);
+        assert_eq!(bucket_width(25 * 365 * 86_400), 90 * 86_400);
+    }
+
+    #[test]
+    fn ranges_beyond_the_ladder_still_get_at_most_120_bars() {
+        for years in [30, 100, 9999] {
+            let range = years * 365 * 86_400;
+            let width = bucket_width(range);
+            assert_eq!(width % 86_400, 0);
+            assert!((range + width - 1) / width <= MAX_BARS, "{years} years: {} bars", range / width);
+        }
     }
 
     #[test]

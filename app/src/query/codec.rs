@@ -109,6 +109,11 @@ pub fn decode_query(query: &str, extra_params: &[&str]) -> DecodedQuery {
                 continue;
             }
         };
+        // No text PostgreSQL stores can hold NUL: a value with one could never match.
+        if key.contains('\0') || value.contains('\0') {
+            out.problem(&key.replace('\0', "\\0"), "must not contain NUL characters");
+            continue;
+        }
         if extra_params.contains(&key.as_str()) {
             out.extras.push((key, value));
             continue;
@@ -263,5 +268,15 @@ mod tests {
         assert!(!decoded.is_empty);
         assert!(decode_query("", &[]).is_empty);
         assert!(decode_query("prefix=x", &["prefix"]).is_empty);
+    }
+
+    #[test]
+    fn nul_characters_are_refused_in_any_parameter() {
+        for query in ["q=%00", "action=%00", "actor.name=a%00b", "prefix=%00", "tz=UTC%00", "%00=1"] {
+            let decoded = decode_query(query, &["prefix", "tz"]);
+            assert_eq!(decoded.problems.len(), 1, "{query}: {:?}", decoded.problems);
+            assert!(decoded.problems[0].message.contains("NUL"), "{query}");
+            assert!(decoded.extras.is_empty(), "{query}: a refused value is not passed on");
+        }
     }
 }

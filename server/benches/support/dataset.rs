@@ -15,8 +15,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use server::store::copy::copy_events;
-use server::store::insert::NewEvent;
+use server::store::write::{copy_events, NewEvent};
 use server::store::partitions::{seal_finished_days, PartitionCache};
 
 const RESOURCE_TYPES: [&str; 30] = [

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each benchmark uses a different subset
 
 pub mod dataset;
+pub mod single;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use sqlx::PgPool;
 
 use server::embedded_pg::{EmbeddedPostgres, LeaseKind};
 use server::ingest::{fingerprint::fingerprint, validate::validate_event};
-use server::store::insert::NewEvent;
+use server::store::write::NewEvent;
 
 /// `--name value` pairs after `cargo bench -- `.
 pub struct Args(HashMap<String, String>);
@@ -98,7 +99,11 @@ pub fn prepare(values: &[Value]) -> Vec<NewEvent> {
     values
         .iter()
         .enumerate()
-        .map(|(i, v)| NewEvent { event: validate_event(i, v, now).expect("valid demo event"), fingerprint: fingerprint(v) })
+        .map(|(i, v)| {
+            let event = validate_event(i, v, now).expect("valid demo event");
+            let fingerprint = fingerprint(&event, v.get("occurred_at").is_some());
+            NewEvent { event, fingerprint }
+        })
         .collect()
 }
 

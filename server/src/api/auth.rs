@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap};
 
 use super::error::ApiError;
 use crate::state::AppState;
-use crate::store::tokens::{self, Scope};
+use crate::store::tokens::Scope;
 
 /// Checks the request's token for `needed`.
 pub async fn require(state: &AppState, headers: &HeaderMap, needed: Scope) -> Result<(), ApiError> {
@@ -18,10 +18,13 @@ pub async fn require(state: &AppState, headers: &HeaderMap, needed: Scope) -> Re
             ))
         }
     };
-    let token = tokens::authenticate(&state.pool, secret)
+    // A database that cannot answer is a 503 (retry), never "unknown token" (give up).
+    let token = state
+        .tokens
+        .authenticate(&state.pool, secret)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the API token is unknown or revoked".into()))?;
-    if token.scope().allows(needed) {
+    if token.scope().is_some_and(|scope| scope.allows(needed)) {
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!(

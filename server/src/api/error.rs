@@ -16,6 +16,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("{message}")]
     Conflict { message: String, details: Vec<ErrorDetail> },
     #[error("{0}")]
@@ -26,6 +28,10 @@ pub enum ApiError {
     Unprocessable { message: String, details: Vec<ErrorDetail> },
     #[error("the query took too long")]
     QueryTimeout,
+    /// The server cannot serve this now (database down or full, ingest queue full): retry
+    /// after `retry_after` seconds; nothing was done.
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String, retry_after: u32 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -41,11 +47,13 @@ impl ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "id_conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::QueryTimeout => (StatusCode::SERVICE_UNAVAILABLE, "query_timeout"),
+            ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -72,11 +80,26 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The database cannot answer right now.
+    pub fn database_unavailable() -> ApiError {
+        ApiError::Unavailable {
+            code: "database_unavailable",
+            message: "The database is unavailable right now; nothing was done. Retry shortly.".into(),
+            retry_after: 5,
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> ApiError {
         // 57014: query_canceled, raised by statement_timeout.
         if e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "57014") {
             return ApiError::QueryTimeout;
+        }
+        if crate::db::is_unavailable(&e) {
+            tracing::warn!(error = %e, "the database is unavailable: {e}");
+            return ApiError::database_unavailable();
         }
         ApiError::Internal(e.to_string())
     }
@@ -87,6 +110,10 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = %cause, "request failed: {cause}");
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if let ApiError::Unavailable { retry_after, .. } = &self {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
+        }
+        response
     }
 }

@@ -1,28 +1,38 @@
-//! The HTTP API (`/api/v1/...`) and health checks. See docs/api.md.
+//! The HTTP API (`/api/v1/...`), health checks and metrics. See docs/api.md.
 
 pub mod auth;
 pub mod error;
 mod health;
 mod ingest;
 mod live;
+mod metrics;
 mod read;
 
+use axum::http::{Method, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
+use error::ApiError;
 
 pub fn router() -> Router<AppState> {
+    let api = Router::new()
+        .route("/events", post(ingest::post_events).get(read::list_events))
+        .route("/events/{id}", get(read::get_event))
+        .route("/histogram", get(read::histogram))
+        .route("/fields", get(read::fields))
+        .route("/fields/{field}/values", get(read::field_values))
+        .route("/live", get(live::live))
+        .route("/openapi.json", get(openapi))
+        .fallback(unknown_path)
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/api/v1/events", post(ingest::post_events).get(read::list_events))
-        .route("/api/v1/events/{id}", get(read::get_event))
-        .route("/api/v1/histogram", get(read::histogram))
-        .route("/api/v1/fields", get(read::fields))
-        .route("/api/v1/fields/{field}/values", get(read::field_values))
-        .route("/api/v1/live", get(live::live))
-        .route("/api/v1/openapi.json", get(openapi))
+        .route("/metrics", get(metrics::metrics))
+        .nest("/api/v1", api)
+        .route("/api", get(unknown_path).fallback(unknown_path))
+        .route("/api/{*rest}", get(unknown_path).fallback(unknown_path))
 }
 
 /// The OpenAPI document (kept in step with the router by `tests/openapi.rs`).
@@ -30,4 +40,13 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 
 async fn openapi() -> impl axum::response::IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// Anything under `/api/` that is not an endpoint: a JSON 404, not the HTML page.
+async fn unknown_path(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("there is no API endpoint {} (see /api/v1/openapi.json)", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on {} (see /api/v1/openapi.json)", uri.path()))
 }

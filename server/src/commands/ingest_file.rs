@@ -6,18 +6,15 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde_json::Value;
-use sqlx::PgPool;
 
-use crate::ingest::{ingest, IngestError};
-use crate::store::partitions::PartitionCache;
+use crate::ingest::{ingest, IngestError, Ingestor};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-pub async fn run(pool: &PgPool, file: &Path, batch_size: usize) -> Result<(), BoxError> {
+pub async fn run(ingestor: &Ingestor, file: &Path, batch_size: usize) -> Result<(), BoxError> {
     let batch_size = batch_size.clamp(1, crate::ingest::body::MAX_BATCH);
     let total_bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0).max(1);
     let reader = BufReader::new(std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?);
-    let partitions = PartitionCache::default();
     let started = Instant::now();
     let (mut stored, mut duplicates, mut read_bytes) = (0usize, 0usize, 0u64);
     let mut batch: Vec<Value> = Vec::with_capacity(batch_size);
@@ -35,7 +32,7 @@ pub async fn run(pool: &PgPool, file: &Path, batch_size: usize) -> Result<(), Bo
             batch.push(value);
         }
         if batch.len() == batch_size || (lines.peek().is_none() && !batch.is_empty()) {
-            let results = ingest(pool, &partitions, &batch).await.map_err(|e| describe(e, batch_first_line))?;
+            let results = ingest(ingestor, &batch).await.map_err(|e| describe(e, batch_first_line))?;
             let new = results.iter().filter(|r| r.status == "stored").count();
             stored += new;
             duplicates += results.len() - new;
@@ -70,6 +67,6 @@ fn describe(e: IngestError, first_line: usize) -> BoxError {
                 .collect();
             format!("nothing from this batch was stored:\n  {}", lines.join("\n  ")).into()
         }
-        IngestError::Store(e) => e.into(),
+        IngestError::Write(e) => e.into(),
     }
 }

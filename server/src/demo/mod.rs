@@ -8,22 +8,19 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rand::{Rng, SeedableRng};
-use sqlx::PgPool;
-
 pub use generate::Generator;
 
-use crate::ingest::{ingest, IngestError};
-use crate::store::partitions::PartitionCache;
+use crate::ingest::{ingest, IngestError, Ingestor};
 
 /// Stores about `count` events spread over the last `days` days; returns how many.
-pub async fn seed(pool: &PgPool, partitions: &PartitionCache, count: u64, days: u32, seed: u64) -> Result<usize, IngestError> {
+pub async fn seed(ingestor: &Ingestor, count: u64, days: u32, seed: u64) -> Result<usize, IngestError> {
     let to = Utc::now();
     let from = to - chrono::Duration::days(i64::from(days));
     let mut generator = Generator::new(seed, from, to);
     let events = generator.events_between(from, to, count);
     let started = std::time::Instant::now();
     for (i, batch) in events.chunks(1000).enumerate() {
-        ingest(pool, partitions, batch).await?;
+        ingest(ingestor, batch).await?;
         if i % 10 == 9 {
             let stored = ((i + 1) * 1000).min(events.len());
             tracing::info!(stored, total = events.len(), "demo data: {stored} of {} events", events.len());
@@ -34,7 +31,7 @@ pub async fn seed(pool: &PgPool, partitions: &PartitionCache, count: u64, days: 
 }
 
 /// Emits about `rate` events per second, as they happen, until cancelled.
-pub async fn live(pool: &PgPool, partitions: &PartitionCache, rate: f64, seed: u64) -> Result<(), IngestError> {
+pub async fn live(ingestor: &Ingestor, rate: f64, seed: u64) -> Result<(), IngestError> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let now = Utc::now();
     let mut generator = Generator::new(seed ^ 0x5eed, now - chrono::Duration::days(1), now);
@@ -51,7 +48,7 @@ pub async fn live(pool: &PgPool, partitions: &PartitionCache, rate: f64, seed: u
         if events.is_empty() {
             continue;
         }
-        ingest(pool, partitions, &events).await?;
+        ingest(ingestor, &events).await?;
         total += events.len();
         tracing::debug!(total, "live demo: {} events so far", total);
     }

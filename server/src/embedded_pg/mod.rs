@@ -8,7 +8,10 @@
 //!
 //! Every Auditorium process takes a lease; the last one to leave stops the cluster. A lease
 //! of a process that died (SIGKILL) is ignored, and a `postmaster.pid` left by a dead server
-//! is handled, so an unclean stop never blocks the next start.
+//! is handled, so an unclean stop never blocks the next start. A process given the cluster's
+//! address (`DATABASE_URL` from `auditorium db url`) finds the cluster through a marker file
+//! in the socket directory and takes a lease as well. A server restarts the cluster when it
+//! finds it stopped ([`EmbeddedPostgres::ensure_running`]).
 
 mod binaries;
 mod process;
@@ -28,6 +31,8 @@ pub const DATABASE: &str = "auditorium";
 const SUPERUSER: &str = "auditorium";
 /// Unix socket paths are limited to 107 bytes.
 const MAX_SOCKET_PATH: usize = 100;
+/// In the socket directory: the data directory of the cluster listening there.
+const MARKER: &str = "auditorium-data-dir";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedError {
@@ -112,6 +117,37 @@ impl EmbeddedPostgres {
         }
         self.lease = Some(self.take_lease(kind)?);
         Ok(self)
+    }
+
+    /// The cluster listening in `socket_dir`, when it is an embedded cluster of Auditorium's
+    /// (found through the marker file written at start).
+    pub fn for_socket_dir(socket_dir: &Path) -> Option<Result<EmbeddedPostgres, EmbeddedError>> {
+        let root = fs::read_to_string(socket_dir.join(MARKER)).ok()?;
+        Some(EmbeddedPostgres::locate(Path::new(root.trim_end_matches('\n'))))
+    }
+
+    /// A handle on the same cluster without a lease: for watching it.
+    pub fn watcher(&self) -> EmbeddedPostgres {
+        EmbeddedPostgres {
+            root: self.root.clone(),
+            pgdata: self.pgdata.clone(),
+            socket_dir: self.socket_dir.clone(),
+            port: self.port,
+            bins: self.bins.clone(),
+            run_as: self.run_as,
+            lease: None,
+        }
+    }
+
+    /// Starts the cluster again if it is not running (it crashed, or was stopped from outside
+    /// while processes still use it). `Ok(true)` when it had to be started. Blocking.
+    pub fn ensure_running(&self) -> Result<bool, EmbeddedError> {
+        let _lock = self.lock()?;
+        if postmaster_of(&self.pgdata).is_some() {
+            return Ok(false);
+        }
+        self.launch()?;
+        Ok(true)
     }
 
     /// The postmaster's pid when the cluster runs.
@@ -232,7 +268,9 @@ impl EmbeddedPostgres {
                     output: format!("{output}\nlast lines of {log}:\n{}", tail(&self.pgdata.join("server.log"), 15)),
                 },
                 other => other,
-            })
+            })?;
+        let marker = self.socket_dir.join(MARKER);
+        fs::write(&marker, format!("{}\n", self.root.display())).map_err(EmbeddedError::io(format!("writing {}", marker.display())))
     }
 
     fn shutdown(&self) -> Result<(), EmbeddedError> {

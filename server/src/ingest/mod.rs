@@ -4,6 +4,7 @@
 pub mod body;
 pub mod fingerprint;
 pub mod validate;
+pub mod writer;
 
 use std::collections::HashMap;
 
@@ -11,11 +12,10 @@ use app::api::ErrorDetail;
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::store::insert::{insert_events, InsertError, NewEvent, Stored};
-use crate::store::partitions::PartitionCache;
+use crate::store::write::{NewEvent, Stored};
+pub use writer::{Ingestor, WriteError};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ItemResult {
@@ -33,16 +33,17 @@ pub enum IngestError {
     /// Items whose id is already stored with different content; nothing was stored.
     #[error("{} event id(s) already exist with different content", .0.len())]
     Conflict(Vec<ErrorDetail>),
+    /// Nothing was stored, for a reason that is not the request's (overload, outage).
     #[error(transparent)]
-    Store(#[from] sqlx::Error),
+    Write(WriteError),
 }
 
-/// Validates every item, then stores all of them or none.
-pub async fn ingest(pool: &PgPool, partitions: &PartitionCache, items: &[Value]) -> Result<Vec<ItemResult>, IngestError> {
+/// Validates every item, then stores all of them or none, answering after commit.
+pub async fn ingest(ingestor: &Ingestor, items: &[Value]) -> Result<Vec<ItemResult>, IngestError> {
     let received_at = Utc::now().trunc_subsecs(6);
     let prepared = prepare(items, received_at)?;
-    let stored = insert_events(pool, partitions, &prepared.unique).await.map_err(|e| match e {
-        InsertError::Conflict(indexes) => IngestError::Conflict(
+    let stored = ingestor.write(prepared.unique).await.map_err(|e| match e {
+        WriteError::Conflict(indexes) => IngestError::Conflict(
             indexes
                 .into_iter()
                 .map(|i| ErrorDetail {
@@ -52,7 +53,7 @@ pub async fn ingest(pool: &PgPool, partitions: &PartitionCache, items: &[Value])
                 })
                 .collect(),
         ),
-        InsertError::Sql(e) => IngestError::Store(e),
+        other => IngestError::Write(other),
     })?;
     Ok(prepared
         .items
@@ -95,7 +96,8 @@ fn prepare(items: &[Value], received_at: DateTime<Utc>) -> Result<Prepared, Inge
                 continue;
             }
         };
-        let fingerprint = fingerprint::fingerprint(item);
+        let time_sent = item.get("occurred_at").is_some_and(|t| !t.is_null());
+        let fingerprint = fingerprint::fingerprint(&event, time_sent);
         let id = event.id;
         match seen.get(&id) {
             Some(&u) if prepared.unique[u].fingerprint == fingerprint => {

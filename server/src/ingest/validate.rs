@@ -150,6 +150,11 @@ impl Checker {
         let Ok(t) = DateTime::parse_from_rfc3339(text) else {
             return self.fail("occurred_at", "must be an RFC 3339 time such as 2026-11-20T10:00:00Z", received_at);
         };
+        // chrono represents a leap second (23:59:60) as 23:59:59 plus more than a second of
+        // nanoseconds; PostgreSQL would read it as the next day.
+        if t.timestamp_subsec_nanos() >= 1_000_000_000 {
+            return self.fail("occurred_at", "is a leap second (:60), which cannot be stored: use 23:59:59.999999", received_at);
+        }
         let t = t.with_timezone(&Utc).trunc_subsecs(6);
         if t < earliest_occurred_at() {
             return self.fail("occurred_at", "is before 2000-01-01", received_at);
@@ -287,6 +292,11 @@ impl Checker {
             for key in obj.keys().filter(|k| !["field", "before", "after"].contains(&k.as_str())) {
                 self.error(&format!("{path}.{key}"), "is not part of a change (field, before, after)");
             }
+            for side in ["before", "after"] {
+                if obj.get(side).is_some_and(contains_nul) {
+                    self.error(&format!("{path}.{side}"), "must not contain NUL characters (in values or keys)");
+                }
+            }
             if let Some(field) = self.string(&format!("{path}.field"), obj.get("field"), true, MAX_ID_LEN) {
                 changes.push(Change { field, before: obj.get("before").cloned(), after: obj.get("after").cloned() });
             }
@@ -300,12 +310,23 @@ impl Checker {
             Some(v @ Value::Object(_)) if v.to_string().len() > MAX_METADATA_BYTES => {
                 self.fail("metadata", &format!("is larger than {} KiB", MAX_METADATA_BYTES / 1024), None)
             }
-            Some(v @ Value::Object(_)) if v.to_string().contains("\\u0000") => {
-                self.fail("metadata", "must not contain NUL characters", None)
-            }
+            Some(v @ Value::Object(_)) if contains_nul(v) => self.fail("metadata", "must not contain NUL characters (in values or keys)", None),
+            // An empty object says nothing: the same as no metadata.
+            Some(Value::Object(map)) if map.is_empty() => None,
             Some(v @ Value::Object(_)) => Some(v.clone()),
             Some(_) => self.fail("metadata", "must be a JSON object", None),
         }
+    }
+}
+
+/// Whether a NUL character appears in any string or object key of `value` (PostgreSQL's
+/// `jsonb` cannot store it).
+fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
     }
 }
 
@@ -374,6 +395,35 @@ mod tests {
         let mut e = minimal();
         e["path"] = json!("/a\u{0}b");
         assert_eq!(fields_of(validate_event(0, &e, now()).expect_err("invalid")), vec!["path"]);
+    }
+
+    #[test]
+    fn nul_anywhere_in_changes_or_metadata_is_refused_for_that_field() {
+        let mut e = minimal();
+        e["changes"] = json!([{"field": "a", "after": "x\u{0}y"}, {"field": "b", "before": {"k\u{0}": 1}}]);
+        e["metadata"] = json!({"deep": [{"x": "\u{0}"}]});
+        assert_eq!(
+            fields_of(validate_event(0, &e, now()).expect_err("invalid")),
+            vec!["changes[0].after", "changes[1].before", "metadata"]
+        );
+        // A backslash followed by "u0000" is just text.
+        let mut e = minimal();
+        e["metadata"] = json!({"text": "\\u0000"});
+        assert!(validate_event(0, &e, now()).is_ok());
+    }
+
+    #[test]
+    fn a_leap_second_is_refused_clearly() {
+        let mut e = minimal();
+        e["occurred_at"] = json!("2016-12-31T23:59:60Z");
+        assert_eq!(fields_of(validate_event(0, &e, now()).expect_err("invalid")), vec!["occurred_at"]);
+    }
+
+    #[test]
+    fn empty_metadata_is_no_metadata() {
+        let mut e = minimal();
+        e["metadata"] = json!({});
+        assert_eq!(validate_event(0, &e, now()).expect("valid").metadata, None);
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! One per server instance: listens for the insert trigger's notifications on a single
 //! connection, reads the newly committed events in position order, and fans them out to the
-//! instance's live-tail sockets through a bounded broadcast channel.
+//! instance's live-tail sockets through a ring bounded in bytes ([`super::ring`]). The same
+//! connection hears when access changes (a token revoked, ...): see [`LiveHub::access_epoch`].
 //!
 //! Positions are assigned in commit order (see the event store migration), so "every event
 //! after the last position read" is exactly what is new: nothing committed later can have a
 //! smaller position. A missed notification (connection lost) costs nothing but latency: after
 //! reconnecting, and every few seconds anyway, the hub reads everything after its position.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,16 +18,22 @@ use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
+use super::ring::{Reader, Ring};
 use crate::store::live::events_after;
 
 /// The channel the insert trigger notifies on.
 pub const CHANNEL: &str = "auditorium_events";
-/// How many batches a socket may fall behind before it has to catch up from the database.
-const BUFFERED_BATCHES: usize = 128;
-/// At most this many events are read (and broadcast) at once.
+/// The channel notified when tokens, accounts or sessions change.
+pub const ACCESS_CHANNEL: &str = "auditorium_access";
+/// Bytes of recent batches kept for the sockets; a socket further behind reads from the
+/// database instead.
+pub const RING_BYTES: usize = 32 * 1024 * 1024;
+/// At most this many events are read at once...
 const READ_CHUNK: i64 = 1000;
+/// ... and a batch holds at most about this many bytes of event JSON.
+const BATCH_BYTES: usize = 1024 * 1024;
 /// Read new events this often even without a notification.
 const SAFETY_POLL: Duration = Duration::from_secs(5);
 
@@ -47,6 +54,11 @@ impl LiveEvent {
         let json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into());
         LiveEvent { position, event, search_text, json }
     }
+
+    /// Approximate bytes held (the parsed event takes about as much as its JSON).
+    pub fn bytes(&self) -> usize {
+        2 * self.json.len() + self.search_text.len() + 128
+    }
 }
 
 /// Events in position order, shared by every socket, with the messages already built for
@@ -57,6 +69,9 @@ pub struct LiveBatch {
     oldest: DateTime<Utc>,
     newest: DateTime<Utc>,
     messages: Mutex<Vec<(String, Option<Utf8Bytes>)>>,
+    /// Approximate bytes held: the events (JSON, search text, the parsed event) and the
+    /// messages built so far.
+    bytes: AtomicUsize,
 }
 
 pub type Batch = Arc<LiveBatch>;
@@ -66,7 +81,12 @@ impl LiveBatch {
         let times = events.iter().map(|e| e.event.occurred_at);
         let oldest = times.clone().min().unwrap_or_default();
         let newest = times.max().unwrap_or_default();
-        LiveBatch { events, oldest, newest, messages: Mutex::new(Vec::new()) }
+        let bytes = events.iter().map(|e| e.bytes()).sum::<usize>() + 256;
+        LiveBatch { events, oldest, newest, messages: Mutex::new(Vec::new()), bytes: AtomicUsize::new(bytes) }
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Acquire)
     }
 
     pub fn last_position(&self) -> Option<i64> {
@@ -98,6 +118,8 @@ impl LiveBatch {
         };
         let mut messages = self.messages.lock().unwrap_or_else(|e| e.into_inner());
         if cached(&messages).is_none() {
+            let size = key.len() + message.as_ref().map_or(0, |m| m.len()) + 64;
+            self.bytes.fetch_add(size, Ordering::AcqRel);
             messages.push((key.to_string(), message.clone()));
         }
         message
@@ -122,27 +144,83 @@ pub fn events_message(position: i64, events: &[&Arc<LiveEvent>]) -> String {
 
 pub struct LiveHub {
     pool: PgPool,
-    sender: broadcast::Sender<Batch>,
+    ring: Arc<Ring>,
     latest: AtomicI64,
     shutdown: watch::Sender<bool>,
+    access: watch::Sender<u64>,
+    access_epoch: AtomicU64,
+    /// Each socket's position, for the lag metric.
+    positions: Mutex<Vec<std::sync::Weak<AtomicI64>>>,
 }
 
 impl LiveHub {
     /// Starts listening. The hub's position starts at the newest committed event.
     pub async fn start(pool: PgPool) -> Result<Arc<LiveHub>, sqlx::Error> {
         let latest = crate::store::page::latest_position(&pool).await?;
-        let (sender, _) = broadcast::channel(BUFFERED_BATCHES);
         let (shutdown, _) = watch::channel(false);
-        let hub = Arc::new(LiveHub { pool, sender, latest: AtomicI64::new(latest), shutdown });
+        let (access, _) = watch::channel(0);
+        let hub = Arc::new(LiveHub {
+            pool,
+            ring: Arc::new(Ring::new(RING_BYTES)),
+            latest: AtomicI64::new(latest),
+            shutdown,
+            access,
+            access_epoch: AtomicU64::new(0),
+            positions: Mutex::new(Vec::new()),
+        });
         tokio::spawn(listen(hub.clone()));
         Ok(hub)
     }
 
     /// Subscribes to new batches and says up to which position the hub has read. Events up
     /// to that position will not come through the subscription (but may: check positions).
-    pub fn subscribe(&self) -> (broadcast::Receiver<Batch>, i64) {
-        let receiver = self.sender.subscribe();
-        (receiver, self.latest.load(Ordering::Acquire))
+    pub fn subscribe(&self) -> (Reader, i64) {
+        let reader = self.ring.reader();
+        (reader, self.latest.load(Ordering::Acquire))
+    }
+
+    /// Bytes of batches held for the sockets.
+    pub fn buffered_bytes(&self) -> usize {
+        self.ring.bytes()
+    }
+
+    /// A position for a socket to keep current; counted in [`Self::max_lag`] while it lives.
+    pub fn track_position(&self, start: i64) -> Arc<AtomicI64> {
+        let position = Arc::new(AtomicI64::new(start));
+        let mut positions = self.positions.lock().unwrap_or_else(|e| e.into_inner());
+        positions.retain(|p| p.strong_count() > 0);
+        positions.push(Arc::downgrade(&position));
+        position
+    }
+
+    /// How many positions the slowest socket is behind the newest event read.
+    pub fn max_lag(&self) -> i64 {
+        let latest = self.latest();
+        let mut positions = self.positions.lock().unwrap_or_else(|e| e.into_inner());
+        positions.retain(|p| p.strong_count() > 0);
+        positions.iter().filter_map(|p| p.upgrade()).map(|p| latest - p.load(Ordering::Acquire)).max().unwrap_or(0).max(0)
+    }
+
+    /// Sockets tailing on this instance.
+    pub fn sockets(&self) -> usize {
+        self.ring.readers()
+    }
+
+    /// A number that changes whenever access may have changed anywhere (a token revoked, an
+    /// account changed; also when notifications may have been missed): caches of access
+    /// decisions made under another number are stale.
+    pub fn access_epoch(&self) -> u64 {
+        self.access_epoch.load(Ordering::Acquire)
+    }
+
+    /// Wakes on every change of [`Self::access_epoch`].
+    pub fn access_changes(&self) -> watch::Receiver<u64> {
+        self.access.subscribe()
+    }
+
+    fn access_changed(&self) {
+        let epoch = self.access_epoch.fetch_add(1, Ordering::AcqRel) + 1;
+        let _ = self.access.send(epoch);
     }
 
     pub fn latest(&self) -> i64 {
@@ -161,6 +239,7 @@ impl LiveHub {
     /// Tells every socket to close (the server is stopping) and stops listening.
     pub fn shut_down(&self) {
         let _ = self.shutdown.send(true);
+        self.ring.close();
     }
 
     /// Reads and broadcasts everything committed after the hub's position.
@@ -168,7 +247,7 @@ impl LiveHub {
         // Nobody is tailing: move the position without reading the events. A socket that
         // subscribes meanwhile may start before the skipped-to position; it notices that the
         // next batch does not follow on from its own position and reads the gap itself.
-        if self.sender.receiver_count() == 0 {
+        if self.ring.readers() == 0 {
             let newest = crate::store::page::latest_position(&self.pool).await?;
             self.latest.fetch_max(newest, Ordering::AcqRel);
             return Ok(());
@@ -178,10 +257,21 @@ impl LiveHub {
             let rows = events_after(&self.pool, after, READ_CHUNK).await?;
             let Some(last) = rows.last().map(|(p, _)| *p) else { return Ok(()) };
             let full = rows.len() as i64 == READ_CHUNK;
-            let batch: Batch = Arc::new(LiveBatch::new(rows.into_iter().map(|(p, e)| Arc::new(LiveEvent::new(p, e))).collect()));
+            let mut events: Vec<Arc<LiveEvent>> = Vec::new();
+            let mut bytes = 0;
+            for (position, event) in rows {
+                let event = Arc::new(LiveEvent::new(position, event));
+                bytes += event.json.len();
+                events.push(event);
+                if bytes >= BATCH_BYTES {
+                    self.ring.push(Arc::new(LiveBatch::new(std::mem::take(&mut events))));
+                    bytes = 0;
+                }
+            }
+            if !events.is_empty() {
+                self.ring.push(Arc::new(LiveBatch::new(events)));
+            }
             self.latest.store(last, Ordering::Release);
-            // No receivers is fine: nobody is tailing right now.
-            let _ = self.sender.send(batch);
             if !full {
                 return Ok(());
             }
@@ -213,7 +303,8 @@ async fn listen(hub: Arc<LiveHub>) {
                 continue;
             }
         };
-        // Whatever committed while we were not listening.
+        // Whatever committed or changed while we were not listening.
+        hub.access_changed();
         if let Err(e) = hub.catch_up().await {
             tracing::warn!(error = %e, "live tail catch-up failed: {e}");
         }
@@ -222,9 +313,17 @@ async fn listen(hub: Arc<LiveHub>) {
             tokio::select! {
                 notification = listener.try_recv() => match notification {
                     // Several notifications may be pending: one read covers them all.
-                    Ok(Some(_)) => while listener.next_buffered().is_some() {},
+                    Ok(Some(first)) => {
+                        let mut access = first.channel() == ACCESS_CHANNEL;
+                        while let Some(next) = listener.next_buffered() {
+                            access |= next.channel() == ACCESS_CHANNEL;
+                        }
+                        if access {
+                            hub.access_changed();
+                        }
+                    }
                     // Reconnected on its own; notifications in between are lost: read below.
-                    Ok(None) => {}
+                    Ok(None) => hub.access_changed(),
                     Err(e) => {
                         tracing::warn!(error = %e, "live tail lost its connection ({e}); reconnecting");
                         break false;
@@ -255,6 +354,6 @@ async fn connect(pool: &PgPool) -> Result<(PgPool, PgListener), sqlx::Error> {
         .connect_with(pool.connect_options().as_ref().clone())
         .await?;
     let mut listener = PgListener::connect_with(&own).await?;
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, ACCESS_CHANNEL]).await?;
     Ok((own, listener))
 }

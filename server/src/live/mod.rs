@@ -2,6 +2,7 @@
 //! See docs/architecture.md.
 
 pub mod hub;
+pub mod ring;
 pub mod socket;
 
 pub use hub::LiveHub;

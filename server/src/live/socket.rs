@@ -8,15 +8,19 @@ use app::api::live_close;
 use app::query::EventFilter;
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use tokio::sync::broadcast::error::RecvError;
-
 use super::hub::{events_message, LiveEvent, LiveHub};
+use super::ring::Next;
+use crate::metrics::LiveMetrics;
 use crate::store::live::matching_between;
 
-/// Catch-up reads and replay messages carry at most this many events.
-const REPLAY_CHUNK: i64 = 500;
-/// A send that takes longer than this means the client is not reading.
-const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+/// Catch-up reads fetch at most this many events at once (events are at most ~100 KB each,
+/// so a socket catching up holds at most ~20 MB, typically a few hundred KB)...
+const REPLAY_CHUNK: i64 = 200;
+/// ... and send them in messages of at most about this many bytes.
+const MESSAGE_BYTES: usize = 1024 * 1024;
+/// A socket cut for being too slow gets this long to take its close frame (4408), holding
+/// nothing but what is already in its send buffer.
+const CLOSE_GRACE: Duration = Duration::from_secs(30);
 const PING_EVERY: Duration = Duration::from_secs(15);
 const PONG_TIMEOUT: Duration = Duration::from_secs(45);
 /// Without matching events, tell the client its position at most this often.
@@ -52,20 +56,58 @@ pub struct Subscription {
 }
 
 /// Runs one subscription until the client leaves (`None`) or the server ends it.
-pub async fn run<S>(socket: S, hub: Arc<LiveHub>, subscription: Subscription, after: Option<i64>) -> Option<Close>
+/// `send_timeout`: a send blocked this long means the client is not reading (4408).
+pub async fn run<S>(
+    socket: S,
+    hub: Arc<LiveHub>,
+    subscription: Subscription,
+    after: Option<i64>,
+    send_timeout: Duration,
+    metrics: &LiveMetrics,
+) -> Option<Close>
 where
     S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     let (mut sink, mut incoming) = socket.split();
-    let outcome = forward(&mut sink, &mut incoming, &hub, &subscription, after).await;
+    let timer = Timer { send_timeout };
+    metrics.sockets.inc();
+    let outcome = forward(&mut sink, &mut incoming, &hub, &subscription, after, &timer).await;
+    metrics.sockets.dec();
     if let Some(close) = outcome.as_ref().err() {
-        let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(Close::new(close.code, close.reason.clone()).frame())).await;
+        if close.code == live_close::TOO_SLOW {
+            metrics.slow_closed.inc();
+        }
+        // The subscription's batches are released by now. A client that stopped reading has
+        // a full send buffer: the close frame waits behind it, so it gets a while to drain
+        // (a client that comes back reads its data, then 4408), while the socket holds
+        // nothing else.
+        let grace = if close.code == live_close::TOO_SLOW { CLOSE_GRACE } else { Duration::from_secs(2) };
+        let closing = async {
+            let _ = sink.send(Close::new(close.code, close.reason.clone()).frame()).await;
+            let _ = sink.flush().await;
+        };
+        let client_left = async { while let Some(Ok(_)) = incoming.next().await {} };
+        tokio::select! {
+            _ = tokio::time::timeout(grace, closing) => {}
+            () = client_left => {}
+        }
     }
     outcome.err()
 }
 
+struct Timer {
+    send_timeout: Duration,
+}
+
 /// `Ok(())`: the client went away. `Err(close)`: the server ends the subscription.
-async fn forward<W, R>(sink: &mut W, incoming: &mut R, hub: &LiveHub, subscription: &Subscription, after: Option<i64>) -> Result<(), Close>
+async fn forward<W, R>(
+    sink: &mut W,
+    incoming: &mut R,
+    hub: &LiveHub,
+    subscription: &Subscription,
+    after: Option<i64>,
+    timer: &Timer,
+) -> Result<(), Close>
 where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
@@ -78,16 +120,18 @@ where
     let (mut batches, hub_head) = hub.subscribe();
     let mut stop = hub.shutting_down();
     let head = newest(hub).await?.max(hub_head);
-    let mut position = replay(sink, hub, filter, after.unwrap_or(head), head).await?;
-    send(sink, format!("{{\"type\":\"ready\",\"position\":{position}}}")).await?;
+    let tracked = hub.track_position(after.unwrap_or(head));
+    let mut position = replay(sink, hub, filter, after.unwrap_or(head), head, timer).await?;
+    timer.send(sink, format!("{{\"type\":\"ready\",\"position\":{position}}}")).await?;
 
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_pong = Instant::now();
     let mut last_sent = Instant::now();
     loop {
+        tracked.store(position, std::sync::atomic::Ordering::Release);
         tokio::select! {
-            batch = batches.recv() => match batch {
-                Ok(batch) => {
+            batch = batches.next() => match batch {
+                Next::Batch(batch) => {
                     let (Some(first), Some(top)) = (batch.first_position(), batch.last_position()) else { continue };
                     if top <= position {
                         continue;
@@ -95,7 +139,7 @@ where
                     // Positions have no holes, so a batch that does not follow on from ours
                     // means the hub skipped events (it had no subscribers): read them first.
                     if first > position + 1 {
-                        position = replay(sink, hub, filter, position, first - 1).await?;
+                        position = replay(sink, hub, filter, position, first - 1, timer).await?;
                     }
                     // The common case — all of the batch is new to us and inside our window —
                     // shares one message with every socket of the same conditions.
@@ -109,21 +153,23 @@ where
                             .collect();
                         (!fresh.is_empty()).then(|| events_message(top, &fresh).into())
                     };
+                    // Hold no batch while waiting on a slow client.
+                    drop(batch);
                     if let Some(message) = message {
-                        timed(sink.send(Message::Text(message))).await?;
+                        timer.timed(sink.send(Message::Text(message))).await?;
                         last_sent = Instant::now();
                     } else if last_sent.elapsed() >= POSITION_EVERY {
-                        send(sink, format!("{{\"type\":\"position\",\"position\":{top}}}")).await?;
+                        timer.send(sink, format!("{{\"type\":\"position\",\"position\":{top}}}")).await?;
                         last_sent = Instant::now();
                     }
                     position = top;
                 }
                 // This client fell behind the buffer: read what it missed from the database.
-                Err(RecvError::Lagged(_)) => {
+                Next::Lagged => {
                     let head = newest(hub).await?.max(hub.latest());
-                    position = replay(sink, hub, filter, position, head).await?;
+                    position = replay(sink, hub, filter, position, head, timer).await?;
                 }
-                Err(RecvError::Closed) => return Err(Close::new(live_close::GOING_AWAY, "the server is shutting down")),
+                Next::Closed => return Err(Close::new(live_close::GOING_AWAY, "the server is shutting down")),
             },
             message = incoming.next() => match message {
                 Some(Ok(Message::Pong(_))) => last_pong = Instant::now(),
@@ -134,7 +180,7 @@ where
                 if last_pong.elapsed() > PONG_TIMEOUT {
                     return Err(Close::new(live_close::TOO_SLOW, "no answer to keep-alive pings"));
                 }
-                timed(sink.send(Message::Ping(Vec::new().into()))).await?;
+                timer.timed(sink.send(Message::Ping(Vec::new().into()))).await?;
             }
             _ = stop.changed() => return Err(Close::new(live_close::GOING_AWAY, "the server is shutting down")),
         }
@@ -151,7 +197,14 @@ async fn newest(hub: &LiveHub) -> Result<i64, Close> {
 
 /// Sends every matching event with a position in `(after, until]`, in order; returns the new
 /// position (`until`, or `after` when that is later).
-async fn replay<W: Sink<Message> + Unpin>(sink: &mut W, hub: &LiveHub, filter: &EventFilter, after: i64, until: i64) -> Result<i64, Close> {
+async fn replay<W: Sink<Message> + Unpin>(
+    sink: &mut W,
+    hub: &LiveHub,
+    filter: &EventFilter,
+    after: i64,
+    until: i64,
+    timer: &Timer,
+) -> Result<i64, Close> {
     let mut position = after;
     while position < until {
         let rows = matching_between(hub.pool(), Some(filter), position, Some(until), REPLAY_CHUNK)
@@ -164,8 +217,18 @@ async fn replay<W: Sink<Message> + Unpin>(sink: &mut W, hub: &LiveHub, filter: &
         let events: Vec<Arc<LiveEvent>> = rows.into_iter().map(|(p, e)| Arc::new(LiveEvent::new(p, e))).collect();
         // A short read reached the end of the range: everything up to `until` is covered.
         let reached = if full { events.last().map_or(until, |e| e.position) } else { until };
-        if !events.is_empty() {
-            send(sink, events_message(reached, &events.iter().collect::<Vec<_>>())).await?;
+        // Messages of at most about MESSAGE_BYTES; each says how far it covers.
+        let mut start = 0;
+        while start < events.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < events.len() && (end == start || bytes + events[end].json.len() <= MESSAGE_BYTES) {
+                bytes += events[end].json.len();
+                end += 1;
+            }
+            let covered = if end == events.len() { reached } else { events[end - 1].position };
+            timer.send(sink, events_message(covered, &events[start..end].iter().collect::<Vec<_>>())).await?;
+            start = end;
         }
         position = reached;
         if !full {
@@ -175,16 +238,18 @@ async fn replay<W: Sink<Message> + Unpin>(sink: &mut W, hub: &LiveHub, filter: &
     Ok(position.max(after))
 }
 
-async fn send<W: Sink<Message> + Unpin>(sink: &mut W, text: String) -> Result<(), Close> {
-    timed(sink.send(Message::Text(text.into()))).await
-}
+impl Timer {
+    async fn send<W: Sink<Message> + Unpin>(&self, sink: &mut W, text: String) -> Result<(), Close> {
+        self.timed(sink.send(Message::Text(text.into()))).await
+    }
 
-async fn timed<F: std::future::Future<Output = Result<(), E>>, E>(send: F) -> Result<(), Close> {
-    match tokio::time::timeout(SEND_TIMEOUT, send).await {
-        Ok(Ok(())) => Ok(()),
-        // The client is gone; nothing to tell it.
-        Ok(Err(_)) => Err(Close::new(live_close::GOING_AWAY, "connection closed")),
-        Err(_) => Err(Close::new(live_close::TOO_SLOW, "the connection could not keep up; reconnect to catch up")),
+    async fn timed<F: std::future::Future<Output = Result<(), E>>, E>(&self, send: F) -> Result<(), Close> {
+        match tokio::time::timeout(self.send_timeout, send).await {
+            Ok(Ok(())) => Ok(()),
+            // The client is gone; nothing to tell it.
+            Ok(Err(_)) => Err(Close::new(live_close::GOING_AWAY, "connection closed")),
+            Err(_) => Err(Close::new(live_close::TOO_SLOW, "the connection could not keep up; reconnect to catch up")),
+        }
     }
 }
 

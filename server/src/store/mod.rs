@@ -1,15 +1,15 @@
 //! Everything that reads or writes PostgreSQL.
 
-pub mod copy;
 pub mod counts;
 pub mod filter_sql;
-pub mod insert;
+
 pub mod live;
 pub mod page;
 pub mod partitions;
 pub mod rows;
 pub mod tokens;
 pub mod trigrams;
+pub mod write;
 
 /// Whether the store holds any event at all.
 pub async fn is_empty(pool: &sqlx::PgPool) -> Result<bool, sqlx::Error> {

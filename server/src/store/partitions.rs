@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 /// Days known to have a partition, so ingest asks the database only for new days.
 #[derive(Debug, Default)]
@@ -44,14 +44,33 @@ pub async fn create_ahead(pool: &PgPool) -> Result<i32, sqlx::Error> {
 
 /// Builds the trigram search index of every partition whose day ended at least an hour
 /// ago. `CREATE INDEX CONCURRENTLY` keeps late inserts into those partitions flowing.
+///
+/// The builds run on a connection of their own, outside the pool (they need no statement
+/// timeout, and a connection with changed settings must never serve a request), holding a
+/// session advisory lock so that of several instances only one seals at a time. Returns how
+/// many partitions were sealed (0 when another instance holds the lock).
 pub async fn seal_finished_days(pool: &PgPool) -> Result<usize, sqlx::Error> {
+    let options = pool.connect_options().as_ref().clone().options([("statement_timeout", "0")]);
+    let mut conn = PgConnection::connect_with(&options).await?;
+    let result = seal_on(&mut conn).await;
+    // Closing the session also releases its advisory lock.
+    let _ = conn.close().await;
+    result
+}
+
+async fn seal_on(conn: &mut PgConnection) -> Result<usize, sqlx::Error> {
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('auditorium.seal_partitions'))")
+        .fetch_one(&mut *conn)
+        .await?;
+    if !locked {
+        tracing::debug!("another instance is sealing partitions");
+        return Ok(0);
+    }
     let older_than = Utc::now() - chrono::Duration::hours(1);
     let partitions: Vec<String> = sqlx::query_scalar("SELECT partition_name FROM event_partitions_to_seal($1)")
         .bind(older_than)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
-    let mut conn = pool.acquire().await?;
-    sqlx::query("SET statement_timeout = 0").execute(&mut *conn).await?;
     for partition in &partitions {
         // A leftover invalid index from an interrupted build must go first.
         let index = format!("{partition}_search");
@@ -64,7 +83,6 @@ pub async fn seal_finished_days(pool: &PgPool) -> Result<usize, sqlx::Error> {
         .await?;
         tracing::info!(partition = %partition, "sealed partition {partition}: search index built");
     }
-    sqlx::query("RESET statement_timeout").execute(&mut *conn).await?;
     Ok(partitions.len())
 }
 

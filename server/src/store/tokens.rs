@@ -24,11 +24,13 @@ impl Scope {
         }
     }
 
-    fn parse(s: &str) -> Scope {
+    /// `None` for anything but the three scopes: an unknown scope grants nothing.
+    fn parse(s: &str) -> Option<Scope> {
         match s {
-            "ingest" => Scope::Ingest,
-            "read" => Scope::Read,
-            _ => Scope::Admin,
+            "ingest" => Some(Scope::Ingest),
+            "read" => Some(Scope::Read),
+            "admin" => Some(Scope::Admin),
+            _ => None,
         }
     }
 
@@ -49,7 +51,8 @@ pub struct TokenRow {
 }
 
 impl TokenRow {
-    pub fn scope(&self) -> Scope {
+    /// The token's scope; `None` (nothing allowed) if the stored value is not one we know.
+    pub fn scope(&self) -> Option<Scope> {
         Scope::parse(&self.scope)
     }
 }
@@ -67,7 +70,7 @@ pub enum TokenError {
 /// Prefix of every secret, so leaked tokens are easy to recognise (and to scan for).
 pub const SECRET_PREFIX: &str = "aud_";
 
-fn hash(secret: &str) -> Vec<u8> {
+pub fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
@@ -109,22 +112,20 @@ pub async fn revoke(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
     Ok(done.rows_affected() > 0)
 }
 
-/// The active token with this secret, recording its use (at most once a minute, so a busy
-/// ingest client does not turn every request into a write).
-pub async fn authenticate(pool: &PgPool, secret: &str) -> Result<Option<TokenRow>, sqlx::Error> {
-    let token: Option<TokenRow> = sqlx::query_as(
+/// The active token whose secret hashes to `hash`.
+pub async fn find_active(pool: &PgPool, hash: &[u8]) -> Result<Option<TokenRow>, sqlx::Error> {
+    sqlx::query_as(
         "SELECT id, name, scope, created_at, last_used_at, revoked_at FROM api_tokens
          WHERE secret_hash = $1 AND revoked_at IS NULL",
     )
-    .bind(hash(secret))
+    .bind(hash)
     .fetch_optional(pool)
-    .await?;
-    if let Some(t) = &token {
-        if t.last_used_at.is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(1)) {
-            sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1").bind(t.id).execute(pool).await?;
-        }
-    }
-    Ok(token)
+    .await
+}
+
+/// Notes that the token was used now.
+pub async fn record_use(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1").bind(id).execute(pool).await.map(|_| ())
 }
 
 #[cfg(test)]
@@ -138,5 +139,12 @@ mod tests {
         assert!(Scope::Read.allows(Scope::Read));
         assert!(!Scope::Read.allows(Scope::Ingest));
         assert!(!Scope::Ingest.allows(Scope::Read));
+    }
+
+    #[test]
+    fn an_unknown_scope_grants_nothing() {
+        assert_eq!(Scope::parse("root"), None);
+        assert_eq!(Scope::parse("Admin"), None);
+        assert_eq!(Scope::parse("admin"), Some(Scope::Admin));
     }
 }

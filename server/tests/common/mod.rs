@@ -15,7 +15,9 @@ use server::state::AppState;
 use server::store::tokens::{self, Scope};
 
 pub async fn state(pool: &PgPool, anonymous_read: bool) -> AppState {
-    AppState::new(pool.clone(), anonymous_read, server::web::leptos_options(&ServeArgs::default())).await.expect("state")
+    let mut state = AppState::new(pool.clone(), &ServeArgs::default()).await.expect("state");
+    state.anonymous_read = anonymous_read;
+    state
 }
 
 pub async fn app(pool: &PgPool) -> Router {

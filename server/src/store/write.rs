@@ -1,35 +1,84 @@
-//! Bulk loading with `COPY ... FROM STDIN`: the raw PostgreSQL baseline the ingest benchmark
-//! compares the API against, and the fast loader for large benchmark datasets. It writes the
-//! same columns as the API path, so the insert trigger keeps positions and counts exact.
+//! Writing events: what is already stored for a set of ids, and one transaction with one
+//! `COPY ... FROM STDIN` for the new ones. The database's insert trigger assigns the
+//! commit-ordered positions, keeps the counts and notifies live tails (see the migrations).
+//!
+//! Only the ingest writer task (`crate::ingest::writer`) calls [`write_new`], on a connection
+//! it owns: a dropped HTTP request can never leave a connection in the middle of a `COPY`.
+//! [`copy_events`] is the raw baseline of the ingest benchmark and its dataset loader.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
-use app::event::search_text;
-use sqlx::{PgConnection, PgPool};
+use app::event::{search_text, Event};
+use sqlx::{Connection, PgConnection, PgPool};
+use uuid::Uuid;
 
-use super::insert::NewEvent;
 use super::partitions::PartitionCache;
+
+/// A validated event and the fingerprint of its canonical content.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub event: Event,
+    pub fingerprint: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// Written by this request.
+    New,
+    /// Already stored with the same content (a retry).
+    Duplicate,
+}
 
 const COLUMNS: &str = "occurred_at, id, received_at, action, actor_id, actor_name, actor_email, actor_type, \
      source, method, status, path, outcome, error, resource_type, resource_id, resource_name, context, \
      request_id, ip, user_agent, changes, metadata, search_text, fingerprint";
 
-/// Copies `events` in one COPY statement (one transaction), without any of ingest's checks:
-/// the benchmark's raw baseline and its dataset loader.
+/// The stored fingerprint of each of `ids` that is already stored (`None`: stored without one).
+pub async fn stored_fingerprints(conn: &mut PgConnection, ids: &[Uuid]) -> Result<HashMap<Uuid, Option<Vec<u8>>>, sqlx::Error> {
+    Ok(sqlx::query_as::<_, (Uuid, Option<Vec<u8>>)>("SELECT id, fingerprint FROM event_positions WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Writes `events` in one transaction (one COPY, one trigger call) and commits.
+pub async fn write_new<'a>(conn: &mut PgConnection, events: impl Iterator<Item = &'a NewEvent>) -> Result<u64, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let written = copy_into(&mut tx, events).await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// Copies `events` in one COPY statement, without any of ingest's checks: the benchmark's raw
+/// baseline and its dataset loader.
 pub async fn copy_events(pool: &PgPool, partitions: &PartitionCache, events: &[NewEvent]) -> Result<u64, sqlx::Error> {
     partitions.ensure(pool, events.iter().map(|e| e.event.occurred_at.date_naive())).await?;
     let mut conn = pool.acquire().await?;
-    copy_into(&mut conn, events.iter()).await
+    match copy_into(&mut conn, events.iter()).await {
+        Ok(n) => Ok(n),
+        Err(e) => {
+            // Whatever state the COPY left behind, this connection does not go back to the pool.
+            let _ = conn.close().await;
+            Err(e)
+        }
+    }
 }
 
 /// Streams `events` into the events table on `conn` (inside the caller's transaction, if any).
-pub async fn copy_into<'a>(conn: &mut PgConnection, events: impl Iterator<Item = &'a NewEvent>) -> Result<u64, sqlx::Error> {
+async fn copy_into<'a>(conn: &mut PgConnection, events: impl Iterator<Item = &'a NewEvent>) -> Result<u64, sqlx::Error> {
     let mut data = String::with_capacity(64 * 1024);
     for e in events {
         write_row(&mut data, e);
     }
     let mut copy = conn.copy_in_raw(&format!("COPY events ({COLUMNS}) FROM STDIN")).await?;
-    copy.send(data.as_bytes()).await?;
+    if let Err(e) = copy.send(data.as_bytes()).await {
+        // Ends the COPY on the server side before reporting the error.
+        let _ = copy.abort("the data could not be sent").await;
+        return Err(e);
+    }
     copy.finish().await
 }
 

@@ -1,0 +1,154 @@
+//! The real `auditorium` binary with its embedded PostgreSQL: a server brings the cluster
+//! back after it is killed (ingest resumes without restarting Auditorium), and a second
+//! server given the cluster's address keeps it when the first one stops.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_auditorium");
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("auditorium-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn auditorium(data_dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.env_remove("DATABASE_URL").env("RUST_LOG", "info").arg("--data-dir").arg(data_dir);
+    command
+}
+
+/// Runs a command to completion and returns its standard output.
+fn output(command: &mut Command) -> String {
+    let out = command.output().expect("runs");
+    assert!(out.status.success(), "{command:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn free_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr")
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(data_dir: &Path, database_url: Option<&str>, log: &str) -> Server {
+        let addr = free_port();
+        let mut command = auditorium(data_dir);
+        if let Some(url) = database_url {
+            command.env("DATABASE_URL", url);
+        }
+        let log = std::fs::File::create(data_dir.join(log)).expect("log file");
+        let child = command
+            .args(["serve", "--addr", &addr.to_string(), "--site-root", "/nonexistent"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("server starts");
+        let server = Server { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while http(addr, "GET", "/readyz", None, "").0 != 200 {
+            assert!(Instant::now() < deadline, "the server never became ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// SIGTERM, then wait for the process to exit.
+    fn stop(mut self) {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        let status = self.child.wait().expect("exits");
+        assert!(status.success(), "the server exited with {status}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// One HTTP/1.1 request: (status, body). Status 0 when the connection failed.
+fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let Ok(mut stream) = TcpStream::connect(addr) else { return (0, String::new()) };
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return (0, String::new());
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let status = answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
+}
+
+fn one_event(n: usize) -> String {
+    format!(r#"{{"action":"supervision.check","actor":{{"id":"u{n}","name":"U","type":"user"}}}}"#)
+}
+
+fn postmaster_pid(data_dir: &Path) -> Option<u32> {
+    let status = output(auditorium(data_dir).args(["db", "status"]));
+    status.strip_prefix("running (pid ")?.split(')').next()?.parse().ok()
+}
+
+#[test]
+fn a_killed_embedded_postgres_is_restarted_and_ingest_resumes() {
+    let dir = scratch_dir("supervised");
+    let server = Server::start(&dir, None, "server.log");
+    let token = output(auditorium(&dir).args(["token", "create", "--name", "app", "--scope", "ingest"]));
+    assert_eq!(http(server.addr, "POST", "/api/v1/events", Some(&token), &one_event(0)).0, 201);
+
+    let killed = postmaster_pid(&dir).expect("the cluster runs");
+    Command::new("kill").args(["-KILL", &killed.to_string()]).status().expect("kill");
+
+    // Until it is back: only retryable answers, never "unknown token" or an internal error.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut statuses = Vec::new();
+    loop {
+        let (status, body) = http(server.addr, "POST", "/api/v1/events", Some(&token), &one_event(statuses.len() + 1));
+        statuses.push(status);
+        if status == 201 {
+            break;
+        }
+        assert_eq!(status, 503, "while PostgreSQL is down: {body}");
+        assert!(Instant::now() < deadline, "ingest never resumed: {statuses:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let restarted = postmaster_pid(&dir).expect("the cluster runs again");
+    assert_ne!(restarted, killed);
+    assert_eq!(http(server.addr, "GET", "/readyz", None, "").0, 200);
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+    assert!(log.contains("starting it again"), "the restart is logged");
+    server.stop();
+    assert_eq!(postmaster_pid(&dir), None, "the last user stopped the cluster");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_stopping_instance_does_not_take_the_cluster_from_another() {
+    let dir = scratch_dir("two-instances");
+    let first = Server::start(&dir, None, "first.log");
+    let url = output(auditorium(&dir).args(["db", "url"]));
+    let second = Server::start(&dir, Some(&url), "second.log");
+    let token = output(auditorium(&dir).args(["token", "create", "--name", "app", "--scope", "ingest"]));
+
+    first.stop();
+    assert!(postmaster_pid(&dir).is_some(), "the second instance holds a lease");
+    assert_eq!(http(second.addr, "POST", "/api/v1/events", Some(&token), &one_event(1)).0, 201);
+    assert_eq!(http(second.addr, "GET", "/readyz", None, "").0, 200);
+    second.stop();
+    assert_eq!(postmaster_pid(&dir), None, "the last user stopped the cluster");
+    let _ = std::fs::remove_dir_all(&dir);
+}
