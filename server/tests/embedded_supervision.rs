@@ -152,3 +152,17 @@ fn a_stopping_instance_does_not_take_the_cluster_from_another() {
     assert_eq!(postmaster_pid(&dir), None, "the last user stopped the cluster");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn commands_racing_on_a_fresh_data_directory_both_succeed() {
+    let dir = scratch_dir("race");
+    let racers: Vec<_> = (0..3)
+        .map(|_| auditorium(&dir).arg("migrate").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn"))
+        .collect();
+    for racer in racers {
+        let out = racer.wait_with_output().expect("waits");
+        assert!(out.status.success(), "a racing command failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(postmaster_pid(&dir), None, "the last one out stopped the cluster");
+    let _ = std::fs::remove_dir_all(&dir);
+}

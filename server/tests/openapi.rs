@@ -66,6 +66,10 @@ async fn documented_operations_answer_with_documented_shapes(pool: PgPool) {
             };
             let response = send(&app, request).await;
             assert!(response.status != StatusCode::NOT_FOUND && response.status != StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}: {}", response.status);
+            if path == "/metrics" {
+                assert!(response.text.contains("# TYPE auditorium_ingest_requests"), "{}", response.text);
+                continue;
+            }
             if path == "/api/v1/live" {
                 // Answers only WebSocket upgrades (tested in tests/live.rs).
                 assert!(response.status.is_client_error(), "{}", response.status);

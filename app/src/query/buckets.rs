@@ -14,7 +14,8 @@ pub const MAX_BARS: i64 = 120;
 pub fn bucket_width(range_seconds: i64) -> i64 {
     let range = range_seconds.max(1);
     LADDER.into_iter().find(|w| (range + w - 1) / w <= MAX_BARS).unwrap_or_else(|| {
-        let days = (range + MAX_BARS * 86_400 - 1) / (MAX_BARS * 86_400);
+        // One bar less: aligning the first bucket to a calendar boundary may add one.
+        let days = (range + (MAX_BARS - 1) * 86_400 - 1) / ((MAX_BARS - 1) * 86_400);
         days.max(90) * 86_400
     })
 }
@@ -61,7 +62,7 @@ mod tests {
             let range = years * 365 * 86_400;
             let width = bucket_width(range);
             assert_eq!(width % 86_400, 0);
-            assert!((range + width - 1) / width <= MAX_BARS, "{years} years: {} bars", range / width);
+            assert!((range + width - 1) / width < MAX_BARS, "{years} years: {} bars", range / width);
         }
     }
 

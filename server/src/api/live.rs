@@ -5,10 +5,11 @@
 use app::api::live_close;
 use app::query::view::DEFAULT_LIMIT;
 use app::query::{decode_query, encode_query, EventFilter, TimeRange};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::auth::require;
@@ -20,7 +21,19 @@ use crate::store::tokens::Scope;
 /// Upper bound of one socket's send buffer (a message is at most about 1 MiB).
 const MAX_WRITE_BUFFER: usize = 8 * 1024 * 1024;
 
-pub async fn live(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn live(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(e) => {
+            let message = format!("this endpoint is a WebSocket: connect with a WebSocket client ({e})");
+            return ApiError::BadRequest { code: "websocket_required", message, details: vec![] }.into_response();
+        }
+    };
     let access = require(&state, &headers, Scope::Read).await;
     let decoded = decode_query(query.as_deref().unwrap_or(""), &["after"]);
     let after = decoded.extras.iter().find(|(k, _)| k == "after").map(|(_, v)| v.parse::<i64>());

@@ -9,30 +9,29 @@ mod metrics;
 mod read;
 
 use axum::http::{Method, Uri};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 
 use crate::state::AppState;
 use error::ApiError;
 
 pub fn router() -> Router<AppState> {
-    let api = Router::new()
-        .route("/events", post(ingest::post_events).get(read::list_events))
-        .route("/events/{id}", get(read::get_event))
-        .route("/histogram", get(read::histogram))
-        .route("/fields", get(read::fields))
-        .route("/fields/{field}/values", get(read::field_values))
-        .route("/live", get(live::live))
-        .route("/openapi.json", get(openapi))
-        .fallback(unknown_path)
-        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
-        .nest("/api/v1", api)
-        .route("/api", get(unknown_path).fallback(unknown_path))
-        .route("/api/{*rest}", get(unknown_path).fallback(unknown_path))
+        .route("/api/v1/events", post(ingest::post_events).get(read::list_events))
+        .route("/api/v1/events/{id}", get(read::get_event))
+        .route("/api/v1/histogram", get(read::histogram))
+        .route("/api/v1/fields", get(read::fields))
+        .route("/api/v1/fields/{field}/values", get(read::field_values))
+        .route("/api/v1/live", get(live::live))
+        .route("/api/v1/openapi.json", get(openapi))
+        // Anything else under /api/ is a JSON 404, never the HTML page.
+        .route_service("/api", any(unknown_path))
+        .route_service("/api/", any(unknown_path))
+        .route_service("/api/{*rest}", any(unknown_path))
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
 /// The OpenAPI document (kept in step with the router by `tests/openapi.rs`).
