@@ -4,6 +4,8 @@
 source "$(dirname "$0")/lib.sh"
 name="$1"; shift
 setup_build_tools
+# The ingest benchmark drives the server with wrk (one event per request).
+if [ "$name" = ingest ] && ! command -v wrk >/dev/null; then apt_install wrk; fi
 # The live benchmark runs the real server binary.
 [ "$name" = live ] && build_release
 export AUDITORIUM_BIN="$BIN"

@@ -82,9 +82,10 @@ mod server_side {
     use std::pin::Pin;
     use std::sync::Arc;
 
-    type Call = dyn Fn(String) -> Pin<Box<dyn Future<Output = (u16, String)> + Send>> + Send + Sync;
+    type Call = dyn Fn(String, Option<http::request::Parts>) -> Pin<Box<dyn Future<Output = (u16, String)> + Send>> + Send + Sync;
 
-    /// Provided by the server as context while rendering: GET `path?query` on the API router.
+    /// Provided by the server as context while rendering: GET `path?query` on the API router,
+    /// as the person whose page request this is (its request parts carry who that is).
     #[derive(Clone)]
     pub struct ApiHandle(pub Arc<Call>);
 }
@@ -95,9 +96,10 @@ pub use server_side::ApiHandle;
 #[cfg(feature = "ssr")]
 fn get_text(path_and_query: String) -> impl Future<Output = Result<String, ClientError>> + Send {
     let api = leptos::prelude::use_context::<ApiHandle>();
+    let page = leptos::prelude::use_context::<http::request::Parts>();
     async move {
         let api = api.ok_or_else(|| ClientError::network("no API while rendering"))?;
-        let (status, body) = (api.0)(path_and_query).await;
+        let (status, body) = (api.0)(path_and_query, page).await;
         checked(status, body)
     }
 }

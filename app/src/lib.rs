@@ -2,6 +2,7 @@
 //! Auditorium's shared crate: the event and filter model with its URL codec (used by the
 //! browser and the server), the API's JSON shapes, and the Leptos UI.
 
+pub mod accounts;
 pub mod api;
 pub mod chart_math;
 pub mod client;

@@ -33,7 +33,7 @@ async fn main() {
     if only == "single" {
         println!("machine: {}", support::machine());
         let cluster = BenchCluster::start().await;
-        single_events(&cluster, seconds).await;
+        single_events(&cluster, seconds, &client_counts(&args)).await;
         cluster.finish().await;
         return;
     }
@@ -136,13 +136,18 @@ async fn main() {
         if api_rate >= 20_000.0 { "met" } else { "MISSED" },
         if api_rate >= 0.6 * best_copy { "met" } else { "MISSED" });
     println!();
-    single_events(&cluster, seconds).await;
+    single_events(&cluster, seconds, &client_counts(&args)).await;
     cluster.finish().await;
 }
 
+/// `--single-clients 1,16,64,256` (the default).
+fn client_counts(args: &Args) -> Vec<usize> {
+    let list: String = args.get("single-clients", "1,16,64,256".to_string());
+    list.split(',').filter_map(|n| n.trim().parse().ok()).collect()
+}
+
 /// One event per request from 1 / 16 / 64 / 256 clients, then pgbench's single-row INSERTs.
-async fn single_events(cluster: &BenchCluster, seconds: u64) {
-    let counts = [1usize, 16, 64, 256];
+async fn single_events(cluster: &BenchCluster, seconds: u64, counts: &[usize]) {
     println!("single events: {seconds} s per client count, wrk posting one event per request");
     let (pool, _) = cluster.fresh_database("bench_ingest_single").await;
     let (_, secret) = tokens::create(&pool, "bench", Scope::Ingest).await.expect("token");
@@ -152,7 +157,7 @@ async fn single_events(cluster: &BenchCluster, seconds: u64) {
     tokio::spawn(async move { axum::serve(listener, server::serve::router(state)).await });
     let url = format!("http://{addr}");
     let mut rows = Vec::new();
-    for clients in counts {
+    for &clients in counts {
         // wrk blocks: run it off the runtime that serves the requests.
         let (url, secret) = (url.clone(), secret.clone());
         let row = tokio::task::spawn_blocking(move || single::wrk(&url, &secret, clients, seconds)).await.expect("wrk");
@@ -164,7 +169,8 @@ async fn single_events(cluster: &BenchCluster, seconds: u64) {
     println!("  stored {stored} events (wrk acknowledged about {acknowledged:.0})");
     pool.close().await;
     let mut raw = Vec::new();
-    for clients in counts {
+    let with_pgbench = std::env::var("AUDITORIUM_BENCH_NO_PGBENCH").is_err();
+    for &clients in counts.iter().filter(|_| with_pgbench) {
         let tps = single::pgbench(cluster, clients, seconds).await;
         println!("  pgbench, {clients:>3} clients: {tps:.0} single-row INSERTs/s into a plain indexed table");
         raw.push(tps);
@@ -172,6 +178,9 @@ async fn single_events(cluster: &BenchCluster, seconds: u64) {
     println!();
     println!("| clients | API events/s | p50 | p99 | errors | plain-table INSERT/s (pgbench) | API / plain |");
     println!("|---|---|---|---|---|---|---|");
+    if !with_pgbench {
+        raw = vec![f64::NAN; rows.len()];
+    }
     for (row, tps) in rows.iter().zip(&raw) {
         println!(
             "| {} | {:.0} | {:.1} ms | {:.1} ms | {} | {:.0} | {:.2} |",

@@ -11,6 +11,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// The address people use to reach Auditorium, e.g. https://audit.example.com (behind a
+    /// proxy). Sets the accepted Host, Secure cookies, and the base of one-time links.
+    #[arg(long, env = "AUDITORIUM_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -60,6 +64,9 @@ pub enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create and manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Manage the embedded PostgreSQL cluster.
     #[command(subcommand)]
     Db(DbCommand),
@@ -80,6 +87,19 @@ pub struct ServeArgs {
     /// with code 4408 (the client reconnects and catches up).
     #[arg(long, env = "AUDITORIUM_LIVE_SEND_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
     pub live_send_timeout: Duration,
+    /// A session unused this long ends (sign in again).
+    #[arg(long, env = "AUDITORIUM_SESSION_IDLE", default_value = "12h", value_parser = parse_duration)]
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, however active.
+    #[arg(long, env = "AUDITORIUM_SESSION_LIFETIME", default_value = "7d", value_parser = parse_duration)]
+    pub session_lifetime: Duration,
+    /// A reverse proxy whose X-Forwarded-For is believed for the client's address (repeat, or
+    /// comma-separate in the variable).
+    #[arg(long = "trusted-proxy", env = "AUDITORIUM_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Set from the global `--public-url`.
+    #[arg(skip)]
+    pub public_url: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -89,6 +109,10 @@ impl Default for ServeArgs {
             site_root: "target/site".into(),
             demo: false,
             live_send_timeout: Duration::from_secs(20),
+            session_idle: Duration::from_secs(12 * 3600),
+            session_lifetime: Duration::from_secs(7 * 24 * 3600),
+            trusted_proxies: Vec::new(),
+            public_url: None,
         }
     }
 }
@@ -136,17 +160,80 @@ pub struct IngestArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create a token and print its secret (shown only once).
+    /// Create a token and print its secret (shown only once). Read and admin tokens carry the
+    /// role and scope of their user (--user); ingest tokens belong to an application.
     Create {
         #[arg(long)]
         name: String,
         #[arg(long, value_enum)]
         scope: ScopeArg,
+        /// The email of the account whose role and scope a read or admin token carries.
+        #[arg(long)]
+        user: Option<String>,
     },
     /// List tokens (never shows secrets).
     List,
     /// Revoke the active token with this name.
     Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; prints a one-time link to set its password (or reads the password
+    /// from standard input with --password-stdin).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Display name (default: the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// A view in the URL format the member may see (repeat for several), e.g.
+        /// 'context.team=machinery'.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Change an account's role.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// Replace a member's scope (repeat --scope; none to see nothing).
+    SetScope {
+        #[arg(long)]
+        email: String,
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+    /// Disable an account: its sessions and tokens stop working at once.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Print a new one-time link to set the password (older links stop working).
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Auditor,
+    Member,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -174,7 +261,7 @@ pub enum DbCommand {
     Psql,
 }
 
-/// Parses `500ms`, `5s`, `2m` (surrounding spaces allowed).
+/// Parses `500ms`, `5s`, `2m`, `12h`, `7d` (surrounding spaces allowed).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
     let (digits, unit) = trimmed.split_at(trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len()));
@@ -182,8 +269,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" | "" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("{text:?} is not a duration such as 500ms, 5s or 2m")),
+        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
+        "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
+        "d" => Ok(Duration::from_secs(n.saturating_mul(86_400))),
+        _ => Err(format!("{text:?} is not a duration such as 500ms, 5s, 2m, 12h or 7d")),
     }
 }
 
@@ -201,6 +290,8 @@ mod tests {
         assert_eq!(parse_duration(" 2m "), Ok(Duration::from_secs(120)));
         assert!(parse_duration(" ").is_err());
         assert!(parse_duration("5 s").is_err());
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43_200)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
     }
 
     #[test]
@@ -218,5 +309,11 @@ mod tests {
         let cli = Cli::try_parse_from(["auditorium"]).expect("valid");
         assert!(cli.command.is_none(), "serve is the default");
         assert!(Cli::try_parse_from(["auditorium", "token", "create", "--name", "ci", "--scope", "root"]).is_err());
+        let cli = Cli::try_parse_from([
+            "auditorium", "user", "create", "--email", "e@x.io", "--role", "member", "--scope", "context.team=a", "--scope", "actor.id=u1",
+        ])
+        .expect("the contract's user create");
+        assert!(matches!(cli.command, Some(Command::User(UserCommand::Create { ref scopes, .. })) if scopes.len() == 2));
+        assert!(Cli::try_parse_from(["auditorium", "token", "create", "--name", "r", "--scope", "read", "--user", "e@x.io"]).is_ok());
     }
 }

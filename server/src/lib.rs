@@ -25,25 +25,48 @@ use ingest::Ingestor;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What commands need besides the database.
+struct CliContext {
+    /// Where one-time links point.
+    base_url: String,
+}
+
+/// `--public-url`, or the server's address from `AUDITORIUM_ADDR` (default 127.0.0.1:3000).
+fn base_url(public_url: Option<&str>) -> String {
+    match public_url.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let addr = ServeArgs::from_env().map(|a| a.addr).unwrap_or_else(|_| ServeArgs::default().addr);
+            let host = if addr.ip().is_unspecified() { format!("127.0.0.1:{}", addr.port()) } else { addr.to_string() };
+            format!("http://{host}")
+        }
+    }
+}
+
 /// Runs one command of the `auditorium` binary.
 pub async fn run(cli: Cli) -> Result<(), BoxError> {
-    let command = match cli.command {
+    let Cli { database, public_url, command } = cli;
+    let command = match command {
         Some(command) => command,
         None => Command::Serve(ServeArgs::from_env()?),
     };
+    let context = CliContext { base_url: base_url(public_url.as_deref()) };
     match command {
-        Command::Serve(args) => serve::serve(&cli.database, args).await,
-        Command::Db(command) => commands::db::run(&cli.database, command).await,
+        Command::Serve(mut args) => {
+            args.public_url = public_url;
+            serve::serve(&database, args).await
+        }
+        Command::Db(command) => commands::db::run(&database, command).await,
         command => {
-            let db = Database::open(&cli.database, 8).await?;
-            let result = run_with_database(&db, command).await;
+            let db = Database::open(&database, 8).await?;
+            let result = run_with_database(&db, command, &context).await;
             db.close().await?;
             result
         }
     }
 }
 
-async fn run_with_database(db: &Database, command: Command) -> Result<(), BoxError> {
+async fn run_with_database(db: &Database, command: Command, cli: &CliContext) -> Result<(), BoxError> {
     match command {
         Command::Migrate => {
             println!("Migrations are applied.");
@@ -57,6 +80,7 @@ async fn run_with_database(db: &Database, command: Command) -> Result<(), BoxErr
             result
         }
         Command::Token(command) => commands::token::run(&db.pool, command).await,
+        Command::User(command) => commands::user::run(&db.pool, command, &cli.base_url).await,
         Command::Serve(_) | Command::Db(_) => Ok(()),
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
@@ -10,6 +10,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::db::Database;
 use crate::state::AppState;
+use crate::auth::{access, guard};
 use crate::metrics::Metrics;
 use crate::store::partitions;
 use crate::{api, demo, store, web};
@@ -32,12 +33,13 @@ async fn serve_with(db: &Database, args: ServeArgs, metrics: Arc<Metrics>) -> Re
         tracing::info!("the database is empty: adding demo data (once)");
         demo::seed(&state.ingestor, 60_000, 30, 7).await?;
     }
+    crate::commands::user::first_run(&db.pool, &state.web.base_url, args.demo).await?;
     let maintenance = tokio::spawn(partitions::maintain(db.pool.clone()));
     let sampling = tokio::spawn(store::trigrams::keep_fresh(db.pool.clone()));
     let (live, ingestor) = (state.live.clone(), state.ingestor.clone());
     let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     tracing::info!(addr = %args.addr, "Auditorium is ready at http://{}", args.addr);
-    let served = axum::serve(listener, router(state))
+    let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             // Live-tail sockets are not tracked by axum: tell them to close (browsers reconnect).
@@ -52,10 +54,16 @@ async fn serve_with(db: &Database, args: ServeArgs, metrics: Arc<Metrics>) -> Re
     Ok(served?)
 }
 
-/// The whole application: API, health checks, pages and static files.
+/// The whole application: API, health checks, pages and static files, behind the checks
+/// every request passes (outermost first): the Host header, security headers, who is asking,
+/// and where a state-changing request comes from.
 pub fn router(state: AppState) -> Router {
     api::router()
         .merge(web::router(&state))
+        .layer(middleware::from_fn(guard::check_origin))
+        .layer(middleware::from_fn_with_state(state.clone(), access::authenticate))
+        .layer(middleware::from_fn(guard::security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::check_host))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let route = request

@@ -6,8 +6,11 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
+use tokio::sync::Notify;
 
-use crate::auth::TokenCache;
+use crate::auth::guard::WebConfig;
+use crate::auth::sign_in::Throttle;
+use crate::auth::{Authenticator, SessionLimits};
 use crate::config::ServeArgs;
 use crate::db::Health;
 use crate::ingest::Ingestor;
@@ -21,36 +24,45 @@ pub struct AppState {
     pub partitions: Arc<PartitionCache>,
     pub ingestor: Arc<Ingestor>,
     pub live: Arc<LiveHub>,
-    pub tokens: Arc<TokenCache>,
+    pub auth: Arc<Authenticator>,
+    pub throttle: Arc<Throttle>,
+    /// Wakes the task that moves Auditorium's own audit events into the store.
+    pub audit_kick: Arc<Notify>,
+    pub web: Arc<WebConfig>,
     pub health: Arc<Health>,
     pub metrics: Arc<Metrics>,
-    /// Reading without a token: only while listening on loopback.
-    pub anonymous_read: bool,
     /// A live-tail send blocked this long closes the socket (4408).
     pub live_send_timeout: Duration,
     pub leptos_options: LeptosOptions,
 }
 
 impl AppState {
-    /// The state of one server instance; starts its ingest writer and live-tail listener.
-    pub async fn new(pool: PgPool, args: &ServeArgs) -> Result<AppState, sqlx::Error> {
+    /// The state of one server instance; starts its ingest writers, its live-tail listener
+    /// and the mover of its own audit events.
+    pub async fn new(pool: PgPool, args: &ServeArgs) -> Result<AppState, crate::BoxError> {
         AppState::with_metrics(pool, args, Arc::new(Metrics::new())).await
     }
 
-    pub async fn with_metrics(pool: PgPool, args: &ServeArgs, metrics: Arc<Metrics>) -> Result<AppState, sqlx::Error> {
+    pub async fn with_metrics(pool: PgPool, args: &ServeArgs, metrics: Arc<Metrics>) -> Result<AppState, crate::BoxError> {
+        let web = WebConfig::new(args.addr, args.public_url.as_deref(), args.trusted_proxies.clone())?;
         let live = LiveHub::start(pool.clone()).await?;
         let partitions = Arc::new(PartitionCache::default());
         let health = Arc::new(Health::default());
         let ingestor = Arc::new(Ingestor::start(pool.clone(), partitions.clone(), health.clone(), metrics.ingest.clone()));
+        let limits = SessionLimits { idle: args.session_idle, absolute: args.session_lifetime };
+        let audit_kick = Arc::new(Notify::new());
+        tokio::spawn(crate::auth::audit::keep_draining(pool.clone(), ingestor.clone(), audit_kick.clone()));
         Ok(AppState {
-            tokens: Arc::new(TokenCache::new(live.clone())),
+            auth: Arc::new(Authenticator::new(live.clone(), limits)),
+            throttle: Arc::new(Throttle::default()),
+            audit_kick,
+            web: Arc::new(web),
             pool,
             partitions,
             ingestor,
             live,
             health,
             metrics,
-            anonymous_read: args.addr.ip().is_loopback(),
             live_send_timeout: args.live_send_timeout,
             leptos_options: crate::web::leptos_options(args),
         })

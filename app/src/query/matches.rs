@@ -5,11 +5,13 @@
 use chrono::{DateTime, Utc};
 
 use super::filter::Filter;
+use super::scope::Scope;
 use super::time_range::TimeRange;
 use super::view::ViewState;
 use crate::event::{search_text, Event};
 
-/// Which events a view selects: its filters (AND), its search and its time window.
+/// Which events a view selects for someone: its filters (AND), its search and its time window,
+/// within what that person may see (`scope`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventFilter {
     pub filters: Vec<Filter>,
@@ -17,6 +19,9 @@ pub struct EventFilter {
     pub search: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Who is looking decides this, never the view: it is not dropped by
+    /// [`EventFilter::without_field`].
+    pub scope: Scope,
 }
 
 impl EventFilter {
@@ -32,7 +37,13 @@ impl EventFilter {
             search: view.search.as_ref().map(|s| s.to_lowercase()),
             from,
             to,
+            scope: Scope::All,
         }
+    }
+
+    /// The same selection, within what `scope` lets someone see.
+    pub fn within(self, scope: &Scope) -> EventFilter {
+        EventFilter { scope: scope.clone(), ..self }
     }
 
     /// The selection of `view` within its window at `now`: both ends fixed, so a page, its
@@ -48,9 +59,10 @@ impl EventFilter {
     }
 
     pub fn matches(&self, event: &Event) -> bool {
-        match &self.search {
-            Some(_) => self.matches_with_text(event, &search_text(event)),
-            None => self.matches_with_text(event, ""),
+        if self.search.is_some() || self.scope.searches() {
+            self.matches_with_text(event, &search_text(event))
+        } else {
+            self.matches_with_text(event, "")
         }
     }
 
@@ -64,6 +76,7 @@ impl EventFilter {
                 .iter()
                 .all(|f| f.matches_value(f.field.value_of(event).as_deref()))
             && self.search.as_ref().is_none_or(|term| search_text.contains(term.as_str()))
+            && self.scope.matches(event, search_text)
     }
 }
 

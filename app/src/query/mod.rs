@@ -8,6 +8,7 @@ mod codec_props;
 pub mod field;
 pub mod filter;
 pub mod matches;
+pub mod scope;
 pub mod time_range;
 pub mod view;
 
@@ -15,5 +16,6 @@ pub use codec::{decode_query, encode_query, DecodedQuery, QueryProblem};
 pub use field::{Field, FieldKind};
 pub use filter::{Filter, FilterValue};
 pub use matches::EventFilter;
+pub use scope::{Scope, ScopeView};
 pub use time_range::{Bounds, RelativeRange, TimeRange, TimeUnit};
 pub use view::ViewState;

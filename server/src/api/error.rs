@@ -12,6 +12,11 @@ pub enum ApiError {
     BadRequest { code: &'static str, message: String, details: Vec<ErrorDetail> },
     #[error("{0}")]
     Unauthorized(String),
+    /// A sign-in with wrong credentials: one message whether or not the account exists.
+    #[error("{}", crate::auth::sign_in::WRONG_CREDENTIALS)]
+    InvalidCredentials,
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u32 },
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -45,6 +50,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
@@ -105,13 +112,24 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl From<crate::explore::ExploreError> for ApiError {
+    fn from(e: crate::explore::ExploreError) -> ApiError {
+        use crate::explore::ExploreError;
+        match e {
+            ExploreError::InvalidQuery { message, details } => ApiError::BadRequest { code: "invalid_query", message, details },
+            ExploreError::NotFound(message) => ApiError::NotFound(message),
+            ExploreError::Store(e) => ApiError::from(e),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = %cause, "request failed: {cause}");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
-        if let ApiError::Unavailable { retry_after, .. } = &self {
+        if let ApiError::Unavailable { retry_after, .. } | ApiError::TooManyRequests { retry_after, .. } = &self {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
         }
         response

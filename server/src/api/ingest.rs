@@ -9,13 +9,12 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde::Serialize;
 
-use super::auth::require;
 use super::error::ApiError;
+use crate::auth::IngestAccess;
 use crate::ingest::body::{parse_body, BodyError, BodyFormat, MAX_BATCH, MAX_BODY_BYTES};
 use crate::ingest::{ingest, IngestError, ItemResult, WriteError};
 use crate::metrics::{ResultLabel, StatusLabel};
 use crate::state::AppState;
-use crate::store::tokens::Scope;
 
 #[derive(Serialize)]
 pub struct IngestResponse {
@@ -24,8 +23,11 @@ pub struct IngestResponse {
     pub events: Vec<ItemResult>,
 }
 
-pub async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: Body) -> axum::response::Response {
-    let result = store_events(&state, &headers, body).await;
+pub async fn post_events(State(state): State<AppState>, access: Result<IngestAccess, ApiError>, headers: HeaderMap, body: Body) -> axum::response::Response {
+    let result = match access {
+        Ok(_) => store_events(&state, &headers, body).await,
+        Err(e) => Err(e),
+    };
     let response = match result {
         Ok(answer) => {
             let stored = answer.stored as u64;
@@ -41,7 +43,6 @@ pub async fn post_events(State(state): State<AppState>, headers: HeaderMap, body
 }
 
 async fn store_events(state: &AppState, headers: &HeaderMap, body: Body) -> Result<IngestResponse, ApiError> {
-    require(state, headers, Scope::Ingest).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let format = BodyFormat::from_content_type(content_type).ok_or_else(|| {
         ApiError::UnsupportedMediaType(format!(

@@ -1,20 +1,24 @@
 //! The HTTP API (`/api/v1/...`), health checks and metrics. See docs/api.md.
 
-pub mod auth;
+mod admin;
 pub mod error;
 mod health;
 mod ingest;
 mod live;
 mod metrics;
 mod read;
+pub mod session;
 
 use axum::http::{Method, Uri};
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, patch, post};
 use axum::Router;
 
 use crate::state::AppState;
 use error::ApiError;
 
+/// Every endpoint. Access is part of each handler's signature (`ReadAccess`, `IngestAccess`,
+/// `AdminAccess`, ...); `tests/authorization.rs` holds the expected answer of every endpoint
+/// for every kind of caller, and fails for an endpoint it does not list.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -26,6 +30,16 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/fields", get(read::fields))
         .route("/api/v1/fields/{field}/values", get(read::field_values))
         .route("/api/v1/live", get(live::live))
+        .route("/api/v1/session", post(session::create).get(session::me).delete(session::delete))
+        .route("/api/v1/password", post(session::set_password))
+        .route("/api/v1/users", get(admin::list_users).post(admin::invite))
+        .route("/api/v1/users/{id}", patch(admin::change_user))
+        .route("/api/v1/users/{id}/password-link", post(admin::password_link))
+        .route("/api/v1/users/{id}/sessions", delete(admin::end_user_sessions))
+        .route("/api/v1/tokens", get(admin::list_tokens).post(admin::create_token))
+        .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
+        .route("/api/v1/sessions", get(admin::list_sessions))
+        .route("/api/v1/sessions/{handle}", delete(admin::end_session))
         .route("/api/v1/openapi.json", get(openapi))
         // Anything else under /api/ is a JSON 404, never the HTML page.
         .route_service("/api", any(unknown_path))
@@ -37,7 +51,7 @@ pub fn router() -> Router<AppState> {
 /// The OpenAPI document (kept in step with the router by `tests/openapi.rs`).
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-async fn openapi() -> impl axum::response::IntoResponse {
+async fn openapi(_who: crate::auth::Authenticated) -> impl axum::response::IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 

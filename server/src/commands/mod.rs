@@ -3,3 +3,4 @@
 pub mod db;
 pub mod ingest_file;
 pub mod token;
+pub mod user;

@@ -1,12 +1,12 @@
 //! The filterable fields and, for autocomplete, the most frequent values of one of them.
 
 use app::api::{FieldInfo, FieldList, FieldValues, ValueCount};
-use app::query::{EventFilter, Field};
+use app::query::{EventFilter, Field, Scope};
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::decode_strict;
-use crate::api::error::ApiError;
+use super::ExploreError;
 use crate::store::counts::{count_dimension, is_counted};
 use crate::store::filter_sql::{like_escape, push_conditions, push_filter, push_text, On};
 
@@ -16,7 +16,7 @@ const TOP: i64 = 20;
 const SAMPLE: i64 = 50_000;
 
 /// `GET /api/v1/fields`: every fixed field and every context key seen so far.
-pub async fn fields(pool: &PgPool) -> Result<FieldList, ApiError> {
+pub async fn fields(pool: &PgPool) -> Result<FieldList, ExploreError> {
     let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM context_keys ORDER BY key").fetch_all(pool).await?;
     let fields = Field::FIXED
         .into_iter()
@@ -33,12 +33,15 @@ pub async fn fields(pool: &PgPool) -> Result<FieldList, ApiError> {
 
 /// `GET /api/v1/fields/{field}/values?<view>&prefix=`: the most frequent values of `field`
 /// among the events the view selects, ignoring the view's own filters on that field.
-pub async fn field_values(pool: &PgPool, field_key: &str, query: &str, now: DateTime<Utc>) -> Result<FieldValues, ApiError> {
-    let field = Field::parse(field_key).map_err(|_| ApiError::NotFound(format!("there is no field {field_key:?}")))?;
+/// Within `scope`: no value of an event the reader may not see is offered.
+pub async fn field_values(pool: &PgPool, field_key: &str, query: &str, now: DateTime<Utc>, scope: &Scope) -> Result<FieldValues, ExploreError> {
+    let field = Field::parse(field_key).map_err(|_| ExploreError::NotFound(format!("there is no field {field_key:?}")))?;
     let decoded = decode_strict(query, &["prefix"])?;
     let prefix = decoded.extras.iter().find(|(k, _)| k == "prefix").map(|(_, v)| v.clone()).unwrap_or_default();
-    let filter = EventFilter::for_window(&decoded.view, now).without_field(&field);
-    let counted = is_counted(&filter) && !has_other_dimension(&filter);
+    let filter = EventFilter::for_window(&decoded.view, now).within(scope).without_field(&field);
+    // The counts tables hold no per-person counts: within a scope, values are tallied from
+    // the events the person may see.
+    let counted = filter.scope.is_all() && is_counted(&filter) && !has_other_dimension(&filter);
     let table = match &field {
         Field::Context(key) if counted => Some(("event_label_counts", "key", "hour", key.clone())),
         other => count_dimension(other).filter(|_| counted).map(|dim| ("event_counts", "dim", "minute", dim.to_string())),

@@ -2,25 +2,26 @@
 //! function takes the URL query string as sent, so both callers share validation too.
 
 mod buckets;
+pub mod error;
 mod fields;
 pub mod total;
 
 use app::api::{ErrorDetail, EventPage, Histogram, HistogramBucket, Total};
 use app::event::Event;
-use app::query::{decode_query, DecodedQuery, EventFilter};
+use app::query::{decode_query, DecodedQuery, EventFilter, Scope};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+pub use error::ExploreError;
 pub use fields::{field_values, fields};
 
-use crate::api::error::ApiError;
 use crate::store::counts::{count_buckets, is_counted};
 use crate::store::page::{fetch_event, fetch_page, latest_position, page_of_keys, Cursor};
 
 /// Decodes a query, refusing it (400, every problem named) when any parameter is bad.
-pub fn decode_strict(query: &str, extras: &[&str]) -> Result<DecodedQuery, ApiError> {
+pub fn decode_strict(query: &str, extras: &[&str]) -> Result<DecodedQuery, ExploreError> {
     let decoded = decode_query(query, extras);
     if decoded.problems.is_empty() {
         return Ok(decoded);
@@ -31,19 +32,19 @@ pub fn decode_strict(query: &str, extras: &[&str]) -> Result<DecodedQuery, ApiEr
         .map(|p| ErrorDetail { index: None, field: Some(p.param.clone()), message: format!("{}: {}", p.param, p.message) })
         .collect();
     let message = details.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ");
-    Err(ApiError::BadRequest { code: "invalid_query", message, details })
+    Err(ExploreError::InvalidQuery { message, details })
 }
 
-/// `GET /api/v1/events`: a page, newest first, with the total.
-pub async fn events_page(pool: &PgPool, query: &str, now: DateTime<Utc>) -> Result<EventPage, ApiError> {
+/// `GET /api/v1/events`: a page, newest first, with the total — of what `scope` lets the
+/// reader see.
+pub async fn events_page(pool: &PgPool, query: &str, now: DateTime<Utc>, scope: &Scope) -> Result<EventPage, ExploreError> {
     let view = decode_strict(query, &[])?.view;
-    let filter = EventFilter::for_window(&view, now);
+    let filter = EventFilter::for_window(&view, now).within(scope);
     let cursor = match &view.cursor {
-        Some(text) => Some(Cursor::decode(text).ok_or_else(|| ApiError::BadRequest {
-            code: "invalid_query",
-            message: "cursor: is not a page cursor from this API (drop it to start at the newest events)".into(),
-            details: vec![ErrorDetail { index: None, field: Some("cursor".into()), message: "not a valid page cursor".into() }],
-        })?),
+        Some(text) => Some(
+            Cursor::decode(text)
+                .ok_or_else(|| ExploreError::invalid("cursor", "is not a page cursor from this API (drop it to start at the newest events)"))?,
+        ),
         None => None,
     };
     let position = latest_position(pool).await?;
@@ -73,17 +74,20 @@ pub async fn events_page(pool: &PgPool, query: &str, now: DateTime<Utc>) -> Resu
     })
 }
 
-/// `GET /api/v1/events/{id}`.
-pub async fn event(pool: &PgPool, id: &str) -> Result<Event, ApiError> {
-    let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound(format!("{id:?} is not an event id (a UUID)")))?;
-    fetch_event(pool, id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no event {id}")))
+/// `GET /api/v1/events/{id}`: an event outside the reader's scope does not exist for them.
+pub async fn event(pool: &PgPool, id: &str, scope: &Scope) -> Result<Event, ExploreError> {
+    let id = Uuid::parse_str(id).map_err(|_| ExploreError::NotFound(format!("{id:?} is not an event id (a UUID)")))?;
+    fetch_event(pool, id)
+        .await?
+        .filter(|event| scope.matches(event, &app::event::search_text(event)))
+        .ok_or_else(|| ExploreError::NotFound(format!("there is no event {id}")))
 }
 
 /// `GET /api/v1/histogram`: counts per bucket and outcome; `tz` aligns buckets.
-pub async fn histogram(pool: &PgPool, query: &str, now: DateTime<Utc>) -> Result<Histogram, ApiError> {
+pub async fn histogram(pool: &PgPool, query: &str, now: DateTime<Utc>, scope: &Scope) -> Result<Histogram, ExploreError> {
     let decoded = decode_strict(query, &["tz"])?;
     let tz = time_zone(&decoded)?;
-    let filter = EventFilter::for_window(&decoded.view, now);
+    let filter = EventFilter::for_window(&decoded.view, now).within(scope);
     let window = decoded.view.range.resolve(now);
     let width = app::query::buckets::bucket_width(window.duration().num_seconds());
     let bounds = buckets::boundaries(window.from, window.to, width, tz);
@@ -97,13 +101,11 @@ pub async fn histogram(pool: &PgPool, query: &str, now: DateTime<Utc>) -> Result
     Ok(Histogram { from: window.from, to: window.to, bucket_seconds: width, buckets, total: Total { count, exact: true } })
 }
 
-fn time_zone(decoded: &DecodedQuery) -> Result<Tz, ApiError> {
+fn time_zone(decoded: &DecodedQuery) -> Result<Tz, ExploreError> {
     match decoded.extras.iter().find(|(k, _)| k == "tz") {
         None => Ok(Tz::UTC),
-        Some((_, name)) => name.parse::<Tz>().map_err(|_| ApiError::BadRequest {
-            code: "invalid_query",
-            message: format!("tz: {name:?} is not an IANA time zone such as Europe/Berlin"),
-            details: vec![ErrorDetail { index: None, field: Some("tz".into()), message: "unknown time zone".into() }],
-        }),
+        Some((_, name)) => {
+            name.parse::<Tz>().map_err(|_| ExploreError::invalid("tz", format!("{name:?} is not an IANA time zone such as Europe/Berlin")))
+        }
     }
 }

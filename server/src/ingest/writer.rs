@@ -1,11 +1,12 @@
 //! Group commit: the one task that writes events.
 //!
 //! Every ingest request (API, `auditorium ingest`, the demo) hands its validated events to
-//! [`Ingestor::write`], which queues them and waits for the answer. One writer task takes
+//! [`Ingestor::write`], which queues them and waits for the answer. A writer task takes
 //! whatever is queued — up to [`MAX_GROUP_EVENTS`] — and writes it in one transaction with one
 //! `COPY`, one trigger call and one commit, then answers every request of the group. Under load
 //! requests gather while the previous group commits, so the commit cost (the serialised
-//! trigger, the WAL flush) is paid once per group instead of once per request.
+//! trigger, the WAL flush) is paid once per group instead of once per request. A few writers
+//! take turns gathering, so large batches are written in parallel as before.
 //!
 //! Each request stays atomic: an id conflict fails only its own request (found before
 //! writing), and if the combined write fails for another reason the requests are written
@@ -31,12 +32,18 @@ use crate::metrics::IngestMetrics;
 use crate::store::partitions::PartitionCache;
 use crate::store::write::{stored_fingerprints, write_new, NewEvent, Stored};
 
+/// Writer tasks: each gathers a group in turn and writes it in its own transaction, so the
+/// heavy part of one group's write (rows, indexes) overlaps another's; only the short
+/// trigger work and the commit are serialised by the database.
+const WRITERS: usize = 2;
 /// The most events written in one transaction.
 pub const MAX_GROUP_EVENTS: usize = 5_000;
 /// Past this many queued events, new requests are refused with 503 and `Retry-After`.
 pub const MAX_QUEUED_EVENTS: usize = 50_000;
 /// Past this many queued requests, likewise.
 const MAX_QUEUED_REQUESTS: usize = 20_000;
+/// The writer gives its connection back after this long without work.
+const IDLE_RELEASE: Duration = Duration::from_millis(500);
 /// Attempts of a group that lost a race for an id with another instance.
 const RACE_ATTEMPTS: usize = 3;
 
@@ -72,18 +79,30 @@ pub struct Ingestor {
     jobs: mpsc::Sender<Job>,
     queued: Arc<AtomicUsize>,
     stop: watch::Sender<bool>,
-    task: Mutex<Option<JoinHandle<()>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Ingestor {
-    /// Starts the writer task.
+    /// Starts the writer tasks.
     pub fn start(pool: PgPool, partitions: Arc<PartitionCache>, health: Arc<Health>, metrics: IngestMetrics) -> Ingestor {
         let (jobs, receiver) = mpsc::channel(MAX_QUEUED_REQUESTS);
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
         let queued = Arc::new(AtomicUsize::new(0));
         let (stop, stopping) = watch::channel(false);
-        let writer = Writer { pool, partitions, health, metrics, queued: queued.clone(), conn: None };
-        let task = tokio::spawn(writer.run(receiver, stopping));
-        Ingestor { jobs, queued, stop, task: Mutex::new(Some(task)) }
+        let tasks = (0..WRITERS)
+            .map(|_| {
+                let writer = Writer {
+                    pool: pool.clone(),
+                    partitions: partitions.clone(),
+                    health: health.clone(),
+                    metrics: metrics.clone(),
+                    queued: queued.clone(),
+                    conn: None,
+                };
+                tokio::spawn(writer.run(receiver.clone(), stopping.clone()))
+            })
+            .collect();
+        Ingestor { jobs, queued, stop, tasks: Mutex::new(tasks) }
     }
 
     /// A writer of its own, for commands that run without a server (`demo`, `ingest`).
@@ -116,14 +135,12 @@ impl Ingestor {
         self.queued.load(Ordering::Acquire)
     }
 
-    /// Writes what is queued, then stops the writer (waiting at most `grace`).
+    /// Writes what is queued, then stops the writers (waiting at most `grace`).
     pub async fn stop(&self, grace: Duration) {
         let _ = self.stop.send(true);
-        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(task) = task {
-            if tokio::time::timeout(grace, task).await.is_err() {
-                tracing::warn!("the ingest writer did not finish within {grace:?}");
-            }
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        if tokio::time::timeout(grace, futures::future::join_all(tasks)).await.is_err() {
+            tracing::warn!("the ingest writers did not finish within {grace:?}");
         }
     }
 }
@@ -145,33 +162,48 @@ enum Answer {
 }
 
 impl Writer {
-    async fn run(mut self, mut jobs: mpsc::Receiver<Job>, mut stopping: watch::Receiver<bool>) {
+    /// Gathers a group (holding the queue, so writers take turns gathering), writes it (in
+    /// parallel with the other writers), and again, until the queue is closed and empty.
+    async fn run(mut self, jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, mut stopping: watch::Receiver<bool>) {
         let mut waiting: VecDeque<Job> = VecDeque::new();
         loop {
-            if waiting.is_empty() {
-                // Idle: the connection goes back to the pool (which can then close cleanly).
-                self.conn = None;
+            let receiver = if waiting.is_empty() {
+                let mut receiver = jobs.lock().await;
                 let next = tokio::select! {
-                    job = jobs.recv() => job,
+                    job = receiver.recv() => job,
+                    // Idle for a while: the connection goes back to the pool (which can then
+                    // close cleanly). Between groups under load it is kept: every release and
+                    // acquire costs the pool a round trip to test it.
+                    () = tokio::time::sleep(IDLE_RELEASE), if self.conn.is_some() => {
+                        self.conn = None;
+                        continue;
+                    }
                     _ = stopping.changed() => {
                         // Write what was accepted before stopping, then stop.
-                        jobs.close();
-                        jobs.recv().await
+                        receiver.close();
+                        receiver.recv().await
                     }
                 };
                 match next {
                     Some(job) => waiting.push_back(job),
                     None => break,
                 }
-            }
-            let mut pending: usize = waiting.iter().map(|j| j.events.len()).sum();
-            while pending < MAX_GROUP_EVENTS {
-                match jobs.try_recv() {
-                    Ok(job) => {
-                        pending += job.events.len();
-                        waiting.push_back(job);
+                Some(receiver)
+            } else {
+                // Requests left over from the last group: add to them what is queued if no
+                // other writer is gathering right now, else write them as they are.
+                jobs.try_lock().ok()
+            };
+            if let Some(mut receiver) = receiver {
+                let mut pending: usize = waiting.iter().map(|j| j.events.len()).sum();
+                while pending < MAX_GROUP_EVENTS {
+                    match receiver.try_recv() {
+                        Ok(job) => {
+                            pending += job.events.len();
+                            waiting.push_back(job);
+                        }
+                        Err(_) => break,
                     }
-                    Err(_) => break,
                 }
             }
             let group = take_group(&mut waiting);

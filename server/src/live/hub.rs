@@ -243,12 +243,17 @@ impl LiveHub {
     }
 
     /// Reads and broadcasts everything committed after the hub's position.
-    async fn catch_up(&self) -> Result<(), sqlx::Error> {
-        // Nobody is tailing: move the position without reading the events. A socket that
+    /// `announced`: the newest position a notification carried, if this read follows one.
+    async fn catch_up(&self, announced: Option<i64>) -> Result<(), sqlx::Error> {
+        // Nobody is tailing: move the position without reading the events (to the position
+        // the notification announced, or else the newest in the database). A socket that
         // subscribes meanwhile may start before the skipped-to position; it notices that the
         // next batch does not follow on from its own position and reads the gap itself.
         if self.ring.readers() == 0 {
-            let newest = crate::store::page::latest_position(&self.pool).await?;
+            let newest = match announced {
+                Some(position) => position,
+                None => crate::store::page::latest_position(&self.pool).await?,
+            };
             self.latest.fetch_max(newest, Ordering::AcqRel);
             return Ok(());
         }
@@ -305,18 +310,28 @@ async fn listen(hub: Arc<LiveHub>) {
         };
         // Whatever committed or changed while we were not listening.
         hub.access_changed();
-        if let Err(e) = hub.catch_up().await {
+        if let Err(e) = hub.catch_up(None).await {
             tracing::warn!(error = %e, "live tail catch-up failed: {e}");
         }
         let mut poll = tokio::time::interval(SAFETY_POLL);
         let finished = loop {
+            // The newest position announced by the insert trigger (its payload), if any.
+            let mut announced: Option<i64> = None;
             tokio::select! {
                 notification = listener.try_recv() => match notification {
                     // Several notifications may be pending: one read covers them all.
                     Ok(Some(first)) => {
-                        let mut access = first.channel() == ACCESS_CHANNEL;
+                        let mut access = false;
+                        let mut note = |n: &sqlx::postgres::PgNotification| {
+                            if n.channel() == ACCESS_CHANNEL {
+                                access = true;
+                            } else if let Ok(position) = n.payload().parse::<i64>() {
+                                announced = announced.max(Some(position));
+                            }
+                        };
+                        note(&first);
                         while let Some(next) = listener.next_buffered() {
-                            access |= next.channel() == ACCESS_CHANNEL;
+                            note(&next);
                         }
                         if access {
                             hub.access_changed();
@@ -333,7 +348,7 @@ async fn listen(hub: Arc<LiveHub>) {
                 _ = stop.changed() => break true,
                 () = &mut closed => break true,
             }
-            if let Err(e) = hub.catch_up().await {
+            if let Err(e) = hub.catch_up(announced).await {
                 tracing::warn!(error = %e, "live tail read failed: {e}");
             }
         };

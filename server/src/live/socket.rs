@@ -10,7 +10,9 @@ use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use super::hub::{events_message, LiveEvent, LiveHub};
 use super::ring::Next;
+use crate::auth::{Authenticator, Need, Principal};
 use crate::metrics::LiveMetrics;
+use sqlx::PgPool;
 use crate::store::live::matching_between;
 
 /// Catch-up reads fetch at most this many events at once (events are at most ~100 KB each,
@@ -48,11 +50,37 @@ impl Close {
     }
 }
 
-/// What a socket subscribed to: its filter, and the same conditions without the time window
-/// in canonical form (`key`), under which batches share the messages they build.
+/// What a socket subscribed to: its filter (within the reader's scope), and the same
+/// conditions without the time window in canonical form with the scope (`key`), under which
+/// batches share the messages they build.
 pub struct Subscription {
     pub filter: EventFilter,
     pub key: String,
+    /// Who is reading: the socket ends when their access ends or changes.
+    pub watch: Option<AccessWatch>,
+}
+
+/// What a socket needs to notice that its reader's access ended or changed.
+pub struct AccessWatch {
+    pub principal: Arc<Principal>,
+    pub auth: Arc<Authenticator>,
+    pub pool: PgPool,
+}
+
+impl AccessWatch {
+    /// `Err(close)` when the reader may no longer read what they subscribed to.
+    async fn check(&self) -> Result<(), Close> {
+        match self.auth.resolve(&self.pool, &self.principal.credential).await {
+            Ok(Some(now)) if now.role == self.principal.role && now.scope == self.principal.scope && now.allows(Need::Read).is_ok() => Ok(()),
+            Ok(Some(_)) => Err(Close::new(live_close::FORBIDDEN, "your access changed; reconnect to tail what you may see now")),
+            Ok(None) => Err(Close::new(live_close::UNAUTHORIZED, "your session or token has ended; sign in again")),
+            // Checked again at the next change; meanwhile nothing new is granted.
+            Err(e) => {
+                tracing::warn!(error = %e, "re-checking a live tail's access failed: {e}");
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Runs one subscription until the client leaves (`None`) or the server ends it.
@@ -124,6 +152,7 @@ where
     let mut position = replay(sink, hub, filter, after.unwrap_or(head), head, timer).await?;
     timer.send(sink, format!("{{\"type\":\"ready\",\"position\":{position}}}")).await?;
 
+    let mut access = hub.access_changes();
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_pong = Instant::now();
     let mut last_sent = Instant::now();
@@ -183,6 +212,13 @@ where
                 timer.timed(sink.send(Message::Ping(Vec::new().into()))).await?;
             }
             _ = stop.changed() => return Err(Close::new(live_close::GOING_AWAY, "the server is shutting down")),
+            changed = access.changed() => {
+                if changed.is_ok() {
+                    if let Some(watch) = &subscription.watch {
+                        watch.check().await?;
+                    }
+                }
+            }
         }
     }
 }

@@ -8,7 +8,7 @@
 //! `event_label_counts`. Everything else is counted from `events`. Every path gives the same
 //! numbers; `tests/filter_agreement.rs` checks it.
 
-use app::query::{EventFilter, Field, Filter};
+use app::query::{EventFilter, Field, Filter, Scope};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
@@ -83,7 +83,16 @@ fn plan(filter: &EventFilter) -> Option<CountPlan<'_>> {
     }
     let mut plan = CountPlan { levels: &[Table::Hours, Table::Minutes], dim: String::new(), include: None, exclude: None, outcome: Vec::new() };
     let mut field: Option<&Field> = None;
-    for f in &filter.filters {
+    // A scope of one view without search adds its filters; any other scope is counted from
+    // the events (the tables hold no per-person counts).
+    let scope_filters: &[Filter] = match &filter.scope {
+        Scope::All => &[],
+        Scope::AnyOf(views) => match views.as_slice() {
+            [one] if one.search.is_none() => &one.filters,
+            _ => return None,
+        },
+    };
+    for f in filter.filters.iter().chain(scope_filters) {
         if f.field == Field::Outcome {
             plan.outcome.push(f);
             continue;
@@ -97,11 +106,13 @@ fn plan(filter: &EventFilter) -> Option<CountPlan<'_>> {
         }
         field = Some(&f.field);
         (plan.levels, plan.dim) = (levels, dim);
-        if f.negated {
-            plan.exclude = Some(f);
-        } else {
-            plan.include = Some(f);
+        // A second include (or exclude) on the same field — the view's and the scope's —
+        // must both hold; the plan keeps one of each.
+        let slot = if f.negated { &mut plan.exclude } else { &mut plan.include };
+        if slot.is_some() {
+            return None;
         }
+        *slot = Some(f);
     }
     Some(plan)
 }
@@ -258,7 +269,7 @@ mod tests {
 
     fn planned(query: &str) -> Option<String> {
         let view = decode_query(query, &[]).view;
-        let filter = EventFilter { filters: view.filters().to_vec(), search: view.search.clone(), from: None, to: None };
+        let filter = EventFilter { filters: view.filters().to_vec(), search: view.search.clone(), from: None, to: None, scope: Scope::All };
         plan(&filter).map(|p| format!("{:?}:{}", p.levels, p.dim))
     }
 

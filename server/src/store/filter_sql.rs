@@ -1,10 +1,10 @@
-//! The one place that turns an `EventFilter` into SQL. Every value is a bound parameter;
+//! The one place that turns an `EventFilter` — a view within someone's scope — into SQL. Every value is a bound parameter;
 //! only column names (from a fixed list) are written into the text.
 //!
 //! The translation must agree with `EventFilter::matches` (app/src/query/matches.rs) on every
 //! event; `server/tests/filter_agreement.rs` checks that with random events and filters.
 
-use app::query::{EventFilter, Field, Filter, FilterValue};
+use app::query::{EventFilter, Field, Filter, FilterValue, Scope, ScopeView};
 use sqlx::{Postgres, QueryBuilder};
 
 /// Appends ` AND <condition>` for every part of `filter`, on the events alias `e`.
@@ -20,6 +20,39 @@ pub fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter
         push_implied_search(qb, f);
     }
     if let Some(term) = &filter.search {
+        push_search(qb, term);
+    }
+    push_scope(qb, &filter.scope);
+}
+
+/// `AND (the event is inside the scope)`: the one place where what someone may see becomes
+/// SQL. One view is plain conditions (the planner uses the same indexes as for a view's own
+/// filters); several are `(false OR (view 1) OR (view 2) ...)`; none is `false`.
+fn push_scope(qb: &mut QueryBuilder<'_, Postgres>, scope: &Scope) {
+    let Scope::AnyOf(views) = scope else { return };
+    match views.as_slice() {
+        [] => {
+            qb.push(" AND false");
+        }
+        [one] => push_view(qb, one),
+        many => {
+            qb.push(" AND (false");
+            for view in many {
+                qb.push(" OR (true");
+                push_view(qb, view);
+                qb.push(")");
+            }
+            qb.push(")");
+        }
+    }
+}
+
+fn push_view(qb: &mut QueryBuilder<'_, Postgres>, view: &ScopeView) {
+    for f in &view.filters {
+        push_filter(qb, On::Events, f);
+        push_implied_search(qb, f);
+    }
+    if let Some(term) = &view.search {
         push_search(qb, term);
     }
 }
@@ -231,7 +264,7 @@ mod tests {
 
     fn sql(query: &str) -> String {
         let view = decode_query(query, &[]).view;
-        let filter = EventFilter { filters: view.filters().to_vec(), search: view.search.clone(), from: None, to: None };
+        let filter = EventFilter { filters: view.filters().to_vec(), search: view.search.clone(), from: None, to: None, scope: Scope::All };
         let mut qb = QueryBuilder::new("SELECT 1 FROM events e WHERE true");
         push_conditions(&mut qb, &filter);
         qb.into_sql()

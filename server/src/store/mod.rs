@@ -2,13 +2,16 @@
 
 pub mod counts;
 pub mod filter_sql;
-
+pub mod links;
 pub mod live;
+pub mod outbox;
 pub mod page;
 pub mod partitions;
 pub mod rows;
+pub mod sessions;
 pub mod tokens;
 pub mod trigrams;
+pub mod users;
 pub mod write;
 
 /// Whether the store holds any event at all.

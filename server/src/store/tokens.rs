@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -25,7 +25,7 @@ impl Scope {
     }
 
     /// `None` for anything but the three scopes: an unknown scope grants nothing.
-    fn parse(s: &str) -> Option<Scope> {
+    pub fn parse(s: &str) -> Option<Scope> {
         match s {
             "ingest" => Some(Scope::Ingest),
             "read" => Some(Scope::Read),
@@ -48,7 +48,15 @@ pub struct TokenRow {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Whose role and scope a read or admin token carries (`None`: an ingest token, or a
+    /// token from before accounts existed).
+    pub user_id: Option<Uuid>,
+    /// The owner's email, when listed.
+    #[sqlx(default)]
+    pub owner_email: Option<String>,
 }
+
+const COLUMNS: &str = "t.id, t.name, t.scope, t.created_at, t.last_used_at, t.revoked_at, t.user_id, u.email AS owner_email";
 
 impl TokenRow {
     /// The token's scope; `None` (nothing allowed) if the stored value is not one we know.
@@ -74,21 +82,28 @@ pub fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-/// Creates a token; returns it and its secret, which is not stored anywhere.
+/// Creates a token without an owner (ingest tokens; tests); returns it and its secret, which
+/// is not stored anywhere.
 pub async fn create(pool: &PgPool, name: &str, scope: Scope) -> Result<(TokenRow, String), TokenError> {
+    create_for(pool, name, scope, None).await
+}
+
+/// Creates a token carrying `owner`'s role and scope; returns it and its secret.
+pub async fn create_for(db: impl PgExecutor<'_>, name: &str, scope: Scope, owner: Option<Uuid>) -> Result<(TokenRow, String), TokenError> {
     if name.trim().is_empty() || name.chars().count() > 100 {
         return Err(TokenError::BadName);
     }
     let secret = format!("{SECRET_PREFIX}{}", Alphanumeric.sample_string(&mut rand::rng(), 40));
-    let row = sqlx::query_as::<_, TokenRow>(
-        "INSERT INTO api_tokens (id, name, scope, secret_hash) VALUES ($1, $2, $3, $4)
-         RETURNING id, name, scope, created_at, last_used_at, revoked_at",
-    )
+    let row = sqlx::query_as::<_, TokenRow>(&format!(
+        "WITH t AS (INSERT INTO api_tokens (id, name, scope, secret_hash, user_id) VALUES ($1, $2, $3, $4, $5) RETURNING *)
+         SELECT {COLUMNS} FROM t LEFT JOIN users u ON u.id = t.user_id"
+    ))
     .bind(Uuid::now_v7())
-    .bind(name)
+    .bind(name.trim())
     .bind(scope.as_str())
     .bind(hash(&secret))
-    .fetch_one(pool)
+    .bind(owner)
+    .fetch_one(db)
     .await
     .map_err(|e| match e.as_database_error().and_then(|d| d.constraint()) {
         Some("api_tokens_active_name") => TokenError::NameTaken(name.to_string()),
@@ -97,9 +112,9 @@ pub async fn create(pool: &PgPool, name: &str, scope: Scope) -> Result<(TokenRow
     Ok((row, secret))
 }
 
-pub async fn list(pool: &PgPool) -> Result<Vec<TokenRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, scope, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY created_at")
-        .fetch_all(pool)
+pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<TokenRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id ORDER BY t.created_at"))
+        .fetch_all(db)
         .await
 }
 
@@ -112,15 +127,30 @@ pub async fn revoke(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
     Ok(done.rows_affected() > 0)
 }
 
+/// Revokes the active token with this id; the token when it was active.
+pub async fn revoke_by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<TokenRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "WITH t AS (UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING *)
+         SELECT {COLUMNS} FROM t LEFT JOIN users u ON u.id = t.user_id"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
 /// The active token whose secret hashes to `hash`.
 pub async fn find_active(pool: &PgPool, hash: &[u8]) -> Result<Option<TokenRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name, scope, created_at, last_used_at, revoked_at FROM api_tokens
-         WHERE secret_hash = $1 AND revoked_at IS NULL",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.secret_hash = $1 AND t.revoked_at IS NULL"
+    ))
     .bind(hash)
     .fetch_optional(pool)
     .await
+}
+
+/// Notes that the token whose secret hashes to `hash` was used now.
+pub async fn record_use_by_hash(pool: &PgPool, hash: &[u8]) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE secret_hash = $1").bind(hash).execute(pool).await.map(|_| ())
 }
 
 /// Notes that the token was used now.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use app::event::{search_text, Event};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::partitions::PartitionCache;
@@ -44,12 +44,10 @@ pub async fn stored_fingerprints(conn: &mut PgConnection, ids: &[Uuid]) -> Resul
         .collect())
 }
 
-/// Writes `events` in one transaction (one COPY, one trigger call) and commits.
+/// Writes `events` in one transaction — a single `COPY` statement, which commits on its own
+/// (all rows or none, one trigger call) without the round trips of `BEGIN` and `COMMIT`.
 pub async fn write_new<'a>(conn: &mut PgConnection, events: impl Iterator<Item = &'a NewEvent>) -> Result<u64, sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    let written = copy_into(&mut tx, events).await?;
-    tx.commit().await?;
-    Ok(written)
+    copy_into(conn, events).await
 }
 
 /// Copies `events` in one COPY statement, without any of ingest's checks: the benchmark's raw

@@ -1,4 +1,8 @@
-//! Server-rendered pages (Leptos) and the built site's static files.
+//! Server-rendered pages (Leptos), the forms that work without JavaScript (sign-in, sign-out,
+//! set a password), and the built site's static files.
+
+mod forms;
+mod gate;
 
 use std::sync::Arc;
 
@@ -11,6 +15,7 @@ use axum::Router;
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
+use crate::auth::Access;
 use crate::config::ServeArgs;
 use crate::state::AppState;
 
@@ -30,17 +35,25 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let api = api_handle(state);
     Router::new()
         .leptos_routes_with_context(state, routes, move || provide_context(api.clone()), move || shell(options.clone()))
+        // Pages need someone signed in (but the sign-in and set-password pages).
+        .route_layer(axum::middleware::from_fn(gate::require_sign_in))
+        .route("/sign-in", axum::routing::post(forms::sign_in))
+        .route("/sign-out", axum::routing::post(forms::sign_out))
+        .route("/set-password", axum::routing::post(forms::set_password))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
 }
 
 /// Lets server-rendered pages read through the very same API router the browser uses (same
-/// validation, same access rules), without a network hop.
+/// validation, same access rules), without a network hop — as the person the page is for:
+/// the page request's authentication travels with the in-process request.
 fn api_handle(state: &AppState) -> ApiHandle {
-    let api = crate::api::router().with_state(state.clone());
-    ApiHandle(Arc::new(move |path_and_query: String| {
+    let api = crate::api::router()
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::access::authenticate))
+        .with_state(state.clone());
+    ApiHandle(Arc::new(move |path_and_query: String, page: Option<axum::http::request::Parts>| {
         let api = api.clone();
         Box::pin(async move {
-            let request = match axum::http::Request::get(path_and_query).body(axum::body::Body::empty()) {
+            let mut request = match axum::http::Request::get(path_and_query).body(axum::body::Body::empty()) {
                 Ok(request) => request,
                 Err(e) => {
                     let body = app::api::ErrorBody {
@@ -49,6 +62,9 @@ fn api_handle(state: &AppState) -> ApiHandle {
                     return (400, serde_json::to_string(&body).unwrap_or_default());
                 }
             };
+            // Nobody, unless the page's request was authenticated.
+            let access = page.and_then(|p| p.extensions.get::<Access>().cloned()).unwrap_or(Access::Anonymous);
+            request.extensions_mut().insert(access);
             let response = match api.oneshot(request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
