@@ -119,6 +119,42 @@ fn get_text(_path_and_query: String) -> impl Future<Output = Result<String, Clie
     async { Err(ClientError::network("built without a client")) }
 }
 
+/// Sends a change to the API from the page (admin pages): `method` with an optional JSON
+/// body; the answer's text, or the API's error. Only in the browser: on the server no change
+/// is ever sent while rendering.
+pub fn send_json(method: &'static str, path: String, body: Option<String>) -> impl Future<Output = Result<String, ClientError>> {
+    #[cfg(feature = "hydrate")]
+    {
+        send_wrapper::SendWrapper::new(async move {
+            use gloo_net::http::Request;
+            let builder = match method {
+                "POST" => Request::post(&path),
+                "PATCH" => Request::patch(&path),
+                "DELETE" => Request::delete(&path),
+                _ => Request::put(&path),
+            };
+            let request = match body {
+                Some(json) => builder.header("content-type", "application/json").body(json).map_err(ClientError::network)?,
+                None => builder.build().map_err(ClientError::network)?,
+            };
+            let response = request.send().await.map_err(ClientError::network)?;
+            let status = response.status();
+            let text = response.text().await.map_err(ClientError::network)?;
+            checked(status, text)
+        })
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (method, path, body);
+        async { Err(ClientError::network("changes are sent from the browser only")) }
+    }
+}
+
+/// [`send_json`], decoding the answer.
+pub async fn send_for<T: DeserializeOwned>(method: &'static str, path: String, body: Option<String>) -> Result<T, ClientError> {
+    decode(&send_json(method, path, body).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

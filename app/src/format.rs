@@ -183,25 +183,5 @@ mod tests {
 /// browser this uses `JSON.stringify` (serde's printer would add kilobytes to the bundle); on
 /// the server, serde.
 pub fn pretty_json(json: &str, member: Option<&str>) -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        let parsed = js_sys::JSON::parse(json).ok();
-        let value = match member {
-            Some(name) => parsed.and_then(|v| js_sys::Reflect::get(&v, &name.into()).ok()),
-            None => parsed,
-        };
-        value
-            .and_then(|v| js_sys::JSON::stringify_with_replacer_and_space(&v, &wasm_bindgen::JsValue::NULL, &wasm_bindgen::JsValue::from(2)).ok())
-            .and_then(|s| s.as_string())
-            .unwrap_or_default()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let parsed = serde_json::from_str::<serde_json::Value>(json).unwrap_or_default();
-        let value = match member {
-            Some(name) => parsed.get(name).cloned().unwrap_or_default(),
-            None => parsed,
-        };
-        serde_json::to_string_pretty(&value).unwrap_or_default()
-    }
+    crate::browser::pretty_json(json, member)
 }

@@ -4,11 +4,13 @@
 
 pub mod accounts;
 pub mod api;
+pub mod browser;
 pub mod chart_math;
 pub mod client;
 pub mod event;
 pub mod format;
 pub mod live;
+pub mod page_state;
 #[cfg(feature = "hydrate")]
 mod live_socket;
 pub mod query;
@@ -18,3 +20,5 @@ mod components;
 mod pages;
 
 pub use pages::{shell, App};
+#[cfg(feature = "ssr")]
+pub use pages::CspNonce;

@@ -10,7 +10,7 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::api::{live_close, LiveMessage, LiveMessageKind};
 use crate::live::{known_ids, LiveStatus};
-use crate::pages::investigate::Page;
+use crate::page_state::Page;
 use crate::query::encode_query;
 
 /// An open socket and its handlers; dropping it closes the socket.

@@ -2,7 +2,6 @@
 //! renders the same text the browser will), or UTC when the user prefers it.
 
 use chrono::{DateTime, Utc};
-use leptos::prelude::*;
 
 pub const ZONE_COOKIE: &str = "auditorium_tz";
 pub const UTC_COOKIE: &str = "auditorium_utc";
@@ -56,51 +55,22 @@ fn zone_offset(name: &str, t: DateTime<Utc>) -> i32 {
 /// In the browser the named zone is the browser's own: JavaScript knows its offsets.
 #[cfg(not(feature = "ssr"))]
 fn zone_offset(_name: &str, t: DateTime<Utc>) -> i32 {
-    #[cfg(feature = "hydrate")]
-    {
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t.timestamp_millis() as f64));
-        -(date.get_timezone_offset() as i32)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = t;
-        0
-    }
+    crate::browser::zone_offset_minutes(t)
 }
 
 /// The cookies of the page being rendered (server) or shown (browser).
 pub fn current_cookies() -> String {
-    #[cfg(feature = "ssr")]
-    {
-        use_context::<http::request::Parts>()
-            .and_then(|parts| parts.headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).map(str::to_string))
-            .unwrap_or_default()
-    }
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        document().dyn_into::<web_sys::HtmlDocument>().ok().and_then(|d| d.cookie().ok()).unwrap_or_default()
-    }
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-    {
-        String::new()
-    }
+    crate::browser::cookies()
 }
 
 /// Remembers a preference for a year.
-#[cfg(feature = "hydrate")]
 pub fn set_cookie(name: &str, value: &str) {
-    use wasm_bindgen::JsCast;
-    if let Ok(doc) = document().dyn_into::<web_sys::HtmlDocument>() {
-        let _ = doc.set_cookie(&format!("{name}={}; path=/; max-age=31536000; samesite=lax", value.replace('/', "%2F")));
-    }
+    crate::browser::set_cookie(name, value);
 }
 
 /// The browser's IANA time zone.
-#[cfg(feature = "hydrate")]
 pub fn browser_zone() -> Option<String> {
-    let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new()).resolved_options();
-    js_sys::Reflect::get(&options, &"timeZone".into()).ok().and_then(|v| v.as_string())
+    crate::browser::zone_name()
 }
 
 #[cfg(test)]

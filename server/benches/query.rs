@@ -116,10 +116,10 @@ async fn main() {
         let url = format!("http://{addr}/api/v1/events?{query}");
         let (api50, api95) = measure(runs, || http_get(&client, &url)).await;
         let (sql50, sql95) = measure(runs, || async {
-            server::explore::events_page(&pool, query, Utc::now()).await.expect("page");
+            server::explore::events_page(&pool, query, Utc::now(), &app::query::Scope::All).await.expect("page");
         })
         .await;
-        let page = server::explore::events_page(&pool, query, Utc::now()).await.expect("page");
+        let page = server::explore::events_page(&pool, query, Utc::now(), &app::query::Scope::All).await.expect("page");
         let total = if page.total.exact { format!("{}", page.total.count) } else { format!("> {}", page.total.count) };
         println!("| {label} | {api50:.1} ms | {api95:.1} ms | {sql50:.1} ms | {sql95:.1} ms | {:.2} | {total} |", api50 / sql50.max(0.001));
     }
@@ -130,7 +130,7 @@ async fn main() {
     for field in ["action", "status", "actor.name", "context.cluster", "resource.name"] {
         let url = format!("http://{addr}/api/v1/fields/{field}/values?{range}&method!=GET");
         let (p50, p95) = measure(runs, || http_get(&client, &url)).await;
-        let values = server::explore::field_values(&pool, field, &format!("{range}&method!=GET"), Utc::now()).await.expect("values");
+        let values = server::explore::field_values(&pool, field, &format!("{range}&method!=GET"), Utc::now(), &app::query::Scope::All).await.expect("values");
         println!("| {field} (with method!=GET) | {p50:.1} ms | {p95:.1} ms | {} |", values.exact);
     }
 

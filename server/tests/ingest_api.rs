@@ -108,7 +108,7 @@ async fn tokens_are_required_and_scoped(pool: PgPool) {
     let read = token(&pool, Scope::Read).await;
     let forbidden = ingest(&app, &read, &body).await;
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
-    assert!(forbidden.body["error"]["message"].as_str().unwrap_or("").contains("needs ingest"));
+    assert!(forbidden.body["error"]["message"].as_str().unwrap_or("").contains("ingest"));
 
     let admin = token(&pool, Scope::Admin).await;
     assert_eq!(ingest(&app, &admin, &body).await.status, StatusCode::CREATED);

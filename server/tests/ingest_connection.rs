@@ -42,7 +42,7 @@ async fn a_body_cut_short_stores_nothing(pool: PgPool) {
     // Cut after 25 complete lines.
     let cut = body.match_indices('\n').nth(24).map(|(i, _)| i + 1).expect("25 lines");
     let head = format!(
-        "POST /api/v1/events HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n\
+        "POST /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
@@ -57,7 +57,7 @@ async fn a_chunked_stream_without_its_end_stores_nothing(pool: PgPool) {
     let addr = start_server(&pool).await;
     let token = token(&pool, Scope::Ingest).await;
     let head = format!(
-        "POST /api/v1/events HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n\
+        "POST /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"
     );
     let mut chunks = String::new();
@@ -72,7 +72,7 @@ async fn a_chunked_stream_without_its_end_stores_nothing(pool: PgPool) {
     // The same connection pattern with the whole body stores all of it.
     let body = ndjson(20);
     let head = format!(
-        "POST /api/v1/events HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n\
+        "POST /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );

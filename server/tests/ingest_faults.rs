@@ -37,7 +37,7 @@ enum Fate {
 }
 
 async fn start(pool: &PgPool) -> (SocketAddr, server::state::AppState) {
-    let state = common::state(pool, true).await;
+    let state = common::state(pool).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = server::serve::router(state.clone());
@@ -47,7 +47,7 @@ async fn start(pool: &PgPool) -> (SocketAddr, server::state::AppState) {
 
 fn request(token: &str, body: &str) -> String {
     format!(
-        "POST /api/v1/events HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n\
+        "POST /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
@@ -121,7 +121,7 @@ async fn abandoned_requests_break_nothing_and_lose_or_double_nothing(pool: PgPoo
                     // Now and then a read, abandoned after a moment.
                     if rng.random_bool(0.15) {
                         let get = format!(
-                            "GET /api/v1/events?range=1h&q=project HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {read_token}\r\n\r\n"
+                            "GET /api/v1/events?range=1h&q=project HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {read_token}\r\n\r\n"
                         );
                         abandoned(addr, &get, Fate::DroppedWhileWaiting, Duration::from_millis(rng.random_range(0..5))).await;
                     }
@@ -185,7 +185,7 @@ async fn abandoned_requests_break_nothing_and_lose_or_double_nothing(pool: PgPoo
     let reads = (0..20).map(|_| {
         let read_token = read_token.clone();
         tokio::spawn(async move {
-            let raw = format!("GET /api/v1/events?range=1h HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {read_token}\r\nConnection: close\r\n\r\n");
+            let raw = format!("GET /api/v1/events?range=1h HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {read_token}\r\nConnection: close\r\n\r\n");
             answered(addr, &raw).await
         })
     });
@@ -193,10 +193,10 @@ async fn abandoned_requests_break_nothing_and_lose_or_double_nothing(pool: PgPoo
         assert_eq!(read.await.expect("read"), 200);
     }
     // ... it is ready ...
-    let ready = answered(addr, "GET /readyz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").await;
+    let ready = answered(addr, "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await;
     assert_eq!(ready, 200);
     // ... and the live tail delivers.
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/live?range=1h&action=tail.check"))
+    let (mut socket, _) = tokio_tungstenite::connect_async(common::ws_request(addr, "range=1h&action=tail.check", &read_token))
         .await
         .expect("websocket");
     loop {

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use app::api::{LiveMessage, LiveMessageKind};
-use common::{event, state};
+use common::{event, install_reader, state, ws_request, TEST_READER};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -19,16 +19,27 @@ use uuid::Uuid;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-async fn start_server(pool: &PgPool, anonymous_read: bool) -> SocketAddr {
+async fn start_server(pool: &PgPool) -> SocketAddr {
+    install_reader(pool).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = server::serve::router(state(pool, anonymous_read).await);
+    let app = server::serve::router(state(pool).await);
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
 }
 
+/// Subscribes as the test reader.
 async fn subscribe(addr: SocketAddr, query: &str) -> Socket {
-    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/live?{query}")).await.expect("connect");
+    subscribe_as(addr, query, Some(TEST_READER)).await
+}
+
+async fn subscribe_as(addr: SocketAddr, query: &str, token: Option<&str>) -> Socket {
+    let request = match token {
+        Some(token) => ws_request(addr, query, token),
+        None => tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{addr}/api/v1/live?{query}"))
+            .expect("request"),
+    };
+    let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("connect");
     socket
 }
 
@@ -82,7 +93,7 @@ async fn committed(pool: &PgPool) -> Vec<(i64, Uuid)> {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn concurrent_writers_are_seen_once_each_in_commit_order(pool: PgPool) {
-    let addr = start_server(&pool, true).await;
+    let addr = start_server(&pool).await;
     let mut socket = subscribe(addr, "range=1h").await;
     let (start, replayed) = until_ready(&mut socket).await;
     assert_eq!((start, replayed.len()), (0, 0));
@@ -110,7 +121,7 @@ async fn concurrent_writers_are_seen_once_each_in_commit_order(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn reconnecting_with_a_position_replays_exactly_what_was_missed(pool: PgPool) {
-    let addr = start_server(&pool, true).await;
+    let addr = start_server(&pool).await;
     let ingestor = server::ingest::Ingestor::for_command(pool.clone());
     let mut socket = subscribe(addr, "range=1h&action=kept.*").await;
     until_ready(&mut socket).await;
@@ -138,7 +149,7 @@ async fn reconnecting_with_a_position_replays_exactly_what_was_missed(pool: PgPo
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn two_instances_deliver_each_others_events(pool: PgPool) {
-    let (a, b) = (start_server(&pool, true).await, start_server(&pool, true).await);
+    let (a, b) = (start_server(&pool).await, start_server(&pool).await);
     let (mut on_a, mut on_b) = (subscribe(a, "range=1h").await, subscribe(b, "range=1h").await);
     until_ready(&mut on_a).await;
     until_ready(&mut on_b).await;
@@ -149,7 +160,7 @@ async fn two_instances_deliver_each_others_events(pool: PgPool) {
             let mut stream = TcpStream::connect(addr).await.expect("connect");
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let request = format!(
-                "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "POST /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
             stream.write_all(request.as_bytes()).await.expect("write");
@@ -167,7 +178,7 @@ async fn two_instances_deliver_each_others_events(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn a_stalled_client_neither_delays_others_nor_loses_events(pool: PgPool) {
-    let addr = start_server(&pool, true).await;
+    let addr = start_server(&pool).await;
     let mut stalled = subscribe(addr, "range=1h").await;
     let (_, _) = until_ready(&mut stalled).await;
     let mut fast = subscribe(addr, "range=1h").await;
@@ -218,7 +229,7 @@ async fn a_stalled_client_neither_delays_others_nor_loses_events(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn bad_parameters_and_missing_access_close_with_a_reason(pool: PgPool) {
-    let open = start_server(&pool, true).await;
+    let open = start_server(&pool).await;
     let mut socket = subscribe(open, "limit=0").await;
     match socket.next().await {
         Some(Ok(Message::Close(Some(frame)))) => {
@@ -227,8 +238,7 @@ async fn bad_parameters_and_missing_access_close_with_a_reason(pool: PgPool) {
         }
         other => panic!("expected a close frame, got {other:?}"),
     }
-    let locked = start_server(&pool, false).await;
-    let mut socket = subscribe(locked, "range=1h").await;
+    let mut socket = subscribe_as(open, "range=1h", None).await;
     match socket.next().await {
         Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 4401),
         other => panic!("expected a close frame, got {other:?}"),

@@ -35,7 +35,7 @@ fn auditorium(data_dir: &Path) -> Command {
 fn http(addr: SocketAddr, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
     let Ok(mut stream) = TcpStream::connect(addr) else { return (0, String::new()) };
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -67,8 +67,11 @@ impl Drop for Running {
 async fn a_stalled_subscriber_costs_bounded_memory_and_gets_4408() {
     let dir = scratch_dir();
     let addr = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let admin = auditorium(&dir).args(["user", "create", "--email", "ops@example.com", "--role", "admin"]).output().expect("user");
+    assert!(admin.status.success(), "{}", String::from_utf8_lossy(&admin.stderr));
     let token = {
-        let out = auditorium(&dir).args(["token", "create", "--name", "t", "--scope", "admin"]).output().expect("token");
+        let out = auditorium(&dir).args(["token", "create", "--name", "t", "--scope", "admin", "--user", "ops@example.com"]).output().expect("token");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     let server = Running(

@@ -9,7 +9,7 @@ use crate::api::{Histogram, HistogramBucket};
 use crate::chart_math::{bucket_at, compact, drag_window, fraction_of, pan, percent, window_label, x_ticks, y_ticks, zoom_out};
 use crate::components::icons::{Icon, IconName};
 use crate::format::thousands;
-use crate::pages::investigate::use_page;
+use crate::page_state::use_page;
 use crate::query::TimeRange;
 
 #[component]
@@ -257,15 +257,6 @@ fn bar_description(seconds: i64) -> String {
 }
 
 /// Left edge and width of the plot on screen.
-#[cfg(feature = "hydrate")]
 fn plot_geometry(plot: NodeRef<leptos::html::Div>) -> Option<(f64, f64)> {
-    plot.get().map(|el| {
-        let rect = el.get_bounding_client_rect();
-        (rect.left(), rect.width())
-    })
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn plot_geometry(_plot: NodeRef<leptos::html::Div>) -> Option<(f64, f64)> {
-    None
+    crate::browser::left_and_width(plot)
 }

@@ -6,11 +6,11 @@ use leptos::prelude::*;
 
 use crate::client::get_json_and_text;
 use crate::components::icons::{Icon, IconName};
-use crate::components::table::{FilterButtons, OutcomeBadge};
+use crate::components::cells::{FilterButtons, OutcomeBadge};
 use crate::components::toolbar::copy_text;
 use crate::event::Event;
 use crate::format::{actor_badge, change_value, pretty_json, status_class, time_exact};
-use crate::pages::investigate::use_page;
+use crate::page_state::use_page;
 use crate::query::{Field, FilterValue, TimeRange};
 
 #[component]

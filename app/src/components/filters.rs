@@ -8,7 +8,7 @@ use crate::api::{FieldInfo, FieldValues};
 use crate::client::get_json;
 use crate::components::icons::{Icon, IconName};
 use crate::format::thousands;
-use crate::pages::investigate::use_page;
+use crate::page_state::use_page;
 use crate::query::filter::parse_values;
 use crate::query::{encode_query, Field, FieldKind, Filter, FilterValue};
 
@@ -302,12 +302,5 @@ fn ValueEditor(draft: RwSignal<Option<Draft>>, field: Field) -> impl IntoView {
 
 /// Puts the keyboard focus into a popover's first input when it opens.
 fn focus_when_mounted(input: NodeRef<leptos::html::Input>) {
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if let Some(el) = input.get() {
-            let _ = el.focus();
-        }
-    });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = input;
+    crate::browser::focus_when_mounted(input);
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::format::thousands;
 use crate::live::LiveStatus;
-use crate::pages::investigate::use_page;
+use crate::page_state::use_page;
 
 #[component]
 pub fn LiveToggle() -> impl IntoView {
@@ -60,8 +60,7 @@ pub fn NewEventsButton() -> impl IntoView {
         } else {
             page.live.release();
         }
-        #[cfg(feature = "hydrate")]
-        window().scroll_to_with_x_and_y(0.0, 0.0);
+        crate::browser::scroll_to_top();
     };
     view! {
         <Show when=any_waiting>

@@ -1,5 +1,8 @@
-//! The parts of the investigation page.
+//! The parts of the pages: the investigation page's, and the account pieces (user menu,
+//! admin tables).
 
+pub mod brand;
+pub mod cells;
 pub mod chart;
 pub mod details;
 pub mod filters;
@@ -10,3 +13,4 @@ pub mod search;
 pub mod table;
 pub mod theme;
 pub mod toolbar;
+pub mod user_menu;

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::icons::{Icon, IconName};
-use crate::pages::investigate::use_page;
+use crate::page_state::use_page;
 
 #[component]
 pub fn QueryNotice() -> impl IntoView {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use crate::components::icons::{Icon, IconName};
-use crate::pages::investigate::use_page;
+use crate::page_state::use_page;
 
 #[component]
 pub fn SearchBox() -> impl IntoView {

@@ -7,9 +7,10 @@ use crate::api::EventPage;
 use crate::client::ClientError;
 use crate::components::icons::{Icon, IconName};
 use crate::components::live::NewEventsButton;
+use crate::components::cells::{FilterCell, OutcomeBadge};
 use crate::event::{Event, Outcome};
 use crate::format::{actor_badge, describe_filters, status_class, time_exact, time_short, total_label};
-use crate::pages::investigate::use_page;
+use crate::page_state::use_page;
 use crate::query::time_range::{RelativeRange, TimeUnit};
 use crate::query::view::PAGE_SIZES;
 use crate::query::{Field, TimeRange};
@@ -159,51 +160,6 @@ fn EventRow(event: Event) -> impl IntoView {
                 <OutcomeBadge outcome=event.outcome/>
             </FilterCell>
         </tr>
-    }
-}
-
-#[component]
-pub fn OutcomeBadge(outcome: Outcome) -> impl IntoView {
-    let failed = outcome == Outcome::Failure;
-    view! {
-        <span class="outcome" class:outcome-failure=failed>
-            <Icon name=if failed { IconName::Cross } else { IconName::Check }/>
-            {if failed { "Failure" } else { "Success" }}
-        </span>
-    }
-}
-
-/// A cell whose value can be turned into a filter: "is this" / "is not this".
-#[component]
-fn FilterCell(field: Field, value: Option<String>, children: Children) -> impl IntoView {
-    let class = format!("cell col-{}", field.key().replace('.', "-"));
-    view! {
-        <td class=class>
-            <div class="cell-inner">
-                <span class="cell-value">{children()}</span>
-                {value.map(|v| view! { <FilterButtons field=field.clone() value=v/> })}
-            </div>
-        </td>
-    }
-}
-
-/// The two click-to-filter buttons for one value.
-#[component]
-pub fn FilterButtons(field: Field, value: String) -> impl IntoView {
-    let page = use_page();
-    let label = field.label();
-    let (f1, v1, f2, v2) = (field.clone(), value.clone(), field, value.clone());
-    view! {
-        <span class="filter-buttons">
-            // The + and − are drawn by CSS (.mini-is, .mini-is-not): a page holds hundreds of
-            // these buttons, and inline SVG would double the elements each render creates.
-            <button type="button" class="mini mini-is" title=format!("Show only {label} is {value}") aria-label=format!("Filter: {label} is {value}")
-                on:click=move |ev| { ev.stop_propagation(); page.apply(|v| v.focus_on(f1.clone(), v1.clone()).with_event(None)); }>
-            </button>
-            <button type="button" class="mini mini-is-not" title=format!("Hide {label} is {value}") aria-label=format!("Exclude: {label} is {v2}")
-                on:click=move |ev| { ev.stop_propagation(); page.apply(|v| v.exclude_value(f2.clone(), v2.clone()).with_event(None)); }>
-            </button>
-        </span>
     }
 }
 

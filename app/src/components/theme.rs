@@ -26,26 +26,6 @@ pub fn ThemeToggle() -> impl IntoView {
     }
 }
 
-#[cfg(feature = "hydrate")]
 fn toggle() {
-    const STORAGE_KEY: &str = "auditorium-theme";
-    let Some(html) = document().document_element() else { return };
-    let system_dark = window()
-        .match_media("(prefers-color-scheme: dark)")
-        .ok()
-        .flatten()
-        .is_some_and(|m| m.matches());
-    let dark_now = match html.get_attribute("data-theme").as_deref() {
-        Some("dark") => true,
-        Some("light") => false,
-        _ => system_dark,
-    };
-    let next = if dark_now { "light" } else { "dark" };
-    let _ = html.set_attribute("data-theme", next);
-    if let Ok(Some(storage)) = window().local_storage() {
-        let _ = storage.set_item(STORAGE_KEY, next);
-    }
+    crate::browser::toggle_theme();
 }
-
-#[cfg(not(feature = "hydrate"))]
-fn toggle() {}

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::icons::{Icon, IconName};
 use crate::format::range_label;
-use crate::pages::investigate::use_page;
+use crate::page_state::use_page;
 use crate::query::time_range::PRESETS;
 use crate::query::{encode_query, Bounds, TimeRange};
 
@@ -97,14 +97,7 @@ fn parse_local(text: &str, as_utc: bool) -> Option<DateTime<Utc>> {
     if as_utc {
         return Some(naive.and_utc());
     }
-    #[cfg(feature = "hydrate")]
-    {
-        // The browser knows its own zone's rules (including DST) for that date.
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(text));
-        DateTime::from_timestamp_millis(date.get_time() as i64)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    Some(naive.and_utc())
+    crate::browser::local_to_utc(text, naive)
 }
 
 /// `2026-11-21T10:00` or `2026-11-21T10:00:05` (what `datetime-local` inputs give).
@@ -166,8 +159,7 @@ pub fn ZoneToggle() -> impl IntoView {
     let page = use_page();
     let toggle = move |_| {
         let utc = !page.zone.get_untracked().utc;
-        #[cfg(feature = "hydrate")]
-        crate::zone::set_cookie(crate::zone::UTC_COOKIE, if utc { "1" } else { "0" });
+        crate::browser::set_cookie(crate::zone::UTC_COOKIE, if utc { "1" } else { "0" });
         page.zone.update(|z| z.utc = utc);
     };
     view! {
@@ -179,27 +171,12 @@ pub fn ZoneToggle() -> impl IntoView {
 }
 
 fn origin() -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        window().location().origin().unwrap_or_default()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    String::new()
+    crate::browser::origin()
 }
 
 /// Copies `text` to the clipboard and reports whether it worked.
 pub fn copy_text(text: String, done: impl Fn(bool) + 'static) {
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        let clipboard = window().navigator().clipboard();
-        let ok = wasm_bindgen_futures::JsFuture::from(clipboard.write_text(&text)).await.is_ok();
-        done(ok);
-    });
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = text;
-        done(false);
-    }
+    crate::browser::copy_text(text, done);
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::NavigateOptions;
 
 use crate::api::{EventPage, FieldList, Histogram};
-use crate::client::{get_json, ClientError};
+use crate::client::get_json;
+use crate::components::brand::Brand;
 use crate::components::chart::VolumeChart;
 use crate::components::details::DetailsPanel;
 use crate::components::filters::FilterBar;
@@ -16,42 +17,11 @@ use crate::components::search::SearchBox;
 use crate::components::table::Results;
 use crate::components::theme::ThemeToggle;
 use crate::components::toolbar::{CopyLink, RangePicker, ZoneToggle};
+use crate::components::user_menu::{use_me, UserMenu};
 use crate::live::LiveState;
-use crate::query::{decode_query, encode_query, QueryProblem, ViewState};
+use crate::page_state::Page;
+use crate::query::{decode_query, encode_query, ViewState};
 use crate::zone::{current_cookies, zone_from_cookies, DisplayZone};
-
-/// What every part of the page shares.
-#[derive(Clone, Copy)]
-pub struct Page {
-    /// The view the URL describes (with the page's default when the URL is bare).
-    pub view: Memo<ViewState>,
-    /// Parameters of the URL that could not be used.
-    pub problems: Memo<Vec<QueryProblem>>,
-    /// Go to a view: a new history entry.
-    pub go: Callback<ViewState>,
-    pub events: Resource<Result<EventPage, ClientError>>,
-    pub histogram: Resource<Result<Histogram, ClientError>>,
-    pub fields: LocalResource<Result<FieldList, ClientError>>,
-    pub zone: RwSignal<DisplayZone>,
-    /// True while a new page of events loads (the old one stays, dimmed).
-    pub loading: RwSignal<bool>,
-    pub live: LiveState,
-}
-
-impl Page {
-    /// The current view, without tracking.
-    pub fn now(&self) -> ViewState {
-        self.view.get_untracked()
-    }
-
-    pub fn apply(&self, change: impl FnOnce(ViewState) -> ViewState) {
-        self.go.run(change(self.now()));
-    }
-}
-
-pub fn use_page() -> Page {
-    expect_context::<Page>()
-}
 
 #[component]
 pub fn InvestigatePage() -> impl IntoView {
@@ -81,27 +51,25 @@ pub fn InvestigatePage() -> impl IntoView {
     let histogram = Resource::new(move || histogram_query.get(), |q| get_json::<Histogram>(format!("/api/v1/histogram?{q}")));
     let page = Page { view, problems, go, events, histogram, fields, zone, loading: RwSignal::new(false), live: LiveState::new() };
     provide_context(page);
-    #[cfg(feature = "hydrate")]
-    crate::live_socket::keep_live(page);
+    crate::browser::keep_live(page);
     remember_browser_zone(zone);
     keyboard_shortcuts(page);
 
     view! {
         <div class="app">
             <header class="topbar">
-                <a class="brand" href="/" aria-label="Auditorium home">
-                    <svg class="brand-mark" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 19V9M9 19V5M14 19v-7M19 19V8"/></svg>
-                    "Auditorium"
-                </a>
+                <Brand/>
                 <div class="topbar-actions">
                     <LiveToggle/>
                     <RangePicker/>
                     <CopyLink/>
                     <ZoneToggle/>
                     <ThemeToggle/>
+                    <UserMenu/>
                 </div>
             </header>
             <QueryNotice/>
+            <ScopeNotice/>
             <section class="filters-row" aria-label="Filters and search">
                 <FilterBar/>
                 <SearchBox/>
@@ -116,9 +84,8 @@ pub fn InvestigatePage() -> impl IntoView {
 }
 
 /// Learns the browser's zone after hydration and remembers it, so the next page the server
-/// renders already shows local times.
+/// renders already shows local times. (Effects run in the browser only.)
 fn remember_browser_zone(zone: RwSignal<DisplayZone>) {
-    #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Some(name) = crate::zone::browser_zone() {
             if zone.get_untracked().name.as_deref() != Some(name.as_str()) {
@@ -127,34 +94,41 @@ fn remember_browser_zone(zone: RwSignal<DisplayZone>) {
             }
         }
     });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = zone;
 }
 
 /// `/` focuses the search; Escape closes the event details.
 fn keyboard_shortcuts(page: Page) {
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = window_event_listener(leptos::ev::keydown, move |ev: web_sys::KeyboardEvent| {
-            let typing = ev
-                .target()
-                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-            match ev.key().as_str() {
-                "/" if !typing && !ev.ctrl_key() && !ev.meta_key() => {
-                    if let Some(input) = document().get_element_by_id("search-input") {
-                        ev.prevent_default();
-                        if let Ok(input) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(input) {
-                            let _ = input.focus();
-                        }
-                    }
+    crate::browser::on_key(move |key| match key.key.as_str() {
+        "/" if !key.typing && !key.modifier => crate::browser::focus_id("search-input"),
+        "Escape" if page.now().event.is_some() && !key.handled => {
+            page.apply(|v| v.with_event(None));
+            false
+        }
+        _ => false,
+    });
+}
+
+/// For members: the page shows the activity relevant to them, and says so.
+#[component]
+fn ScopeNotice() -> impl IntoView {
+    let me = use_me();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || me.get().and_then(Result::ok).filter(|me| me.is_member()).map(|me| {
+                let views = me.scopes.clone();
+                view! {
+                    <p class="scope-notice" role="note">
+                        "Activity relevant to you: "
+                        {if views.is_empty() {
+                            view! { <span>"no scope has been given to you yet — ask an administrator."</span> }.into_any()
+                        } else {
+                            views.into_iter().enumerate().map(|(i, v)| view! {
+                                {(i > 0).then_some(" or ")}<code><bdi>{v}</bdi></code>
+                            }).collect_view().into_any()
+                        }}
+                    </p>
                 }
-                "Escape" if page.now().event.is_some() && !ev.default_prevented() => page.apply(|v| v.with_event(None)),
-                _ => {}
-            }
-        });
-        on_cleanup(move || handle.remove());
+            })}
+        </Suspense>
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = page;
 }

@@ -1,5 +1,7 @@
 //! The application shell and its routes.
 
+pub mod account;
+pub mod admin;
 pub mod investigate;
 
 use leptos::prelude::*;
@@ -7,6 +9,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    provide_csp_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -15,7 +18,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="data:,"/>
-                <script>{crate::components::theme::EARLY_SCRIPT}</script>
+                <script nonce=leptos::nonce::use_nonce()>{crate::components::theme::EARLY_SCRIPT}</script>
                 <title>"Auditorium"</title>
                 <link rel="stylesheet" href="/pkg/auditorium.css"/>
                 <HydrationScripts options/>
@@ -33,7 +36,26 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=path!("/") view=investigate::InvestigatePage/>
+                <Route path=path!("/sign-in") view=account::SignInPage/>
+                <Route path=path!("/set-password") view=account::SetPasswordPage/>
+                <Route path=path!("/admin/users") view=admin::UsersPage/>
+                <Route path=path!("/admin/tokens") view=admin::TokensPage/>
+                <Route path=path!("/admin/sessions") view=admin::SessionsPage/>
             </Routes>
         </Router>
     }
 }
+
+/// The page's scripts carry the nonce of the response's Content-Security-Policy, which the
+/// server chose for this request (no other inline script runs).
+fn provide_csp_nonce() {
+    #[cfg(feature = "ssr")]
+    if let Some(nonce) = use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<CspNonce>().cloned()) {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+}
+
+/// Set by the server on each request (its CSP nonce); read while rendering.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);

@@ -38,7 +38,8 @@ impl WebConfig {
     /// From the listening address and the options; `public_url` like `https://audit.example.com`.
     pub fn new(listen: SocketAddr, public_url: Option<&str>, trusted_proxies: Vec<IpAddr>) -> Result<WebConfig, String> {
         let port = listen.port();
-        let mut local = vec![format!("localhost:{port}"), format!("127.0.0.1:{port}"), format!("[::1]:{port}")];
+        // Loopback names, on any port: a DNS-rebinding page cannot make a browser send them.
+        let mut local = vec!["localhost".to_string(), "127.0.0.1".to_string(), "[::1]".to_string()];
         if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
             local.push(listen.to_string());
         }
@@ -76,7 +77,13 @@ impl WebConfig {
     fn host_allowed(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
         let host = host.strip_suffix(":80").unwrap_or(&host);
-        self.allowed_hosts.as_ref().is_none_or(|allowed| allowed.iter().any(|a| a == host))
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.ends_with(':') => name,
+            _ => host,
+        };
+        self.allowed_hosts.as_ref().is_none_or(|allowed| {
+            allowed.iter().any(|a| a == host || (matches!(a.as_str(), "localhost" | "127.0.0.1" | "[::1]") && a == name))
+        })
     }
 }
 
@@ -84,8 +91,10 @@ impl WebConfig {
 pub async fn check_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).or_else(|| request.uri().authority().map(|a| a.as_str()));
     match host {
+        // No Host at all (HTTP/1.0, in-process calls) cannot come from a browser page.
+        None => next.run(request).await,
         Some(host) if state.web.host_allowed(host) => next.run(request).await,
-        _ => {
+        Some(_) => {
             let message = "This server does not answer to that host name (set --public-url to the address people use).";
             (StatusCode::MISDIRECTED_REQUEST, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
         }
@@ -115,16 +124,13 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
-/// The nonce of this request's content security policy, for the page's inline scripts.
-#[derive(Clone, Debug)]
-pub struct CspNonce(pub String);
-
 /// Adds the security headers (and a fresh CSP nonce to the request for the page).
 pub async fn security_headers(mut request: Request, next: Next) -> Response {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    request.extensions_mut().insert(CspNonce(nonce.clone()));
+    // The page's inline scripts carry it (app::shell reads it while rendering).
+    request.extensions_mut().insert(app::CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let csp = format!(
@@ -189,8 +195,10 @@ mod tests {
         let web = WebConfig::new("127.0.0.1:3000".parse().expect("addr"), None, vec![]).expect("config");
         assert!(web.host_allowed("localhost:3000"));
         assert!(web.host_allowed("127.0.0.1:3000"));
+        assert!(web.host_allowed("[::1]:3000"));
+        assert!(web.host_allowed("localhost"));
         assert!(!web.host_allowed("attacker.example:3000"), "DNS rebinding");
-        assert!(!web.host_allowed("localhost:3001"));
+        assert!(!web.host_allowed("localhost.attacker.example:3000"));
     }
 
     #[test]

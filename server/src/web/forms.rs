@@ -65,7 +65,7 @@ pub async fn sign_out(
 ) -> Response {
     let clear = [(header::SET_COOKIE, session::clear_cookie(state.web.secure_cookies))];
     let Ok(Authenticated(who)) = who else {
-        return (clear, Redirect::to("/sign-in")).into_response();
+        return (clear, Redirect::to("/sign-in?signed_out=1")).into_response();
     };
     if let Credential::Session(hash) = &who.credential {
         let actor = Actor::of(&who);

@@ -1,13 +1,14 @@
 //! Pages need someone signed in: anyone else is sent to the sign-in page, which brings them
-//! back to where they were going.
+//! back to where they were going. The admin pages need an admin; a token that cannot read
+//! (an ingest token) opens no page.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::auth::session;
-use crate::auth::Access;
+use crate::auth::principal::Denied;
+use crate::auth::{session, Access, Need};
 
 /// Pages anyone may open.
 const OPEN: [&str; 2] = ["/sign-in", "/set-password"];
@@ -17,8 +18,17 @@ pub async fn require_sign_in(request: Request, next: Next) -> Response {
     if OPEN.contains(&path) {
         return next.run(request).await;
     }
+    let need = if path.starts_with("/admin") { Need::Manage } else { Need::Read };
     match request.extensions().get::<Access>() {
-        Some(Access::Known(_)) => next.run(request).await,
+        Some(Access::Known(principal)) => match principal.allows(need) {
+            Ok(()) => next.run(request).await,
+            Err(Denied(reason)) => (
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+                format!("You cannot open this page: {reason}."),
+            )
+                .into_response(),
+        },
         Some(Access::Unavailable) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, HeaderValue::from_static("5")), (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],

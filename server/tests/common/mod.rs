@@ -2,6 +2,8 @@
 //! (`#[sqlx::test]` creates one per test from DATABASE_URL).
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod random;
+
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
@@ -14,14 +16,32 @@ use server::config::ServeArgs;
 use server::state::AppState;
 use server::store::tokens::{self, Scope};
 
-pub async fn state(pool: &PgPool, anonymous_read: bool) -> AppState {
-    let mut state = AppState::new(pool.clone(), &ServeArgs::default()).await.expect("state");
-    state.anonymous_read = anonymous_read;
-    state
+pub async fn state(pool: &PgPool) -> AppState {
+    AppState::new(pool.clone(), &ServeArgs::default()).await.expect("state")
 }
 
+/// The application, with the test reader's token (see [`read`]) installed.
 pub async fn app(pool: &PgPool) -> Router {
-    server::serve::router(state(pool, true).await)
+    install_reader(pool).await;
+    server::serve::router(state(pool).await)
+}
+
+/// The secret of a read token (no owner: it reads everything) that [`app`] installs, for
+/// tests about reading rather than about access.
+pub const TEST_READER: &str = "aud_test-reader-0000000000000000000000000000";
+
+pub async fn install_reader(pool: &PgPool) {
+    sqlx::query("INSERT INTO api_tokens (id, name, scope, secret_hash) VALUES ($1, 'test reader', 'read', $2) ON CONFLICT DO NOTHING")
+        .bind(uuid::Uuid::now_v7())
+        .bind(tokens::hash(TEST_READER))
+        .execute(pool)
+        .await
+        .expect("test reader");
+}
+
+/// GET `path` as the test reader.
+pub fn read(path: &str) -> Request<Body> {
+    get(path, Some(TEST_READER))
 }
 
 pub async fn token(pool: &PgPool, scope: Scope) -> String {
@@ -79,4 +99,12 @@ pub fn event(n: usize) -> Value {
 
 pub async fn count_events(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(pool).await.expect("count")
+}
+
+/// A WebSocket request for the live tail with a token (and the Host a browser would send).
+pub fn ws_request(addr: std::net::SocketAddr, query: &str, token: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/api/v1/live?{query}").into_client_request().expect("request");
+    request.headers_mut().insert("authorization", format!("Bearer {token}").parse().expect("header"));
+    request
 }

@@ -1,0 +1,54 @@
+//! Cells shared by the events table and the event details: the outcome badge and the
+//! click-to-filter buttons ("only this" / "not this") beside a value.
+
+use leptos::prelude::*;
+
+use crate::components::icons::{Icon, IconName};
+use crate::event::Outcome;
+use crate::page_state::use_page;
+use crate::query::Field;
+
+#[component]
+pub fn OutcomeBadge(outcome: Outcome) -> impl IntoView {
+    let failed = outcome == Outcome::Failure;
+    view! {
+        <span class="outcome" class:outcome-failure=failed>
+            <Icon name=if failed { IconName::Cross } else { IconName::Check }/>
+            {if failed { "Failure" } else { "Success" }}
+        </span>
+    }
+}
+
+/// A cell whose value can be turned into a filter: "is this" / "is not this".
+#[component]
+pub fn FilterCell(field: Field, value: Option<String>, children: Children) -> impl IntoView {
+    let class = format!("cell col-{}", field.key().replace('.', "-"));
+    view! {
+        <td class=class>
+            <div class="cell-inner">
+                <span class="cell-value">{children()}</span>
+                {value.map(|v| view! { <FilterButtons field=field.clone() value=v/> })}
+            </div>
+        </td>
+    }
+}
+
+/// The two click-to-filter buttons for one value.
+#[component]
+pub fn FilterButtons(field: Field, value: String) -> impl IntoView {
+    let page = use_page();
+    let label = field.label();
+    let (f1, v1, f2, v2) = (field.clone(), value.clone(), field, value.clone());
+    view! {
+        <span class="filter-buttons">
+            // The + and − are drawn by CSS (.mini-is, .mini-is-not): a page holds hundreds of
+            // these buttons, and inline SVG would double the elements each render creates.
+            <button type="button" class="mini mini-is" title=format!("Show only {label} is {value}") aria-label=format!("Filter: {label} is {value}")
+                on:click=move |ev| { ev.stop_propagation(); page.apply(|v| v.focus_on(f1.clone(), v1.clone()).with_event(None)); }>
+            </button>
+            <button type="button" class="mini mini-is-not" title=format!("Hide {label} is {value}") aria-label=format!("Exclude: {label} is {v2}")
+                on:click=move |ev| { ev.stop_propagation(); page.apply(|v| v.exclude_value(f2.clone(), v2.clone()).with_event(None)); }>
+            </button>
+        </span>
+    }
+}

@@ -1,0 +1,45 @@
+//! What every part of the investigation page shares: the view from the URL, the resources
+//! read for it, the display zone, the live tail's state. Provided as context by the page,
+//! read by its components with [`use_page`] (they do not import the page).
+
+use leptos::prelude::*;
+
+use crate::api::{EventPage, FieldList, Histogram};
+use crate::client::ClientError;
+use crate::live::LiveState;
+use crate::query::{QueryProblem, ViewState};
+use crate::zone::DisplayZone;
+
+/// What every part of the page shares.
+#[derive(Clone, Copy)]
+pub struct Page {
+    /// The view the URL describes (with the page's default when the URL is bare).
+    pub view: Memo<ViewState>,
+    /// Parameters of the URL that could not be used.
+    pub problems: Memo<Vec<QueryProblem>>,
+    /// Go to a view: a new history entry.
+    pub go: Callback<ViewState>,
+    pub events: Resource<Result<EventPage, ClientError>>,
+    pub histogram: Resource<Result<Histogram, ClientError>>,
+    pub fields: LocalResource<Result<FieldList, ClientError>>,
+    pub zone: RwSignal<DisplayZone>,
+    /// True while a new page of events loads (the old one stays, dimmed).
+    pub loading: RwSignal<bool>,
+    pub live: LiveState,
+}
+
+impl Page {
+    /// The current view, without tracking.
+    pub fn now(&self) -> ViewState {
+        self.view.get_untracked()
+    }
+
+    pub fn apply(&self, change: impl FnOnce(ViewState) -> ViewState) {
+        self.go.run(change(self.now()));
+    }
+}
+
+pub fn use_page() -> Page {
+    expect_context::<Page>()
+}
+
