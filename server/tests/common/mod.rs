@@ -108,3 +108,8 @@ pub fn ws_request(addr: std::net::SocketAddr, query: &str, token: &str) -> tokio
     request.headers_mut().insert("authorization", format!("Bearer {token}").parse().expect("header"));
     request
 }
+
+/// `count(*)` of `table` rows matching `condition` (a fixed SQL text of the test's).
+pub async fn count_events_where(pool: &PgPool, condition: &str, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE {condition}")).fetch_one(pool).await.expect("count")
+}
