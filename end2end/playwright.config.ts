@@ -1,7 +1,9 @@
 import { defineConfig } from '@playwright/test';
 
-// Started by scripts/test.sh, which builds the release binary, prepares a fresh database and
-// an API token, and exports: AUDITORIUM_BIN, E2E_DATABASE_URL, E2E_PORT, E2E_TOKEN.
+// Started by scripts/test.sh, which builds the release binary, prepares a fresh database, an
+// ingest token and an admin account, and exports: AUDITORIUM_BIN, E2E_DATABASE_URL, E2E_PORT,
+// E2E_TOKEN, E2E_EMAIL, E2E_PASSWORD. The global setup signs the admin in; tests use that
+// session unless they start their own context.
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 
@@ -13,9 +15,11 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   reporter: [['list']],
+  globalSetup: './global-setup.ts',
   outputDir: 'test-results',
   use: {
     baseURL,
+    storageState: '.auth/admin-session.json',
     viewport: { width: 1280, height: 720 },
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',

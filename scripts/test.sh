@@ -35,8 +35,11 @@ E2E_DB="auditorium_e2e"
 PGOPTIONS="-c client_min_messages=warning" psql "$ADMIN_URL" -qtA -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $E2E_DB WITH (FORCE)" -c "CREATE DATABASE $E2E_DB" >/dev/null
 E2E_DATABASE_URL="$(printf '%s' "$ADMIN_URL" | sed -E "s#^(postgres(ql)?://[^/]*/)[^?]*#\1$E2E_DB#")"
 DATABASE_URL="$E2E_DATABASE_URL" "$BIN" demo --events 20000 --days 30 --seed 42 >/dev/null
-E2E_TOKEN="$(DATABASE_URL="$E2E_DATABASE_URL" "$BIN" token create --name e2e --scope admin 2>/dev/null)"
-export AUDITORIUM_BIN="$BIN" E2E_DATABASE_URL E2E_TOKEN E2E_PORT="${E2E_PORT:-3100}" AUDITORIUM_SITE_ROOT="$ROOT/target/site"
+E2E_TOKEN="$(DATABASE_URL="$E2E_DATABASE_URL" "$BIN" token create --name e2e --scope ingest 2>/dev/null)"
+E2E_EMAIL="e2e-admin@example.com"
+E2E_PASSWORD="e2e password $(date +%s%N)"
+printf '%s' "$E2E_PASSWORD" | DATABASE_URL="$E2E_DATABASE_URL" "$BIN" user create --email "$E2E_EMAIL" --name "E2E Admin" --role admin --password-stdin >/dev/null 2>&1
+export AUDITORIUM_BIN="$BIN" E2E_DATABASE_URL E2E_TOKEN E2E_EMAIL E2E_PASSWORD E2E_PORT="${E2E_PORT:-3100}" AUDITORIUM_SITE_ROOT="$ROOT/target/site"
 (cd end2end && npx playwright test)
 
 step "All tests passed"

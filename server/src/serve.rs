@@ -34,6 +34,9 @@ async fn serve_with(db: &Database, args: ServeArgs, metrics: Arc<Metrics>) -> Re
         demo::seed(&state.ingestor, 60_000, 30, 7).await?;
     }
     crate::commands::user::first_run(&db.pool, &state.web.base_url, args.demo).await?;
+    if state.web.allowed_hosts.is_none() {
+        tracing::warn!(addr = %args.addr, "listening on a public address without --public-url: any Host header is accepted; set --public-url to the address people use");
+    }
     let maintenance = tokio::spawn(partitions::maintain(db.pool.clone()));
     let sampling = tokio::spawn(store::trigrams::keep_fresh(db.pool.clone()));
     let (live, ingestor) = (state.live.clone(), state.ingestor.clone());

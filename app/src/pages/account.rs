@@ -45,10 +45,11 @@ pub fn SignInPage() -> impl IntoView {
                 <form method="post" action="/sign-in" class="account-form">
                     <input type="hidden" name="next" value=next/>
                     <label for="email">"Email"</label>
-                    <input id="email" name="email" type="email" autocomplete="username" required value=email
-                        autofocus=true aria-describedby=error.map(|_| "sign-in-error")/>
+                    <input id="email" name="email" type="email" autocomplete="username" required value=email.clone()
+                        autofocus=email.is_empty() aria-describedby=error.map(|_| "sign-in-error")/>
                     <label for="password">"Password"</label>
-                    <input id="password" name="password" type="password" autocomplete="current-password" required/>
+                    <input id="password" name="password" type="password" autocomplete="current-password" required
+                        autofocus=!email.is_empty()/>
                     <button type="submit" class="button primary account-submit">"Sign in"</button>
                 </form>
                 <p class="account-help">"Forgot your password? Ask an administrator for a new one-time link."</p>

@@ -53,10 +53,11 @@ fn Problem(error: RwSignal<Option<ClientError>>) -> impl IntoView {
     move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })
 }
 
-/// "3 Dec 2026, 09:12" from an RFC 3339 time (the admin lists give UTC seconds).
+/// "Dec 3, 09:12 UTC" from an RFC 3339 time (the admin lists give UTC seconds). Built from
+/// the page's own formatters: chrono's format strings would add kilobytes to the bundle.
 fn when(text: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(text) {
-        Ok(t) => t.with_timezone(&chrono::Utc).format("%-d %b %Y, %H:%M UTC").to_string(),
+        Ok(t) => format!("{} UTC", crate::format::time_minutes(t.with_timezone(&chrono::Utc), 0)),
         Err(_) => text.to_string(),
     }
 }

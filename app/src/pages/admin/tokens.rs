@@ -122,6 +122,7 @@ fn TokensTable(tokens: Vec<TokenSummary>, version: RwSignal<u32>) -> impl IntoVi
                     <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                 </tr></thead>
                 <tbody>
+                    {tokens.is_empty().then(|| view! { <tr><td colspan="7" class="empty-row">"No tokens yet. Create one above for each application that sends events."</td></tr> })}
                     {tokens.into_iter().rev().map(|t| {
                         let id = t.id.clone();
                         let active = t.revoked_at.is_none();
