@@ -119,15 +119,16 @@ fn a_killed_embedded_postgres_is_restarted_and_ingest_resumes() {
     loop {
         let (status, body) = http(server.addr, "POST", "/api/v1/events", Some(&token), &one_event(statuses.len() + 1));
         statuses.push(status);
-        if status == 201 {
+        // (A backend may still commit for a moment after its postmaster died.)
+        let restarted = postmaster_pid(&dir).is_some_and(|pid| pid != killed);
+        if status == 201 && restarted {
             break;
         }
-        assert_eq!(status, 503, "while PostgreSQL is down: {body}");
+        assert!(status == 201 || status == 503, "while PostgreSQL is down: {status} {body}");
         assert!(Instant::now() < deadline, "ingest never resumed: {statuses:?}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let restarted = postmaster_pid(&dir).expect("the cluster runs again");
-    assert_ne!(restarted, killed);
+    assert!(statuses.contains(&503), "the outage was seen (and answered 503): {statuses:?}");
     assert_eq!(http(server.addr, "GET", "/readyz", None, "").0, 200);
     let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
     assert!(log.contains("starting it again"), "the restart is logged");

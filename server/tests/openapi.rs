@@ -59,10 +59,16 @@ async fn documented_operations_answer_with_documented_shapes(pool: PgPool) {
 
     for (path, operations) in doc["paths"].as_object().expect("paths") {
         for method in operations.as_object().expect("operations").keys() {
-            let uri = path.replace("{id}", &id).replace("{field}", "action");
+            let uri = path.replace("{id}", &id).replace("{field}", "action").replace("{handle}", "0123456789abcdef");
             let request = match method.as_str() {
                 "post" => post(&uri, Some(&token), "application/json", json!([event(2)]).to_string()),
-                _ => Request::builder().method(Method::GET).uri(&uri).body(axum::body::Body::empty()).expect("request"),
+                other => Request::builder()
+                    .method(Method::from_bytes(other.to_uppercase().as_bytes()).expect("method"))
+                    .uri(&uri)
+                    .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header(axum::http::header::CONTENT_TYPE, "application/json")
+                    .body(axum::body::Body::from(if other == "patch" { "{}" } else { "" }))
+                    .expect("request"),
             };
             let response = send(&app, request).await;
             assert!(response.status != StatusCode::NOT_FOUND && response.status != StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}: {}", response.status);

@@ -34,9 +34,10 @@ pub fn UserMenu() -> impl IntoView {
                 let role = me.role.clone();
                 view! {
                     <details class="user-menu">
-                        <summary class="button user-menu-button" aria-label=format!("Account: {name}, {role}")>
+                        <summary class="button user-menu-button">
                             <span class="avatar" aria-hidden="true">{initials(&name)}</span>
                             <span class="user-menu-name">{name.clone()}</span>
+                            <span class="visually-hidden">{format!(" — account menu ({role})")}</span>
                         </summary>
                         <div class="user-menu-panel">
                             <p class="user-menu-who"><bdi>{name}</bdi><span class="muted"><bdi>{email}</bdi></span></p>

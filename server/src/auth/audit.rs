@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::principal::Principal;
-use crate::ingest::{ingest, Ingestor};
+use crate::ingest::{ingest, IngestError, Ingestor};
 use crate::store::outbox;
 
 /// Who did it, as the event's actor.
@@ -40,8 +40,11 @@ impl Actor {
 
     /// The command line (`auditorium user …`, `auditorium token …`), run by an operator.
     pub fn command_line() -> Actor {
-        let who = std::env::var("USER").unwrap_or_else(|_| "operator".into());
-        Actor { id: "cli".into(), name: format!("auditorium command line ({who})"), email: None, kind: "system" }
+        let name = match std::env::var("USER") {
+            Ok(user) if !user.is_empty() => format!("auditorium command line, user {user}"),
+            _ => "auditorium command line".into(),
+        };
+        Actor { id: "cli".into(), name, email: None, kind: "system" }
     }
 
     pub fn system() -> Actor {
@@ -118,7 +121,10 @@ impl Entry {
             event["actor"]["email"] = json!(email);
         }
         if let Some((kind, id, name)) = &self.resource {
-            event["resource"] = json!({ "type": kind, "id": id, "name": name });
+            event["resource"] = json!({ "type": kind, "id": id });
+            if !name.is_empty() {
+                event["resource"]["name"] = json!(name);
+            }
         }
         if let Some(error) = &self.error {
             event["error"] = json!(error);
@@ -154,12 +160,40 @@ pub async fn drain(pool: &PgPool, ingestor: &Ingestor) -> Result<usize, Box<dyn 
         if taken.is_empty() {
             return Ok(moved);
         }
-        let (ids, events): (Vec<Uuid>, Vec<Value>) = taken.into_iter().unzip();
-        ingest(ingestor, &events).await?;
+        let (ids, mut events): (Vec<Uuid>, Vec<Value>) = taken.into_iter().unzip();
+        match ingest(ingestor, &events).await {
+            Ok(_) => {}
+            // An entry the store refuses is a fault of ours; it must neither be lost nor block
+            // the others: it is kept as a plain record of what could not be stored.
+            Err(IngestError::Invalid(problems)) => {
+                for problem in &problems {
+                    let Some(event) = problem.index.and_then(|i| events.get_mut(i)) else { continue };
+                    tracing::error!(problem = %problem.message, "an audit entry of Auditorium's own was refused: {}", problem.message);
+                    *event = unrecordable(event, &problem.message);
+                }
+                ingest(ingestor, &events).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
         outbox::remove(&mut tx, &ids).await?;
         tx.commit().await?;
         moved += ids.len();
     }
+}
+
+/// What is stored instead of an entry the event store refused: its id, the original as text.
+fn unrecordable(original: &Value, problem: &str) -> Value {
+    let text: String = original.to_string().chars().take(8 * 1024).collect();
+    json!({
+        "id": original["id"],
+        "occurred_at": original["occurred_at"],
+        "action": "auditorium.audit.unrecordable",
+        "source": "auditorium",
+        "outcome": "failure",
+        "error": problem.chars().take(4096).collect::<String>(),
+        "actor": { "id": "auditorium", "name": "Auditorium", "type": "system" },
+        "metadata": { "original": text },
+    })
 }
 
 /// The background task: moves the outbox when kicked (after a change on this instance) and
@@ -190,6 +224,8 @@ mod tests {
         let event = validate_event(0, &entry.to_event(Uuid::now_v7()), Utc::now()).expect("a valid event");
         assert_eq!(event.source.as_deref(), Some("auditorium"));
         assert_eq!(event.changes.len(), 1);
+        let ended = Entry::new("auditorium.session.ended", Actor::system(), Origin::default()).on("user", Uuid::nil(), "");
+        assert!(validate_event(0, &ended.to_event(Uuid::now_v7()), Utc::now()).is_ok(), "a resource without a name");
         let failed = Entry::new("auditorium.session.failed", Actor::claimed("  who@example.com "), Origin::default()).failed("wrong password");
         let event = validate_event(0, &failed.to_event(Uuid::now_v7()), Utc::now()).expect("a valid event");
         assert_eq!((event.outcome.as_str(), event.actor.name.as_str()), ("failure", "who@example.com"));
