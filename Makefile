@@ -1,9 +1,9 @@
 # The two commands (see README.md):
 #   make run    install what is missing, build, and serve on http://127.0.0.1:3000
 #   make test   install what is missing, build, and run every test
-# Benchmarks (see docs/benchmarks.md): make bench, or one of make bench-ingest|query|page|live
+# Benchmarks (see docs/benchmarks.md): make bench, or one of make bench-ingest|query|page|live|export
 
-.PHONY: run test bench bench-ingest bench-query bench-page bench-live
+.PHONY: run test bench bench-ingest bench-query bench-page bench-live bench-export
 run:
 	@bash scripts/run.sh
 
@@ -18,6 +18,7 @@ bench:
 	@bash scripts/bench.sh query --events 10000000
 	@bash scripts/bench-page.sh
 	@bash scripts/bench.sh live
+	@bash scripts/bench.sh export --events 10000000
 
 bench-ingest:
 	@bash scripts/bench.sh ingest $(ARGS)
@@ -30,3 +31,6 @@ bench-page:
 
 bench-live:
 	@bash scripts/bench.sh live $(ARGS)
+
+bench-export:
+	@bash scripts/bench.sh export $(ARGS)

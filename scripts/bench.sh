@@ -6,8 +6,8 @@ name="$1"; shift
 setup_build_tools
 # The ingest benchmark drives the server with wrk (one event per request).
 if [ "$name" = ingest ] && ! command -v wrk >/dev/null; then apt_install wrk; fi
-# The live benchmark runs the real server binary.
-[ "$name" = live ] && build_release
+# The live and export benchmarks run the real server binary.
+if [ "$name" = live ] || [ "$name" = export ]; then build_release; fi
 export AUDITORIUM_BIN="$BIN"
 step "Benchmark: $name"
 cargo bench -p server --bench "$name" -- "$@"

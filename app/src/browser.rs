@@ -173,6 +173,16 @@ pub fn copy_text(text: String, done: impl Fn(bool) + 'static) {
     }
 }
 
+/// Closes a `<details>` menu (once one of its items was chosen).
+pub fn close_details(menu: NodeRef<leptos::html::Details>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(details) = menu.get_untracked() {
+        details.set_open(false);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = menu;
+}
+
 /// Goes to `url` with a full page load (after signing in or out).
 pub fn load(url: &str) {
     #[cfg(feature = "hydrate")]

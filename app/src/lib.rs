@@ -8,6 +8,7 @@ pub mod browser;
 pub mod chart_math;
 pub mod client;
 pub mod event;
+pub mod exports;
 pub mod format;
 pub mod live;
 pub mod page_state;

@@ -61,6 +61,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Load events from an NDJSON file through the same validation as the API.
     Ingest(IngestArgs),
+    /// Export the events of a view (URL format) to standard output or a file.
+    Export(ExportArgs),
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -97,6 +99,13 @@ pub struct ServeArgs {
     /// comma-separate in the variable).
     #[arg(long = "trusted-proxy", env = "AUDITORIUM_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where export files are written (default: `exports/` in the data directory). Several
+    /// instances serving one database need a directory they share.
+    #[arg(long, env = "AUDITORIUM_EXPORT_DIR")]
+    pub export_dir: Option<std::path::PathBuf>,
+    /// How long finished export files can be downloaded before they are deleted.
+    #[arg(long, env = "AUDITORIUM_EXPORT_EXPIRY", default_value = "7d", value_parser = parse_duration)]
+    pub export_expiry: Duration,
     /// Set from the global `--public-url`.
     #[arg(skip)]
     pub public_url: Option<String>,
@@ -112,6 +121,8 @@ impl Default for ServeArgs {
             session_idle: Duration::from_secs(12 * 3600),
             session_lifetime: Duration::from_secs(7 * 24 * 3600),
             trusted_proxies: Vec::new(),
+            export_dir: None,
+            export_expiry: Duration::from_secs(7 * 24 * 3600),
             public_url: None,
         }
     }
@@ -156,6 +167,23 @@ pub struct IngestArgs {
     /// Events per transaction.
     #[arg(long, default_value_t = 1000)]
     pub batch: usize,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ExportArgs {
+    /// The view, in the URL format: the query string of a page link, e.g.
+    /// 'range=7d&action=user.login' (a whole link works too). Empty: the default 24 hours.
+    #[arg(default_value = "")]
+    pub view: String,
+    /// csv, ndjson, cef or xlsx.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// CSV: start with a UTF-8 byte order mark (for spreadsheets).
+    #[arg(long)]
+    pub bom: bool,
+    /// Write to this file instead of standard output (XLSX needs one, or a redirect).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod embedded_pg;
 pub mod explore;
+pub mod export;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
@@ -54,6 +55,7 @@ pub async fn run(cli: Cli) -> Result<(), BoxError> {
     match command {
         Command::Serve(mut args) => {
             args.public_url = public_url;
+            args.export_dir.get_or_insert_with(|| database.data_dir.join("exports"));
             serve::serve(&database, args).await
         }
         Command::Db(command) => commands::db::run(&database, command).await,
@@ -79,6 +81,7 @@ async fn run_with_database(db: &Database, command: Command, cli: &CliContext) ->
             ingestor.stop(std::time::Duration::from_secs(30)).await;
             result
         }
+        Command::Export(args) => commands::export::run(&db.pool, args).await,
         Command::Token(command) => commands::token::run(&db.pool, command).await,
         Command::User(command) => commands::user::run(&db.pool, command, &cli.base_url).await,
         Command::Serve(_) | Command::Db(_) => Ok(()),

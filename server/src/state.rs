@@ -13,6 +13,7 @@ use crate::auth::sign_in::Throttle;
 use crate::auth::{Authenticator, SessionLimits};
 use crate::config::ServeArgs;
 use crate::db::Health;
+use crate::export::files::ExportFiles;
 use crate::ingest::Ingestor;
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
@@ -31,6 +32,10 @@ pub struct AppState {
     pub web: Arc<WebConfig>,
     pub health: Arc<Health>,
     pub metrics: Arc<Metrics>,
+    /// Where export jobs write their files, and for how long they stay.
+    pub exports: Arc<ExportFiles>,
+    /// Wakes this instance's export worker when a job is created here.
+    pub export_kick: Arc<Notify>,
     /// A live-tail send blocked this long closes the socket (4408).
     pub live_send_timeout: Duration,
     pub leptos_options: LeptosOptions,
@@ -52,6 +57,10 @@ impl AppState {
         let limits = SessionLimits { idle: args.session_idle, absolute: args.session_lifetime };
         let audit_kick = Arc::new(Notify::new());
         tokio::spawn(crate::auth::audit::keep_draining(pool.clone(), ingestor.clone(), audit_kick.clone()));
+        let export_dir = args.export_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("auditorium-exports-{}", uuid::Uuid::new_v4().simple())));
+        let exports = Arc::new(ExportFiles::new(export_dir, args.export_expiry));
+        let export_kick = Arc::new(Notify::new());
+        tokio::spawn(crate::export::worker::Worker::new(pool.clone(), (*exports).clone(), export_kick.clone()).run());
         Ok(AppState {
             auth: Arc::new(Authenticator::new(live.clone(), limits)),
             throttle: Arc::new(Throttle::default()),
@@ -63,6 +72,8 @@ impl AppState {
             live,
             health,
             metrics,
+            exports,
+            export_kick,
             live_send_timeout: args.live_send_timeout,
             leptos_options: crate::web::leptos_options(args),
         })

@@ -43,13 +43,8 @@ fn with_cookie(path: &str, cookie: &str) -> Request<Body> {
 
 /// Signs in through the API; the `name=value` of the session cookie and the raw header.
 async fn sign_in(app: &axum::Router, email: &str, password: &str) -> (Reply, Option<(String, String)>) {
-    use tower::ServiceExt;
-    let response = app.clone().oneshot(json_request(Method::POST, "/api/v1/session", json!({"email": email, "password": password}), None)).await.expect("answer");
-    let set_cookie = response.headers().get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let status = response.status();
-    let bytes = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let reply = Reply { status, body: serde_json::from_str(&text).unwrap_or_default(), text };
+    let reply = send(app, json_request(Method::POST, "/api/v1/session", json!({"email": email, "password": password}), None)).await;
+    let set_cookie = reply.headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let cookie = set_cookie.map(|raw| (raw.split(';').next().unwrap_or_default().to_string(), raw));
     (reply, cookie)
 }

@@ -47,6 +47,13 @@ const MATRIX: &[(&str, &str, [Expect; 10])] = &[
     ("GET", "/api/v1/fields", [U401, A, A, A, U401, U401, F403, A, A, A]),
     ("GET", "/api/v1/fields/{field}/values", [U401, A, A, A, U401, U401, F403, A, A, A]),
     ("GET", "/api/v1/live", [U401, A, A, A, U401, U401, F403, A, A, A]),
+    ("GET", "/api/v1/export", [U401, A, A, A, U401, U401, F403, A, A, A]),
+    ("GET", "/api/v1/exports", [U401, A, A, A, U401, U401, F403, A, A, A]),
+    ("POST", "/api/v1/exports", [U401, A, A, A, U401, U401, F403, A, A, A]),
+    ("GET", "/api/v1/exports/{id}", [U401, A, A, A, U401, U401, F403, A, A, A]),
+    ("GET", "/api/v1/exports/{id}/{format}", [U401, A, A, A, U401, U401, F403, A, A, A]),
+    // The member sees no admin's export (404); the admin deletes it first, then it is gone.
+    ("DELETE", "/api/v1/exports/{id}", [U401, A, A, A, U401, U401, F403, A, A, A]),
     ("GET", "/api/v1/openapi.json", [U401, A, A, A, U401, U401, A, A, A, A]),
     ("GET", "/api/v1/session", [U401, A, A, A, U401, U401, A, A, A, A]),
     ("POST", "/api/v1/session", [A, A, A, A, A, A, A, A, A, A]),
@@ -120,6 +127,7 @@ struct World {
     event_id: String,
     victim_user: String,
     victim_token: String,
+    export: String,
 }
 
 async fn person(pool: &PgPool, email: &str, role: Role, scopes: &[&str]) -> uuid::Uuid {
@@ -164,13 +172,32 @@ async fn world(pool: &PgPool) -> World {
         .await
         .expect("disable");
     let victim_token = accounts::create_token(pool, "victim", TokenScope::Ingest, None, Actor::system(), Origin::default()).await.expect("token").0.id;
+    let admin_principal = server::auth::Principal {
+        credential: server::auth::Credential::Session(vec![1]),
+        user: None,
+        role: Role::Admin,
+        scope: app::query::Scope::All,
+        scope_views: vec![],
+        token: None,
+    };
+    let export = server::export::jobs::create(
+        pool,
+        &server::export::files::ExportFiles::new(std::env::temp_dir().join(format!("matrix-{}", uuid::Uuid::now_v7())), std::time::Duration::from_secs(60)),
+        &admin_principal,
+        &app::exports::NewExport { name: Some("matrix".into()), formats: vec!["csv".into()], view: String::new() },
+        Origin::default(),
+    )
+    .await
+    .expect("export")
+    .id
+    .to_string();
     let ingest = server::ingest::Ingestor::for_command(pool.clone());
     let stored = server::ingest::ingest(&ingest, &[event(1)]).await.expect("event");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = server::serve::router(common::state(pool).await);
     tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await });
-    World { addr, proofs, event_id: stored[0].id.to_string(), victim_user: victim.to_string(), victim_token: victim_token.to_string() }
+    World { addr, proofs, event_id: stored[0].id.to_string(), victim_user: victim.to_string(), victim_token: victim_token.to_string(), export }
 }
 
 fn concrete(path: &str, world: &World) -> String {
@@ -179,6 +206,8 @@ fn concrete(path: &str, world: &World) -> String {
         .replace("/users/{id}", &format!("/users/{}", world.victim_user))
         .replace("/tokens/{id}", &format!("/tokens/{}", world.victim_token))
         .replace("{handle}", "0123456789abcdef")
+        .replace("/exports/{id}", &format!("/exports/{}", world.export))
+        .replace("{format}", "csv")
 }
 
 fn body_for(method: &str, path: &str) -> (Option<&'static str>, String) {
@@ -191,6 +220,8 @@ fn body_for(method: &str, path: &str) -> (Option<&'static str>, String) {
         ("POST", "/api/v1/users") => (json, json!({"email": format!("new{}@example.com", uuid::Uuid::now_v7().simple()), "role": "auditor"}).to_string()),
         ("PATCH", p) if p.starts_with("/api/v1/users/") => (json, json!({"name": "Victim"}).to_string()),
         ("POST", "/api/v1/tokens") => (json, json!({"name": format!("t{}", uuid::Uuid::now_v7().simple()), "scope": "ingest"}).to_string()),
+        ("POST", "/api/v1/exports") => (json, json!({"name": "mine", "formats": ["csv"], "view": "range=1h"}).to_string()),
+        ("GET", "/api/v1/export") => (None, String::new()),
         ("POST", "/sign-in") => (form, "email=nobody%40example.com&password=wrong&next=%2F".into()),
         ("POST", "/set-password") => (form, "token=nope&password=a+long+enough+password&confirm=a+long+enough+password".into()),
         ("POST", "/sign-out") => (form, String::new()),

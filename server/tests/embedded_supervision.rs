@@ -110,26 +110,53 @@ fn a_killed_embedded_postgres_is_restarted_and_ingest_resumes() {
     let token = output(auditorium(&dir).args(["token", "create", "--name", "app", "--scope", "ingest"]));
     assert_eq!(http(server.addr, "POST", "/api/v1/events", Some(&token), &one_event(0)).0, 201);
 
+    // An application keeps posting, one event every 20 ms, through the outage.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let answers = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(u16, String)>::new()));
+    let poster = {
+        let (stop, answers, addr, token) = (stop.clone(), answers.clone(), server.addr, token.clone());
+        std::thread::spawn(move || {
+            let mut n = 1;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let answer = http(addr, "POST", "/api/v1/events", Some(&token), &one_event(n));
+                answers.lock().expect("answers").push(answer);
+                n += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
     let killed = postmaster_pid(&dir).expect("the cluster runs");
     Command::new("kill").args(["-KILL", &killed.to_string()]).status().expect("kill");
 
-    // Until it is back: only retryable answers, never "unknown token" or an internal error.
+    // The supervisor starts it again; then ingest resumes.
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut statuses = Vec::new();
-    loop {
-        let (status, body) = http(server.addr, "POST", "/api/v1/events", Some(&token), &one_event(statuses.len() + 1));
-        statuses.push(status);
-        // (A backend may still commit for a moment after its postmaster died.)
-        let restarted = postmaster_pid(&dir).is_some_and(|pid| pid != killed);
-        if status == 201 && restarted {
-            break;
-        }
-        assert!(status == 201 || status == 503, "while PostgreSQL is down: {status} {body}");
-        assert!(Instant::now() < deadline, "ingest never resumed: {statuses:?}");
-        std::thread::sleep(Duration::from_millis(100));
+    while postmaster_pid(&dir).is_none_or(|pid| pid == killed) {
+        assert!(Instant::now() < deadline, "PostgreSQL was never started again");
+        std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(statuses.contains(&503), "the outage was seen (and answered 503): {statuses:?}");
+    let seen = answers.lock().expect("answers").len();
+    while !answers.lock().expect("answers")[seen..].iter().any(|(status, _)| *status == 201) {
+        assert!(Instant::now() < deadline, "ingest never resumed: {:?}", answers.lock().expect("answers"));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    poster.join().expect("poster");
+
+    // Throughout: only answers a client retries (503) or success, never "unknown token" or
+    // an internal error; and every acknowledged event is stored.
+    let answers = answers.lock().expect("answers").clone();
+    for (status, body) in &answers {
+        assert!(*status == 201 || *status == 503, "while PostgreSQL was down: {status} {body}");
+    }
+    let acknowledged = 1 + answers.iter().filter(|(status, _)| *status == 201).count();
     assert_eq!(http(server.addr, "GET", "/readyz", None, "").0, 200);
+    output(auditorium(&dir).args(["user", "create", "--email", "reader@example.com", "--role", "auditor"]));
+    let reader = output(auditorium(&dir).args(["token", "create", "--name", "reader", "--scope", "read", "--user", "reader@example.com"]));
+    let (status, body) = http(server.addr, "GET", "/api/v1/events?action=supervision.check&range=1h&limit=1", Some(&reader), "");
+    assert_eq!(status, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let stored = page["total"]["count"].as_u64().expect("count") as usize;
+    assert!(stored >= acknowledged, "{acknowledged} events were acknowledged but {stored} are stored ({answers:?})");
     let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
     assert!(log.contains("starting it again"), "the restart is logged");
     server.stop();

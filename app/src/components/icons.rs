@@ -20,6 +20,8 @@ pub enum IconName {
     Check,
     Cross,
     ZoomOut,
+    Download,
+    Trash,
 }
 
 fn path(name: IconName) -> &'static str {
@@ -40,6 +42,8 @@ fn path(name: IconName) -> &'static str {
         IconName::Check => "M5 12l5 5 9-10",
         IconName::Cross => "M7 7l10 10M17 7L7 17",
         IconName::ZoomOut => "M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM20 20l-4-4M8 11h6",
+        IconName::Download => "M12 4v11M7 10l5 5 5-5M5 20h14",
+        IconName::Trash => "M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3",
     }
 }
 

@@ -5,6 +5,7 @@ pub mod brand;
 pub mod cells;
 pub mod chart;
 pub mod details;
+pub mod exports;
 pub mod filters;
 pub mod icons;
 pub mod live;

@@ -10,6 +10,7 @@ use crate::client::get_json;
 use crate::components::brand::Brand;
 use crate::components::chart::VolumeChart;
 use crate::components::details::DetailsPanel;
+use crate::components::exports::{ExportMenu, Exports, ExportsPanel};
 use crate::components::filters::FilterBar;
 use crate::components::live::LiveToggle;
 use crate::components::notices::QueryNotice;
@@ -51,6 +52,7 @@ pub fn InvestigatePage() -> impl IntoView {
     let histogram = Resource::new(move || histogram_query.get(), |q| get_json::<Histogram>(format!("/api/v1/histogram?{q}")));
     let page = Page { view, problems, go, events, histogram, fields, zone, loading: RwSignal::new(false), live: LiveState::new() };
     provide_context(page);
+    Exports::provide();
     crate::browser::keep_live(page);
     remember_browser_zone(zone);
     keyboard_shortcuts(page);
@@ -63,6 +65,7 @@ pub fn InvestigatePage() -> impl IntoView {
                     <LiveToggle/>
                     <RangePicker/>
                     <CopyLink/>
+                    <ExportMenu/>
                     <ZoneToggle/>
                     <ThemeToggle/>
                     <UserMenu/>
@@ -76,6 +79,7 @@ pub fn InvestigatePage() -> impl IntoView {
             </section>
             <main class="content">
                 <VolumeChart/>
+                <ExportsPanel/>
                 <Results/>
             </main>
             <DetailsPanel/>

@@ -56,7 +56,7 @@ impl Scope {
             parsed.push(view);
         }
         if problems.is_empty() {
-            Ok(Scope::AnyOf(parsed))
+            Ok(Scope::AnyOf(merge_alternatives(parsed)))
         } else {
             Err(problems)
         }
@@ -88,6 +88,25 @@ impl Scope {
     }
 }
 
+/// Views that are each one "field is …" filter on the same field are one view: `team=a` or
+/// `team=b` is `team is any of a, b` — the same events, but one condition the counting tables
+/// can answer.
+fn merge_alternatives(views: Vec<ScopeView>) -> Vec<ScopeView> {
+    let single_include = |v: &ScopeView| match v.filters.as_slice() {
+        [f] if !f.negated && v.search.is_none() => Some(f.field.clone()),
+        _ => None,
+    };
+    let Some(field) = views.first().and_then(single_include) else { return views };
+    if views.len() < 2 || !views.iter().all(|v| single_include(v).as_ref() == Some(&field)) {
+        return views;
+    }
+    let values = views.iter().flat_map(|v| v.filters[0].values().to_vec()).collect::<Vec<_>>();
+    match Filter::new(field, false, values) {
+        Some(filter) => vec![ScopeView { filters: vec![filter], search: None }],
+        None => views,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +134,17 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].starts_with("view 2: colour"), "{problems:?}");
         assert!(problems[1].starts_with("view 3:") && problems[1].contains("every event"), "{problems:?}");
+    }
+
+    #[test]
+    fn alternatives_on_one_field_become_one_condition() {
+        let Scope::AnyOf(views) = scope(&["context.team=a", "context.team=b,c"]) else { panic!("a scope") };
+        assert_eq!(views.len(), 1);
+        assert_eq!(views[0].filters[0].values().len(), 3);
+        let Scope::AnyOf(views) = scope(&["context.team=a", "action=x"]) else { panic!("a scope") };
+        assert_eq!(views.len(), 2, "different fields stay alternatives");
+        let Scope::AnyOf(views) = scope(&["context.team!=a", "context.team!=b"]) else { panic!("a scope") };
+        assert_eq!(views.len(), 2, "exclusions do not merge");
     }
 
     #[test]

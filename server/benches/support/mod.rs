@@ -124,3 +124,26 @@ pub fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * (sorted_ms.len() as f64 - 1.0)).round() as usize;
     sorted_ms[rank.min(sorted_ms.len() - 1)]
 }
+
+/// Read tokens of an auditor (reads everything) and of a member whose scope is two cluster
+/// labels (about 4% of the dataset).
+pub async fn readers(pool: &PgPool) -> (String, String) {
+    use server::auth::accounts;
+    use server::auth::audit::{Actor, Origin};
+    use server::store::tokens::Scope as TokenScope;
+    use server::store::users::{self, Role};
+    let suffix = uuid::Uuid::now_v7().simple().to_string();
+    let mut tokens = Vec::new();
+    for (role, scopes) in [(Role::Auditor, vec![]), (Role::Member, vec!["context.cluster=cluster-7".to_string(), "context.cluster=cluster-8".to_string()])] {
+        let email = format!("bench-{}-{suffix}@example.com", role.as_str());
+        let user = match users::by_email(pool, &email).await.expect("user") {
+            Some(u) => u,
+            None => accounts::create_user(pool, &email, None, role, &scopes, None, Actor::system(), Origin::default()).await.expect("user").0,
+        };
+        let (_, secret) = accounts::create_token(pool, &format!("bench-{}-{suffix}", role.as_str()), TokenScope::Read, Some(user.id), Actor::system(), Origin::default())
+            .await
+            .expect("token");
+        tokens.push(secret);
+    }
+    (tokens[0].clone(), tokens[1].clone())
+}

@@ -1,6 +1,7 @@
 //! The HTTP API (`/api/v1/...`), health checks and metrics. See docs/api.md.
 
 mod admin;
+mod exports;
 pub mod error;
 mod health;
 mod ingest;
@@ -40,6 +41,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
         .route("/api/v1/sessions", get(admin::list_sessions))
         .route("/api/v1/sessions/{handle}", delete(admin::end_session))
+        .route("/api/v1/export", get(exports::stream))
+        .route("/api/v1/exports", get(exports::list).post(exports::create))
+        .route("/api/v1/exports/{id}", get(exports::get).delete(exports::delete))
+        .route("/api/v1/exports/{id}/{format}", get(exports::file))
         .route("/api/v1/openapi.json", get(openapi))
         // Anything else under /api/ is a JSON 404, never the HTML page.
         .route_service("/api", any(unknown_path))

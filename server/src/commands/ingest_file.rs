@@ -1,7 +1,7 @@
 //! `auditorium ingest FILE.ndjson`: a backfill through the API's validation, batch by batch.
 //! A bad line stops the load with its line number; batches before it stay stored.
 
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::time::Instant;
 
@@ -19,7 +19,11 @@ pub async fn run(ingestor: &Ingestor, file: &Path, batch_size: usize) -> Result<
     let (mut stored, mut duplicates, mut read_bytes) = (0usize, 0usize, 0u64);
     let mut batch: Vec<Value> = Vec::with_capacity(batch_size);
     let mut batch_first_line = 1;
-    let progress = std::io::stderr().is_terminal();
+    let bar = indicatif::ProgressBar::new(total_bytes).with_style(
+        indicatif::ProgressStyle::with_template("{bar:30.cyan/blue} {percent:>3}%  {binary_bytes}/{binary_total_bytes}  ETA {eta}  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     let mut lines = reader.lines().enumerate().peekable();
     while let Some((number, line)) = lines.next() {
         let line = line?;
@@ -37,17 +41,11 @@ pub async fn run(ingestor: &Ingestor, file: &Path, batch_size: usize) -> Result<
             stored += new;
             duplicates += results.len() - new;
             batch.clear();
-            if progress {
-                let pct = read_bytes as f64 * 100.0 / total_bytes as f64;
-                let bar = "█".repeat((pct / 4.0) as usize);
-                eprint!("\r[{bar:<25}] {pct:5.1}%  {stored} stored, {duplicates} duplicates");
-                let _ = std::io::stderr().flush();
-            }
+            bar.set_position(read_bytes);
+            bar.set_message(format!("{stored} stored, {duplicates} duplicates"));
         }
     }
-    if progress {
-        eprintln!();
-    }
+    bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     println!(
         "Stored {stored} events ({duplicates} duplicates skipped) from {} in {secs:.1} s ({:.0} events/s).",

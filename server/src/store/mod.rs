@@ -1,6 +1,7 @@
 //! Everything that reads or writes PostgreSQL.
 
 pub mod counts;
+pub mod exports;
 pub mod filter_sql;
 pub mod links;
 pub mod live;

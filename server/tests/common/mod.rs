@@ -51,17 +51,20 @@ pub async fn token(pool: &PgPool, scope: Scope) -> String {
 
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
     pub body: Value,
     pub text: String,
+    pub raw: Vec<u8>,
 }
 
 pub async fn send(app: &Router, request: Request<Body>) -> Reply {
     let response = app.clone().oneshot(request).await.expect("the router answers");
     let status = response.status();
+    let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.expect("body").to_bytes();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, body, text }
+    Reply { status, headers, body, text, raw: bytes.to_vec() }
 }
 
 pub fn post(path: &str, token: Option<&str>, content_type: &str, body: impl Into<Body>) -> Request<Body> {
