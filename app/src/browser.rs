@@ -18,6 +18,22 @@ pub fn focus_when_mounted(input: NodeRef<leptos::html::Input>) {
     let _ = input;
 }
 
+/// Focuses the element with this id as soon as it is on the page (views inside a transition
+/// are attached a moment after they are built); gives up after about half a second.
+pub fn focus_id_soon(id: String) {
+    #[cfg(feature = "hydrate")]
+    {
+        fn attempt(id: String, left: u32) {
+            if !focus_id(&id) && left > 0 {
+                set_timeout(move || attempt(id, left - 1), std::time::Duration::from_millis(25));
+            }
+        }
+        attempt(id, 20);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
 /// Focuses the element with this id, if there is one; whether it did.
 pub fn focus_id(id: &str) -> bool {
     #[cfg(feature = "hydrate")]

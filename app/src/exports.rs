@@ -133,12 +133,14 @@ impl ExportSummary {
     /// "Expires in 6 days" / "in 5 hours" / "Expired", from `expires_at` and `now`.
     pub fn expiry_label(&self, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
         let at = chrono::DateTime::parse_from_rfc3339(&self.expires_at).ok()?;
-        let hours = (at.with_timezone(&chrono::Utc) - now).num_hours();
-        Some(match hours {
-            h if h < 0 => "Expired".into(),
-            0 => "Expires within the hour".into(),
-            h if h >= 48 => format!("Expires in {} days", h / 24),
-            h => format!("Expires in {}", duration_label(h as u64)),
+        // Rounded to the nearest hour or day: a fresh 7-day file says 7 days, not 6.
+        let minutes = (at.with_timezone(&chrono::Utc) - now).num_minutes();
+        let hours = (minutes + 30) / 60;
+        Some(match minutes {
+            m if m < 0 => "Expired".into(),
+            m if m < 60 => "Expires within the hour".into(),
+            _ if hours >= 48 => format!("Expires in {} days", (hours + 12) / 24),
+            _ => format!("Expires in {}", duration_label(hours as u64)),
         })
     }
 }
@@ -191,7 +193,9 @@ mod tests {
         let mut done = job("done", 3, Some(3));
         done.expires_at = "2026-12-10T12:00:00Z".into();
         assert_eq!(done.expiry_label(now).as_deref(), Some("Expires in 7 days"));
-        done.expires_at = "2026-12-03T17:30:00Z".into();
+        done.expires_at = "2026-12-10T11:59:00Z".into();
+        assert_eq!(done.expiry_label(now).as_deref(), Some("Expires in 7 days"), "a minute after it was made");
+        done.expires_at = "2026-12-03T17:10:00Z".into();
         assert_eq!(done.expiry_label(now).as_deref(), Some("Expires in 5 hours"));
         done.expires_at = "2026-12-03T11:00:00Z".into();
         assert_eq!(done.expiry_label(now).as_deref(), Some("Expired"));

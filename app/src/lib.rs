@@ -15,6 +15,7 @@ pub mod page_state;
 #[cfg(feature = "hydrate")]
 mod live_socket;
 pub mod query;
+pub mod reveal;
 pub mod zone;
 
 mod components;

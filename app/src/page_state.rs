@@ -37,6 +37,20 @@ impl Page {
     pub fn apply(&self, change: impl FnOnce(ViewState) -> ViewState) {
         self.go.run(change(self.now()));
     }
+
+    /// Closes the event details and gives the keyboard focus back to the row they were for.
+    pub fn close_event(&self) {
+        let opened = self.now().event;
+        self.apply(|v| v.with_event(None));
+        if let Some(id) = opened {
+            crate::browser::focus_id_soon(row_id(id));
+        }
+    }
+}
+
+/// The id of an event's row in the table (focus returns there when its details close).
+pub fn row_id(id: uuid::Uuid) -> String {
+    format!("row-{id}")
 }
 
 pub fn use_page() -> Page {

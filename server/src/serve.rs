@@ -57,6 +57,16 @@ async fn serve_with(db: &Database, args: ServeArgs, metrics: Arc<Metrics>) -> Re
     Ok(served?)
 }
 
+/// What is worth compressing: the default (not images, not tiny answers, not event streams), and
+/// not files that are compressed already (export ZIPs and workbooks are ZIP inside; gzip only
+/// costs CPU there, and browsers then see a length that does not match the file's).
+fn compressible() -> impl tower_http::compression::Predicate {
+    use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+    DefaultPredicate::new()
+        .and(NotForContentType::const_new("application/zip"))
+        .and(NotForContentType::const_new("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+}
+
 /// The whole application: API, health checks, pages and static files, behind the checks
 /// every request passes (outermost first): the Host header, security headers, who is asking,
 /// and where a state-changing request comes from.
@@ -67,7 +77,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), access::authenticate))
         .layer(middleware::from_fn(guard::security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), guard::check_host))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().compress_when(compressible()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let route = request
                 .extensions()

@@ -341,6 +341,12 @@ async fn an_export_job_makes_one_zip_per_format_is_audited_and_can_be_deleted(po
         assert_eq!(hex(&sha2::Sha256::digest(&zip.raw)), file["sha256"], "the published checksum is the file's");
         let disposition = zip.headers[header::CONTENT_DISPOSITION].to_str().expect("ascii");
         assert!(!disposition.contains("..") && !disposition.contains('/'), "a safe file name: {disposition}");
+        // Asked for with gzip, as browsers do: the same bytes, not compressed again.
+        let mut gzip = read(file["url"].as_str().expect("url"));
+        gzip.headers_mut().insert(header::ACCEPT_ENCODING, header::HeaderValue::from_static("gzip, deflate, br"));
+        let gzip = send(&app, gzip).await;
+        assert!(!gzip.headers.contains_key(header::CONTENT_ENCODING), "a ZIP is not gzipped again");
+        assert_eq!(gzip.raw, zip.raw);
         let (name, raw) = unzip_raw(&zip.raw);
         match file["format"].as_str() {
             Some("csv") => {
@@ -533,4 +539,57 @@ async fn abandoned_downloads_leave_the_server_healthy_and_complete_ones_whole(po
     assert!(ready.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&ready));
     let again = raw_get(addr, "/api/v1/export?action=project.updated,project.updated_again&range=1h&format=ndjson", None).await;
     assert_eq!(dechunk(&again).split(|b| *b == b'\n').filter(|l| !l.is_empty()).count(), 20_000);
+}
+
+/// Unmounts the small file system on the way out, also when an assertion fails.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_full_disk_fails_the_job_with_a_clear_message_and_offers_no_file(pool: PgPool) {
+    // A real full disk: a 64 KiB tmpfs as the export directory (needs mount rights, as root in CI).
+    let dir = std::env::temp_dir().join(format!("auditorium-full-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mounted = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"]).arg(&dir).output();
+    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
+        let _ = std::fs::remove_dir_all(&dir);
+        eprintln!("SKIPPED a_full_disk_fails_the_job: cannot mount a tmpfs here ({mounted:?})");
+        return;
+    }
+    let _guard = Mounted(dir.clone());
+    let ingestor = server::ingest::Ingestor::for_command(pool.clone());
+    // Values that do not compress: 300 events × 2 KB of random hex is far more than 64 KiB zipped.
+    let events: Vec<Value> = (0..300)
+        .map(|n| {
+            let mut e = common::event(n);
+            let blob: String = (0..64).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect();
+            e["metadata"] = json!({ "blob": blob });
+            e
+        })
+        .collect();
+    for chunk in events.chunks(100) {
+        server::ingest::ingest(&ingestor, chunk).await.expect("events");
+    }
+    let files = ExportFiles::new(dir.clone(), Duration::from_secs(86_400));
+    for formats in [vec!["csv", "ndjson"], vec!["xlsx"]] {
+        let new = app::exports::NewExport { name: Some("full".into()), formats: formats.iter().map(|f| f.to_string()).collect(), view: "range=1h".into() };
+        let id = jobs::create(&pool, &files, &admin(), &new, Origin::default()).await.expect("job").id;
+        let worker = Worker::new(pool.clone(), files.clone(), Default::default());
+        assert!(worker.run_one().await.expect("run"));
+        let row = server::store::exports::get(&pool, id).await.expect("row").expect("job");
+        assert_eq!(row.status, "failed", "{formats:?}");
+        let error = row.error.unwrap_or_default();
+        assert!(error.contains("disk holding the export files is full"), "{formats:?}: {error}");
+        for format in &formats {
+            let refused = jobs::download(&pool, &files, &admin(), &id.to_string(), format, Origin::default()).await;
+            assert!(refused.is_err(), "a failed job offers no {format} file");
+        }
+        assert!(!files.job_dir(id).exists(), "half-written files are removed, freeing the disk");
+    }
 }

@@ -12,6 +12,7 @@ use crate::event::Event;
 use crate::format::{actor_badge, change_value, pretty_json, status_class, time_exact};
 use crate::page_state::use_page;
 use crate::query::{Field, FilterValue, TimeRange};
+use crate::reveal::{has_hidden, shown};
 
 #[component]
 pub fn DetailsPanel() -> impl IntoView {
@@ -23,10 +24,10 @@ pub fn DetailsPanel() -> impl IntoView {
             None => Ok(None),
         }
     });
-    let close = move || page.apply(|v| v.with_event(None));
+    let close = move || page.close_event();
     view! {
         <Show when=move || opened.get().is_some()>
-            <aside class="details" role="dialog" aria-modal="false" aria-labelledby="details-title">
+            <div class="details" role="dialog" aria-modal="false" aria-labelledby="details-title">
                 <Transition fallback=|| view! { <p class="state muted">"Loading event…"</p> }>
                     {move || Suspend::new(async move {
                         match details.await {
@@ -44,7 +45,7 @@ pub fn DetailsPanel() -> impl IntoView {
                         }
                     })}
                 </Transition>
-            </aside>
+            </div>
         </Show>
     }
 }
@@ -52,7 +53,11 @@ pub fn DetailsPanel() -> impl IntoView {
 #[component]
 fn EventDetails(event: Event, json: String) -> impl IntoView {
     let page = use_page();
-    let close = move || page.apply(|v| v.with_event(None));
+    let close = move || page.close_event();
+    // The keyboard focus moves into the details (and back to the row when they close).
+    Effect::new(move |_| {
+        crate::browser::focus_id_soon("details-title".into());
+    });
     let t = event.occurred_at;
     let received = event.received_at;
     let metadata = event.metadata.is_some().then(|| pretty_json(&json, Some("metadata")));
@@ -86,7 +91,7 @@ fn EventDetails(event: Event, json: String) -> impl IntoView {
             <div class="fact">
                 <dt>{label}</dt>
                 <dd>
-                    <span class="fact-value">{v.clone()}</span>
+                    <FactValue value=v.clone()/>
                     {field.map(|f| view! { <FilterButtons field=f value=v.clone()/> })}
                 </dd>
             </div>
@@ -96,7 +101,7 @@ fn EventDetails(event: Event, json: String) -> impl IntoView {
     view! {
         <div class="details-head">
             <div>
-                <h2 id="details-title" class="mono">{event.action.clone()}</h2>
+                <h2 id="details-title" class="mono" tabindex="-1">{shown(&event.action)}</h2>
                 <p class="muted">
                     <time datetime=t.to_rfc3339()>{move || time_exact(t, page.zone.get().offset_minutes(t))}</time>
                 </p>
@@ -112,12 +117,12 @@ fn EventDetails(event: Event, json: String) -> impl IntoView {
             </button>
             {request}
         </div>
-        {event.error.clone().map(|e| view! { <div class="error-box" role="note"><strong>"Error"</strong><p>{e}</p></div> })}
+        {event.error.clone().map(|e| view! { <div class="error-box" role="note"><strong>"Error"</strong><p>{shown(&e)}</p></div> })}
         <dl class="facts">
             <div class="fact">
                 <dt>"Actor"</dt>
                 <dd>
-                    <span class="fact-value">{event.actor.name.clone()}</span>
+                    <FactValue value=event.actor.name.clone()/>
                     {badge.map(|b| view! { <span class=format!("badge badge-{}", b.to_ascii_lowercase())>{b}</span> })}
                     <FilterButtons field=Field::ActorName value=event.actor.name.clone()/>
                 </dd>
@@ -128,15 +133,15 @@ fn EventDetails(event: Event, json: String) -> impl IntoView {
             {fact("Source", event.source.clone(), Some(Field::Source))}
             {fact("Method", event.method.clone(), Some(Field::Method))}
             {fact("Path", event.path.clone(), Some(Field::Path))}
-            <div class="fact">
-                <dt>"Status"</dt>
-                <dd>
-                    {event.status.map(|s| view! {
+            {event.status.map(|s| view! {
+                <div class="fact">
+                    <dt>"Status"</dt>
+                    <dd>
                         <span class=format!("status {}", status_class(s))>{s}</span>
                         <FilterButtons field=Field::Status value=s.to_string()/>
-                    })}
-                </dd>
-            </div>
+                    </dd>
+                </div>
+            })}
             {fact("Resource type", resource.as_ref().map(|r| r.resource_type.clone()), Some(Field::ResourceType))}
             {fact("Resource ID", resource.as_ref().and_then(|r| r.id.clone()), Some(Field::ResourceId))}
             {fact("Resource", resource.as_ref().and_then(|r| r.name.clone()), Some(Field::ResourceName))}
@@ -154,8 +159,8 @@ fn EventDetails(event: Event, json: String) -> impl IntoView {
             <dl class="facts">
                 {event.context.iter().map(|(k, v)| view! {
                     <div class="fact">
-                        <dt class="mono">{k.clone()}</dt>
-                        <dd><span class="fact-value">{v.clone()}</span><FilterButtons field=Field::Context(k.clone()) value=v.clone()/></dd>
+                        <dt class="mono">{shown(k)}</dt>
+                        <dd><FactValue value=v.clone()/><FilterButtons field=Field::Context(k.clone()) value=v.clone()/></dd>
                     </div>
                 }).collect_view()}
             </dl>
@@ -167,9 +172,9 @@ fn EventDetails(event: Event, json: String) -> impl IntoView {
                 <tbody>
                     {event.changes.iter().map(|c| view! {
                         <tr>
-                            <th scope="row" class="mono">{c.field.clone()}</th>
-                            <td class="before"><code>{change_value(c.before.as_ref())}</code></td>
-                            <td class="after"><span aria-hidden="true">"→ "</span><code>{change_value(c.after.as_ref())}</code></td>
+                            <th scope="row" class="mono">{shown(&c.field)}</th>
+                            <td class="before"><code>{shown(&change_value(c.before.as_ref()))}</code></td>
+                            <td class="after"><span aria-hidden="true">"→ "</span><code>{shown(&change_value(c.after.as_ref()))}</code></td>
                         </tr>
                     }).collect_view()}
                 </tbody>
@@ -178,6 +183,18 @@ fn EventDetails(event: Event, json: String) -> impl IntoView {
         {metadata.map(|m| view! {
             <h3>"Metadata"</h3>
             <pre class="json">{m}</pre>
+        })}
+    }
+}
+
+/// A value as stored, with hidden characters shown as markers and a warning when it had any.
+#[component]
+fn FactValue(value: String) -> impl IntoView {
+    let hidden = has_hidden(&value);
+    view! {
+        <span class="fact-value">{shown(&value)}</span>
+        {hidden.then(|| view! {
+            <span class="hidden-warning" title="This value contains invisible or direction-changing characters, shown as ⟦U+…⟧">"hidden characters"</span>
         })}
     }
 }

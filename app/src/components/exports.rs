@@ -74,7 +74,7 @@ pub fn ExportMenu() -> impl IntoView {
         <details class="export-menu" node_ref=menu>
             <summary class="button">
                 <Icon name=IconName::Download/>
-                <span>"Export"</span>
+                <span class="button-label">"Export"</span>
                 {move || (active() > 0).then(|| view! { <span class="count-badge" title="Export jobs running">{active()}</span> })}
             </summary>
             <div class="popover menu">

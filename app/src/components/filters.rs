@@ -75,7 +75,7 @@ fn Pill(filter: Filter, draft: RwSignal<Option<Draft>>) -> impl IntoView {
             <button type="button" class="pill-main" title=format!("Edit: {summary}") on:click=edit>
                 <span class="pill-field">{filter.field.label()}</span>
                 <span class="pill-op">{filter.operator_label()}</span>
-                <span class="pill-values">{values.join(", ")}</span>
+                <span class="pill-values">{crate::reveal::shown(&values.join(", "))}</span>
             </button>
             <button type="button" class="pill-action" on:click=toggle
                 title=if negated { "Include these values instead" } else { "Exclude these values instead" }
@@ -129,12 +129,12 @@ fn FieldPicker(draft: RwSignal<Option<Draft>>) -> impl IntoView {
         <input id="field-search" class="input" type="search" placeholder="Filter by…" autocomplete="off" node_ref=input
             prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))
             on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); if let Some(f) = fields().first() { choose(f.key.clone()); } }/>
-        <ul class="field-list" role="listbox" aria-label="Fields">
+        <ul class="field-list" aria-label="Fields">
             {move || fields().into_iter().map(|f| {
                 let key = f.key.clone();
                 let context = f.key.starts_with("context.");
                 view! {
-                    <li role="option" aria-selected="false">
+                    <li>
                         <button type="button" class="field-option" on:click=move |_| choose(key.clone())>
                             <span>{f.label.clone()}</span>
                             <span class="muted mono">{if context { f.key.clone() } else { String::new() }}</span>
@@ -284,7 +284,7 @@ fn ValueEditor(draft: RwSignal<Option<Draft>>, field: Field) -> impl IntoView {
                         view! {
                             <li>
                                 <button type="button" class="suggestion" on:click=move |_| add_value(value.clone())>
-                                    <span class="suggestion-value">{vc.value.clone()}</span>
+                                    <span class="suggestion-value">{crate::reveal::shown(&vc.value)}</span>
                                     <span class="muted">{format!("{approx}{}", thousands(vc.count))}</span>
                                 </button>
                             </li>

@@ -14,6 +14,7 @@ use crate::page_state::use_page;
 use crate::query::time_range::{RelativeRange, TimeUnit};
 use crate::query::view::PAGE_SIZES;
 use crate::query::{Field, TimeRange};
+use crate::reveal::shown;
 
 #[component]
 pub fn Results() -> impl IntoView {
@@ -127,7 +128,7 @@ fn EventRow(event: Event) -> impl IntoView {
     let request_line = format!("{} {}", event.method.clone().unwrap_or_default(), event.path.clone().unwrap_or_default());
     let resource = event.resource.clone();
     view! {
-        <tr tabindex="0" class:selected=selected class:failed=event.outcome == Outcome::Failure
+        <tr tabindex="0" id=crate::page_state::row_id(id) class:selected=selected class:failed=event.outcome == Outcome::Failure
             class:fresh=move || page.live.fresh.with(|f| f.contains(&id))
             aria-selected=move || selected().to_string()
             on:click=move |_| open()
@@ -138,22 +139,22 @@ fn EventRow(event: Event) -> impl IntoView {
                 </time>
             </td>
             <FilterCell field=Field::ActorName value=Some(event.actor.name.clone())>
-                <span class="actor-name" title=event.actor.email.clone().unwrap_or_else(|| event.actor.id.clone())>{event.actor.name.clone()}</span>
+                <span class="actor-name" title=event.actor.email.clone().unwrap_or_else(|| event.actor.id.clone())>{shown(&event.actor.name)}</span>
                 {badge.map(|b| view! { <span class=format!("badge badge-{}", b.to_ascii_lowercase())>{b}</span> })}
             </FilterCell>
             <FilterCell field=Field::Action value=Some(event.action.clone())>
-                <span class="action mono" title=request_line.trim().to_string()>{event.action.clone()}</span>
+                <span class="action mono" title=request_line.trim().to_string()>{shown(&event.action)}</span>
             </FilterCell>
             <FilterCell field=Field::Method value=event.method.clone()>
-                <span class="method mono">{event.method.clone().unwrap_or_default()}</span>
+                <span class="method mono">{shown(event.method.as_deref().unwrap_or_default())}</span>
             </FilterCell>
             <FilterCell field=Field::Status value=event.status.map(|s| s.to_string())>
                 {event.status.map(|s| view! { <span class=format!("status {}", status_class(s))>{s}</span> })}
             </FilterCell>
             <FilterCell field=Field::ResourceName value=resource.as_ref().and_then(|r| r.name.clone())>
                 {resource.map(|r| view! {
-                    <span class="resource-type">{r.resource_type.clone()}</span>
-                    <span class="resource-name" title=r.id.clone().unwrap_or_default()>{r.name.clone().or(r.id.clone()).unwrap_or_default()}</span>
+                    <span class="resource-type">{shown(&r.resource_type)}</span>
+                    <span class="resource-name" title=r.id.clone().unwrap_or_default()>{shown(r.name.as_deref().or(r.id.as_deref()).unwrap_or_default())}</span>
                 })}
             </FilterCell>
             <FilterCell field=Field::Outcome value=Some(event.outcome.as_str().to_string())>
@@ -175,7 +176,7 @@ fn EmptyState() -> impl IntoView {
         <div class="state empty-state" role="status">
             <Icon name=IconName::Filter/>
             <h2>"No events match"</h2>
-            <p class="muted">{if described.is_empty() { "Nothing happened in this time range.".to_string() } else { described }}</p>
+            <p class="muted">{if described.is_empty() { "Nothing happened in this time range.".to_string() } else { shown(&described) }}</p>
             <div class="state-actions">
                 {wider.then(|| view! { <button type="button" class="button" on:click=move |_| page.apply(|v| v.with_range(month))>"Search the last 30 days"</button> })}
                 {has_filters.then(|| view! { <button type="button" class="button" on:click=move |_| page.apply(|v| v.clear_filters().with_search(""))>"Clear filters and search"</button> })}

@@ -134,7 +134,7 @@ pub fn CopyLink() -> impl IntoView {
             <button type="button" class="button" aria-haspopup="menu" aria-expanded=move || open.get().to_string()
                 on:click=move |_| open.update(|o| *o = !*o)>
                 <Icon name=IconName::Link/>
-                <span>"Copy link"</span>
+                <span class="button-label">"Copy link"</span>
             </button>
             <Show when=move || open.get()>
                 <div class="backdrop" on:click=move |_| open.set(false)></div>

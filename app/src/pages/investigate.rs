@@ -47,7 +47,7 @@ pub fn InvestigatePage() -> impl IntoView {
         let v = view.get().with_event(None).with_live(false).with_cursor(None).with_limit(crate::query::view::DEFAULT_LIMIT);
         let z = zone.get();
         let tz = if z.shows_utc() { "UTC".to_string() } else { z.name.unwrap_or_else(|| "UTC".into()) };
-        format!("{}&tz={}", encode_query(&v), tz.replace('/', "%2F"))
+        format!("{}{}", encode_query(&v), crate::query::codec::extra_param("tz", &tz))
     });
     let histogram = Resource::new(move || histogram_query.get(), |q| get_json::<Histogram>(format!("/api/v1/histogram?{q}")));
     let page = Page { view, problems, go, events, histogram, fields, zone, loading: RwSignal::new(false), live: LiveState::new() };
@@ -78,6 +78,7 @@ pub fn InvestigatePage() -> impl IntoView {
                 <SearchBox/>
             </section>
             <main class="content">
+                <h1 class="visually-hidden">"Audit events"</h1>
                 <VolumeChart/>
                 <ExportsPanel/>
                 <Results/>
@@ -105,7 +106,7 @@ fn keyboard_shortcuts(page: Page) {
     crate::browser::on_key(move |key| match key.key.as_str() {
         "/" if !key.typing && !key.modifier => crate::browser::focus_id("search-input"),
         "Escape" if page.now().event.is_some() && !key.handled => {
-            page.apply(|v| v.with_event(None));
+            page.close_event();
             false
         }
         _ => false,

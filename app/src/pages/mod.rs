@@ -6,7 +6,7 @@ pub mod investigate;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     provide_csp_nonce();
@@ -35,7 +35,10 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=path!("/") view=investigate::InvestigatePage/>
+                // Async: the server waits for the events, chart and details and sends them in
+                // place, so a link opened without JavaScript (text browsers, unfurlers,
+                // archivers, people who turn it off) shows the rows. See docs/architecture.md.
+                <Route path=path!("/") view=investigate::InvestigatePage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-in") view=account::SignInPage/>
                 <Route path=path!("/set-password") view=account::SetPasswordPage/>
                 <Route path=path!("/admin/users") view=admin::UsersPage/>

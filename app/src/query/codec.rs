@@ -207,6 +207,11 @@ fn escape(text: &str) -> String {
     utf8_percent_encode(text, QUERY_ESCAPES).to_string()
 }
 
+/// `&key=value` for a parameter outside the view (e.g. `tz`), escaped like the view's own.
+pub fn extra_param(key: &str, value: &str) -> String {
+    format!("&{}={}", escape(key), escape(value))
+}
+
 fn unescape(text: &str) -> Result<String, std::str::Utf8Error> {
     let spaced = text.replace('+', " ");
     percent_decode_str(&spaced).decode_utf8().map(|s| s.into_owned())
@@ -268,6 +273,14 @@ mod tests {
         assert!(!decoded.is_empty);
         assert!(decode_query("", &[]).is_empty);
         assert!(decode_query("prefix=x", &["prefix"]).is_empty);
+    }
+
+    #[test]
+    fn a_zone_with_a_plus_sign_reaches_the_server_intact() {
+        for zone in ["Etc/GMT+5", "America/Argentina/Buenos_Aires", "Etc/GMT-14"] {
+            let query = format!("range=1h{}", extra_param("tz", zone));
+            assert_eq!(decode_query(&query, &["tz"]).extras, vec![("tz".to_string(), zone.to_string())], "{query}");
+        }
     }
 
     #[test]

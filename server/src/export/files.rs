@@ -78,7 +78,10 @@ impl ZipOut {
         let partial = done.with_extension("zip.partial");
         let file = File::create(&partial)?;
         let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
-        let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true);
+        let mut options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true);
+        if let Some(now) = zip_time(chrono::Utc::now()) {
+            options = options.last_modified_time(now);
+        }
         zip.start_file(format!("{inner_name}.{}", format.extension()), options)?;
         Ok(ZipOut { zip, partial, done })
     }
@@ -97,6 +100,13 @@ impl ZipOut {
         let (bytes, sha256) = digest(&self.done)?;
         Ok((bytes, sha256))
     }
+}
+
+/// When the file was made, as ZIP records it (UTC; ZIP has no zones and counts from 1980).
+fn zip_time(t: chrono::DateTime<chrono::Utc>) -> Option<zip::DateTime> {
+    use chrono::{Datelike, Timelike};
+    let small = |n: u32| u8::try_from(n).ok();
+    zip::DateTime::from_date_and_time(u16::try_from(t.year()).ok()?, small(t.month())?, small(t.day())?, small(t.hour())?, small(t.minute())?, small(t.second())?).ok()
 }
 
 fn digest(path: &Path) -> Result<(u64, String), std::io::Error> {
@@ -126,6 +136,8 @@ pub fn describe(e: &ExportError) -> String {
     let io = match e {
         ExportError::Io(io) => Some(io.kind()),
         ExportError::Zip(zip::result::ZipError::Io(io)) => Some(io.kind()),
+        ExportError::Xlsx(rust_xlsxwriter::XlsxError::IoError(io)) => Some(io.kind()),
+        ExportError::Xlsx(rust_xlsxwriter::XlsxError::ZipError(zip::result::ZipError::Io(io))) => Some(io.kind()),
         _ => None,
     };
     match io {
@@ -146,6 +158,13 @@ mod tests {
         assert_eq!(file_stem("   "), "auditorium-export");
         assert_eq!(file_stem(".."), "auditorium-export");
         assert_eq!(file_stem(&"x".repeat(300)).len(), 80);
+    }
+
+    #[test]
+    fn the_files_in_a_zip_carry_the_time_they_were_made() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-03T23:41:07Z").expect("t").with_timezone(&chrono::Utc);
+        let z = zip_time(t).expect("in range");
+        assert_eq!((z.year(), z.month(), z.day(), z.hour(), z.minute(), z.second()), (2026, 12, 3, 23, 41, 6));
     }
 
     #[test]

@@ -85,7 +85,11 @@ pub enum ExportError {
 
 impl From<::csv::Error> for ExportError {
     fn from(e: ::csv::Error) -> ExportError {
-        ExportError::Io(std::io::Error::other(e))
+        // Keep the I/O error itself (a full disk must still read as a full disk).
+        match e.into_kind() {
+            ::csv::ErrorKind::Io(io) => ExportError::Io(io),
+            other => ExportError::Io(std::io::Error::other(format!("{other:?}"))),
+        }
     }
 }
 

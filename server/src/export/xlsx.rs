@@ -33,6 +33,8 @@ pub struct XlsxEncoder {
     rows_per_sheet: u32,
     bold: Format,
     time: Format,
+    /// Set once the workbook panicked (see [`guarded`]); it is not touched again.
+    broken: bool,
 }
 
 impl XlsxEncoder {
@@ -49,6 +51,7 @@ impl XlsxEncoder {
             rows_per_sheet: ROWS_PER_SHEET,
             bold: Format::new().set_bold(),
             time: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss.000"),
+            broken: false,
         };
         encoder.new_sheet()?;
         Ok(encoder)
@@ -104,8 +107,30 @@ fn excel_text(text: &str) -> std::borrow::Cow<'_, str> {
     cut.into()
 }
 
-impl Encoder for XlsxEncoder {
-    fn event(&mut self, event: &Event) -> Result<(), ExportError> {
+/// rust_xlsxwriter's constant-memory mode panics when it cannot write its temporary files (a
+/// full disk): the panic becomes an ordinary error — a full disk still reads as one — and the
+/// caller marks the workbook broken.
+fn guarded<T>(work: impl FnOnce() -> Result<T, ExportError>) -> (Result<T, ExportError>, bool) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+        Ok(result) => (result, false),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let kind = if message.contains("StorageFull") { std::io::ErrorKind::StorageFull } else { std::io::ErrorKind::Other };
+            (Err(ExportError::Io(std::io::Error::new(kind, format!("writing the workbook failed: {message}")))), true)
+        }
+    }
+}
+
+fn broken() -> ExportError {
+    ExportError::Io(std::io::Error::other("the workbook failed earlier and cannot be completed"))
+}
+
+impl XlsxEncoder {
+    fn write_event(&mut self, event: &Event) -> Result<(), ExportError> {
         if self.row > self.rows_per_sheet {
             self.close_sheet()?;
             self.new_sheet()?;
@@ -131,15 +156,32 @@ impl Encoder for XlsxEncoder {
         self.row += 1;
         Ok(())
     }
+}
+
+impl Encoder for XlsxEncoder {
+    fn event(&mut self, event: &Event) -> Result<(), ExportError> {
+        if self.broken {
+            return Err(broken());
+        }
+        let (result, panicked) = guarded(|| self.write_event(event));
+        self.broken |= panicked;
+        result
+    }
 
     fn drain(&mut self, _out: &mut (dyn Write + Send)) -> Result<(), ExportError> {
         Ok(())
     }
 
     fn finish(mut self: Box<Self>, out: &mut (dyn Write + Send)) -> Result<(), ExportError> {
-        self.close_sheet()?;
-        self.workbook.save_to_writer(out)?;
-        Ok(())
+        if self.broken {
+            return Err(broken());
+        }
+        guarded(|| {
+            self.close_sheet()?;
+            self.workbook.save_to_writer(out)?;
+            Ok(())
+        })
+        .0
     }
 }
 
@@ -147,6 +189,15 @@ impl Encoder for XlsxEncoder {
 mod tests {
     use super::*;
     use calamine::{Data, Reader};
+
+    #[test]
+    fn a_panic_while_writing_is_an_error_that_keeps_the_kind_of_failure() {
+        let (full, panicked) = guarded::<()>(|| panic!("Couldn't write to xml file: Os {{ code: 28, kind: StorageFull }}"));
+        assert!(panicked);
+        assert!(matches!(full, Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::StorageFull));
+        let (fine, panicked) = guarded(|| Ok(7));
+        assert_eq!((fine.ok(), panicked), (Some(7), false));
+    }
 
     #[test]
     fn rows_past_the_sheet_limit_continue_on_a_new_sheet_with_its_own_header() {
