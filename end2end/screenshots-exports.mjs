@@ -33,6 +33,13 @@ for (const scheme of ['light', 'dark']) {
     await page.getByRole('checkbox', { name: /^XLSX/ }).check();
     await page.waitForTimeout(200);
     await page.screenshot({ path: `${out}/exports-dialog-${size}-${scheme}.png` });
+    await page.keyboard.press('Escape');
+    await page.goto(base + '/?range=7d');
+    await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15000 });
+    await page.screenshot({ path: `${out}/page-${size}-${scheme}.png`, fullPage: size === 'phone' });
+    await page.locator('table.events tbody tr').first().click();
+    await page.waitForTimeout(400);
+    await page.screenshot({ path: `${out}/details-${size}-${scheme}.png` });
     await context.close();
   }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
 
 use crate::api::HistogramBucket;
-use crate::format::{month_day, time_minutes};
+use crate::format::month_day;
 
 /// Round y-axis ticks from 0 covering `max`: steps of 1, 2 or 5 × 10ⁿ, 3–6 ticks.
 pub fn y_ticks(max: u64) -> Vec<u64> {
@@ -135,13 +135,9 @@ pub fn pan(from: DateTime<Utc>, to: DateTime<Utc>, direction: i32, now: DateTime
     (start, end)
 }
 
-/// "Nov 21, 14:00 – 14:30" (the date once when both ends share it).
+/// "Nov 21, 14:00 – 14:30" (the date once when both ends share it; seconds when they matter).
 pub fn window_label(start: DateTime<Utc>, end: DateTime<Utc>, offset_minutes: i32) -> String {
-    let (a, b) = (time_minutes(start, offset_minutes), time_minutes(end, offset_minutes));
-    match (a.split_once(", "), b.split_once(", ")) {
-        (Some((day_a, _)), Some((day_b, time_b))) if day_a == day_b => format!("{a} – {time_b}"),
-        _ => format!("{a} – {b}"),
-    }
+    crate::format::range_label(&crate::query::TimeRange::absolute(start, end), offset_minutes)
 }
 
 #[cfg(test)]

@@ -81,8 +81,37 @@ fn offset(minutes: i32) -> FixedOffset {
 pub fn range_label(range: &TimeRange, offset_minutes: i32) -> String {
     match range {
         TimeRange::Relative(r) => r.label(),
-        TimeRange::Absolute { from, to: Some(to) } => format!("{} – {}", time_minutes(*from, offset_minutes), time_minutes(*to, offset_minutes)),
-        TimeRange::Absolute { from, to: None } => format!("Since {}", time_minutes(*from, offset_minutes)),
+        TimeRange::Absolute { from, to: Some(to) } => {
+            // As precise as a window this short needs (a 40-second window never reads
+            // "14:03 – 14:03"; an hour reads in minutes), the date once when both ends share it.
+            let span = (*to - *from).num_milliseconds().abs();
+            let enough = if span >= 3_600_000 { 0 } else if span >= 60_000 { 1 } else { 2 };
+            let digits = precision(*from).max(precision(*to)).min(enough);
+            let (a, b) = (from.with_timezone(&offset(offset_minutes)), to.with_timezone(&offset(offset_minutes)));
+            let end = if a.date_naive() == b.date_naive() { clock(b, digits) } else { format!("{}, {}", month_day(b), clock(b, digits)) };
+            format!("{}, {} – {end}", month_day(a), clock(a, digits))
+        }
+        TimeRange::Absolute { from, to: None } => {
+            let a = from.with_timezone(&offset(offset_minutes));
+            format!("Since {}, {}", month_day(a), clock(a, precision(*from).min(1)))
+        }
+    }
+}
+
+/// 0: whole minutes, 1: whole seconds, 2: milliseconds.
+fn precision(t: DateTime<Utc>) -> u8 {
+    match (t.second(), t.timestamp_subsec_millis()) {
+        (0, 0) => 0,
+        (_, 0) => 1,
+        _ => 2,
+    }
+}
+
+fn clock(t: DateTime<FixedOffset>, precision: u8) -> String {
+    match precision {
+        0 => format!("{:02}:{:02}", t.hour(), t.minute()),
+        1 => format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second()),
+        _ => format!("{:02}:{:02}:{:02}.{:03}", t.hour(), t.minute(), t.second(), t.timestamp_subsec_millis()),
     }
 }
 
@@ -139,6 +168,18 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+    }
+
+    #[test]
+    fn ranges_read_as_precisely_as_their_bounds() {
+        let range = |a: &str, b: &str| range_label(&TimeRange::absolute(t(a), t(b)), 0);
+        assert_eq!(range("2026-11-21T06:48:00Z", "2026-11-21T07:48:00Z"), "Nov 21, 06:48 – 07:48");
+        assert_eq!(range("2026-11-21T06:48:05Z", "2026-11-21T06:48:45Z"), "Nov 21, 06:48:05 – 06:48:45");
+        assert_eq!(range("2026-11-21T06:48:05.250Z", "2026-11-21T06:48:05.750Z"), "Nov 21, 06:48:05.250 – 06:48:05.750");
+        assert_eq!(range("2026-11-20T22:00:00Z", "2026-11-21T02:00:00Z"), "Nov 20, 22:00 – Nov 21, 02:00");
+        assert_eq!(range_label(&TimeRange::absolute(t("2026-11-20T22:00:00Z"), t("2026-11-21T02:00:00Z")), 120), "Nov 21, 00:00 – 04:00");
+        assert_eq!(range("2026-11-21T06:48:05.250Z", "2026-11-21T09:12:41.750Z"), "Nov 21, 06:48 – 09:12", "hours read in minutes");
+        assert_eq!(range("2026-11-21T06:48:05.250Z", "2026-11-21T06:58:41.750Z"), "Nov 21, 06:48:05 – 06:58:41");
     }
 
     #[test]

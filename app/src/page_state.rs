@@ -38,6 +38,16 @@ impl Page {
         self.go.run(change(self.now()));
     }
 
+    /// The events shown just above and below `id` in the table (live rows first): the details
+    /// step to them.
+    pub fn neighbours(&self, id: uuid::Uuid) -> (Option<uuid::Uuid>, Option<uuid::Uuid>) {
+        let mut ids: Vec<uuid::Uuid> = self.live.rows.with(|rows| rows.iter().map(|e| e.id).collect());
+        if let Some(Ok(page)) = self.events.get() {
+            ids.extend(page.events.iter().map(|e| e.id));
+        }
+        neighbours_in(&ids, id)
+    }
+
     /// Closes the event details and gives the keyboard focus back to the row they were for.
     pub fn close_event(&self) {
         let opened = self.now().event;
@@ -45,6 +55,14 @@ impl Page {
         if let Some(id) = opened {
             crate::browser::focus_id_soon(row_id(id));
         }
+    }
+}
+
+/// The ids before and after `id` in `ids`.
+pub fn neighbours_in<T: PartialEq + Copy>(ids: &[T], id: T) -> (Option<T>, Option<T>) {
+    match ids.iter().position(|x| *x == id) {
+        Some(i) => (i.checked_sub(1).map(|j| ids[j]), ids.get(i + 1).copied()),
+        None => (None, None),
     }
 }
 
@@ -57,3 +75,16 @@ pub fn use_page() -> Page {
     expect_context::<Page>()
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::neighbours_in;
+
+    #[test]
+    fn an_event_has_the_rows_around_it_as_neighbours() {
+        assert_eq!(neighbours_in(&[1, 2, 3], 2), (Some(1), Some(3)));
+        assert_eq!(neighbours_in(&[1, 2, 3], 1), (None, Some(2)));
+        assert_eq!(neighbours_in(&[1, 2, 3], 3), (Some(2), None));
+        assert_eq!(neighbours_in(&[1, 2, 3], 9), (None, None), "an event opened from a link, not in the table");
+    }
+}

@@ -120,6 +120,13 @@ test('the keyboard moves into the details and back to the row', async ({ page, r
   await page.keyboard.press('Enter');
   await expect(page.locator('#details-title')).toBeFocused();
   await expect(page.locator('#details-title')).toHaveText('member.removed');
+  // Stepping: k to the newer event, the button back to the older one.
+  await page.keyboard.press('k');
+  await expect(page.locator('#details-title')).toHaveText('project.updated');
+  await expect(page.getByRole('button', { name: 'Newer event' })).toBeDisabled();
+  await page.getByRole('button', { name: 'Older event' }).click();
+  await expect(page.locator('#details-title')).toHaveText('member.removed');
+  await expect(page.getByRole('button', { name: 'Older event' })).toBeDisabled();
   await page.keyboard.press('Escape');
   await expect(page).not.toHaveURL(/event=/);
   await expect(second).toBeFocused();

@@ -130,3 +130,43 @@ async fn searches_narrowed_by_the_trigram_sample_find_exactly_the_matching_event
         assert_eq!(expected.len(), usize::from(email != "user1234@acme.org"), "{email}");
     }
 }
+
+/// Facet values (autocomplete, the field sidebar) count exactly the events the list selects,
+/// for random views with ragged time bounds: whole minutes or hours from the counts tables,
+/// the edges from the events, and without a usable count, the events themselves.
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn facet_values_count_exactly_the_events_the_list_selects(pool: PgPool) {
+    let seed: u64 = std::env::var("AGREEMENT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let values: Vec<Value> = (0..600).map(|_| random_event(&mut rng)).collect();
+    let ingestor = server::ingest::Ingestor::for_command(pool.clone());
+    for batch in values.chunks(200) {
+        server::ingest::ingest(&ingestor, batch).await.expect("ingest");
+    }
+    let events = stored_events(&pool).await;
+    let now = start() + Duration::hours(12);
+    let fields = [
+        Field::Action, Field::Source, Field::Status, Field::Method, Field::Outcome, Field::ActorType, Field::ActorName,
+        Field::Context("cluster".into()), Field::Context("team.name".into()),
+    ];
+    let mut counted = 0;
+    for case in 0..200 {
+        let view = random_view(&mut rng);
+        let field = pick(&mut rng, &fields);
+        let query = app::query::encode_query(&view);
+        let answer = server::explore::field_values(&pool, &field.key(), &query, now, &app::query::Scope::All).await.expect("values");
+        assert!(answer.exact, "seed {seed} case {case}: 600 events are always tallied exactly");
+        let filter = EventFilter::for_window(&view, now).without_field(&field);
+        counted += usize::from(is_counted(&filter));
+        let mut truth: std::collections::BTreeMap<String, u64> = Default::default();
+        for value in events.iter().filter(|e| filter.matches(e)).filter_map(|e| field.value_of(e)) {
+            *truth.entry(value).or_default() += 1;
+        }
+        let mut expected: Vec<(String, u64)> = truth.into_iter().collect();
+        expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        expected.truncate(20);
+        let actual: Vec<(String, u64)> = answer.values.into_iter().map(|v| (v.value, v.count)).collect();
+        assert_eq!(actual, expected, "seed {seed} case {case}: {} values of {query}", field.key());
+    }
+    assert!(counted > 40, "the counts tables must be exercised ({counted}/200)");
+}

@@ -112,6 +112,7 @@ fn EventDetails(event: Event, json: String) -> impl IntoView {
             </button>
         </div>
         <div class="details-actions">
+            <StepButtons id=event.id/>
             <button type="button" class="button" on:click=copy>
                 <Icon name=IconName::Copy/>{move || if copied.get() { "Copied" } else { "Copy as JSON" }}
             </button>
@@ -196,5 +197,29 @@ fn FactValue(value: String) -> impl IntoView {
         {hidden.then(|| view! {
             <span class="hidden-warning" title="This value contains invisible or direction-changing characters, shown as ⟦U+…⟧">"hidden characters"</span>
         })}
+    }
+}
+
+/// Newer / older event: the details step through the table's rows without closing.
+#[component]
+fn StepButtons(id: uuid::Uuid) -> impl IntoView {
+    let page = use_page();
+    let near = Memo::new(move |_| page.neighbours(id));
+    let step = move |to: Option<uuid::Uuid>| {
+        if let Some(to) = to {
+            page.apply(|v| v.with_event(Some(to)));
+        }
+    };
+    view! {
+        <span class="step-buttons" role="group" aria-label="Step through events">
+            <button type="button" class="icon-button" aria-label="Newer event" title="Newer event"
+                disabled=move || near.get().0.is_none() on:click=move |_| step(near.get_untracked().0)>
+                <Icon name=IconName::ChevronUp/>
+            </button>
+            <button type="button" class="icon-button" aria-label="Older event" title="Older event"
+                disabled=move || near.get().1.is_none() on:click=move |_| step(near.get_untracked().1)>
+                <Icon name=IconName::ChevronDown/>
+            </button>
+        </span>
     }
 }

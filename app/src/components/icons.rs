@@ -6,6 +6,7 @@ use leptos::prelude::*;
 pub enum IconName {
     Clock,
     ChevronDown,
+    ChevronUp,
     ChevronLeft,
     ChevronRight,
     Link,
@@ -28,6 +29,7 @@ fn path(name: IconName) -> &'static str {
     match name {
         IconName::Clock => "M12 7v5l3 2M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0z",
         IconName::ChevronDown => "M6 9l6 6 6-6",
+        IconName::ChevronUp => "M6 15l6-6 6 6",
         IconName::ChevronLeft => "M15 6l-6 6 6 6",
         IconName::ChevronRight => "M9 6l6 6-6 6",
         IconName::Link => "M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1",

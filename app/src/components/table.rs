@@ -49,7 +49,7 @@ fn ResultsHeader(page: EventPage) -> impl IntoView {
                 }}
             </h2>
             <div class="pager" role="navigation" aria-label="Pages">
-                <label class="page-size">"Rows"
+                <label class="page-size"><span class="button-label">"Rows"</span>
                     <select class="input" on:change=move |ev| {
                         if let Ok(n) = event_target_value(&ev).parse::<u32>() { ctx.apply(|v| v.with_limit(n)); }
                     }>

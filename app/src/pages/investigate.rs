@@ -101,16 +101,27 @@ fn remember_browser_zone(zone: RwSignal<DisplayZone>) {
     });
 }
 
-/// `/` focuses the search; Escape closes the event details.
+/// `/` focuses the search; Escape closes the event details; j / k step through them.
 fn keyboard_shortcuts(page: Page) {
     crate::browser::on_key(move |key| match key.key.as_str() {
         "/" if !key.typing && !key.modifier => crate::browser::focus_id("search-input"),
+        // j / k step to the older / newer event while the details are open (as in mail clients).
+        "j" | "k" if !key.typing && !key.modifier => step_details(page, key.key == "j"),
         "Escape" if page.now().event.is_some() && !key.handled => {
             page.close_event();
             false
         }
         _ => false,
     });
+}
+
+/// Opens the details of the next older (or newer) event in the table; whether there was one.
+fn step_details(page: Page, older: bool) -> bool {
+    let Some(opened) = page.now().event else { return false };
+    let (newer, next_older) = page.neighbours(opened);
+    let Some(to) = (if older { next_older } else { newer }) else { return false };
+    page.apply(|v| v.with_event(Some(to)));
+    true
 }
 
 /// For members: the page shows the activity relevant to them, and says so.

@@ -134,6 +134,9 @@ pub fn decode_query(query: &str, extra_params: &[&str]) -> DecodedQuery {
             "q" if value.chars().count() > MAX_SEARCH_LEN => {
                 Err(format!("is longer than {MAX_SEARCH_LEN} characters"))
             }
+            // Fields are joined by line breaks in the searched text: a search holding one
+            // would match across two fields.
+            "q" if value.contains(crate::event::SEARCH_SEPARATOR) => Err("must be one line (no line breaks)".into()),
             "q" => {
                 out.view.search = (!value.is_empty()).then_some(value);
                 Ok(())
@@ -273,6 +276,14 @@ mod tests {
         assert!(!decoded.is_empty);
         assert!(decode_query("", &[]).is_empty);
         assert!(decode_query("prefix=x", &["prefix"]).is_empty);
+    }
+
+    #[test]
+    fn a_search_is_one_line() {
+        let decoded = decode_query("q=deploy%0Aadmin", &[]);
+        assert_eq!(decoded.problems.len(), 1);
+        assert!(decoded.problems[0].message.contains("one line"));
+        assert_eq!(decoded.view.search, None);
     }
 
     #[test]

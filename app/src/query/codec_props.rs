@@ -77,7 +77,8 @@ fn view() -> impl Strategy<Value = ViewState> {
     (
         range(),
         prop::collection::vec(filter(), 0..5),
-        prop::option::of(nasty_text()),
+        // A search is one line (see decode_query).
+        prop::option::of(nasty_text().prop_map(|s| s.replace(crate::event::SEARCH_SEPARATOR, " "))),
         prop::option::of("[A-Za-z0-9_-]{1,40}"),
         1u32..=500,
         any::<bool>(),

@@ -120,6 +120,8 @@ fn parse_value(field: &Field, text: String, wildcard: bool) -> Result<FilterValu
     match field.kind() {
         FieldKind::Text if wildcard => Ok(FilterValue::Prefix(text)),
         FieldKind::Text => Ok(FilterValue::Exact(text)),
+        // `*` alone ("has any value") and `!=*` ("has none") work on every field.
+        _ if wildcard && text.is_empty() => Ok(FilterValue::Prefix(String::new())),
         _ if wildcard => Err(format!("does not take wildcards ({text}*)")),
         FieldKind::Status => parse_status(&text),
         FieldKind::Enum if *field == Field::Method => {
@@ -215,6 +217,11 @@ mod tests {
         assert_eq!(values(Field::Method, "get"), vec![FilterValue::Exact("GET".into())]);
         assert!(parse_values(&Field::Status, "600").is_err());
         assert!(parse_values(&Field::Status, "5*").is_err());
+        for field in [Field::Status, Field::Method, Field::Outcome, Field::ActorType] {
+            assert_eq!(values(field.clone(), "*"), vec![FilterValue::Prefix(String::new())], "{field:?}: has any value");
+        }
+        let no_status = Filter::new(Field::Status, true, [FilterValue::Prefix(String::new())]).expect("one value");
+        assert!(no_status.matches_value(None) && !no_status.matches_value(Some("200")), "status!=* finds events without a status");
         assert!(parse_values(&Field::Outcome, "maybe").unwrap_err().contains("success, failure"));
         assert!(parse_values(&Field::Action, "a,,b").unwrap_err().contains("empty"));
         assert!(parse_values(&Field::Action, "a\\").unwrap_err().contains("backslash"));

@@ -123,9 +123,11 @@ impl ViewState {
         self
     }
 
-    /// Sets the search text; blank text clears the search.
+    /// Sets the search text; blank text clears the search. A search is one line: pasted
+    /// line breaks become spaces.
     pub fn with_search(mut self, text: &str) -> ViewState {
-        let trimmed = text.trim();
+        let one_line = text.replace(['\r', crate::event::SEARCH_SEPARATOR], " ");
+        let trimmed = one_line.trim();
         self.search = (!trimmed.is_empty()).then(|| trimmed.to_string());
         self.cursor = None;
         self

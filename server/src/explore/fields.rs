@@ -2,12 +2,12 @@
 
 use app::api::{FieldInfo, FieldList, FieldValues, ValueCount};
 use app::query::{EventFilter, Field, Scope};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::decode_strict;
 use super::ExploreError;
-use crate::store::counts::{count_dimension, is_counted};
+use crate::store::counts::{count_dimension, is_counted, push_segments, whole_steps};
 use crate::store::filter_sql::{like_escape, push_conditions, push_filter, push_text, On};
 
 /// How many values autocomplete offers.
@@ -46,8 +46,12 @@ pub async fn field_values(pool: &PgPool, field_key: &str, query: &str, now: Date
         Field::Context(key) if counted => Some(("event_label_counts", "key", "hour", key.clone())),
         other => count_dimension(other).filter(|_| counted).map(|dim| ("event_counts", "dim", "minute", dim.to_string())),
     };
-    let (values, exact) = match table {
-        Some(table) => (counted_values(pool, &filter, table, &prefix).await?, true),
+    let counted = match table {
+        Some(table) => counted_values(pool, &filter, &field, table, &prefix).await?,
+        None => None,
+    };
+    let (values, exact) = match counted {
+        Some(values) => (values, true),
         None => sampled_values(pool, &filter, &field, &prefix).await?,
     };
     Ok(FieldValues { field: field.key(), values, exact })
@@ -61,27 +65,41 @@ fn has_other_dimension(filter: &EventFilter) -> bool {
 /// A counts table: name, dimension column, time column, dimension.
 type CountsTable = (&'static str, &'static str, &'static str, String);
 
-/// From a counts table, over the whole minutes (or hours) the window touches: autocomplete
-/// can afford the ragged edges.
-async fn counted_values(pool: &PgPool, filter: &EventFilter, table: CountsTable, prefix: &str) -> Result<Vec<ValueCount>, sqlx::Error> {
+/// Exact counts: the whole minutes (or hours) inside the window from a counts table, and the
+/// ragged edges around them tallied from the events themselves. `None` when the window holds
+/// no whole step (then the events are few: tallying them is as cheap).
+async fn counted_values(pool: &PgPool, filter: &EventFilter, field: &Field, table: CountsTable, prefix: &str) -> Result<Option<Vec<ValueCount>>, sqlx::Error> {
     let (name, dim_column, time, dim) = table;
-    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!("SELECT c.value, sum(c.n)::int8 FROM {name} c WHERE c.{dim_column} = "));
+    let step = if time == "hour" { TimeDelta::hours(1) } else { TimeDelta::minutes(1) };
+    let (Some(from), Some(to)) = (filter.from, filter.to) else { return Ok(None) };
+    let Some((whole_from, whole_to)) = whole_steps(from, to, step) else { return Ok(None) };
+    let mut qb: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("SELECT value, sum(n)::int8 FROM (SELECT c.value AS value, c.n::int8 AS n FROM {name} c WHERE c.{dim_column} = "));
     qb.push_bind(dim).push(" AND c.value IS NOT NULL");
-    if let Some(from) = filter.from {
-        qb.push(format!(" AND c.{time} >= date_trunc('{time}', ")).push_bind(from).push(")");
-    }
-    if let Some(to) = filter.to {
-        qb.push(format!(" AND c.{time} < ")).push_bind(to);
-    }
+    qb.push(format!(" AND c.{time} >= ")).push_bind(whole_from).push(format!(" AND c.{time} < ")).push_bind(whole_to);
     for outcome in filter.filters.iter().filter(|f| f.field == Field::Outcome) {
         push_filter(&mut qb, On::Counts, outcome);
     }
     if !prefix.is_empty() {
         qb.push(" AND c.value LIKE ").push_bind(format!("{}%", like_escape(prefix)));
     }
-    qb.push(" GROUP BY c.value ORDER BY 2 DESC, 1 LIMIT ").push_bind(TOP);
+    let edges: Vec<_> = [(from, whole_from), (whole_to, to)].into_iter().filter(|(a, b)| a < b).collect();
+    if !edges.is_empty() {
+        qb.push(" UNION ALL SELECT ");
+        push_text(&mut qb, field);
+        qb.push(", count(*)::int8 FROM events e WHERE true");
+        push_conditions(&mut qb, filter);
+        push_segments(&mut qb, "e.occurred_at", &edges);
+        if !prefix.is_empty() {
+            qb.push(" AND ");
+            push_text(&mut qb, field);
+            qb.push(" LIKE ").push_bind(format!("{}%", like_escape(prefix)));
+        }
+        qb.push(" GROUP BY 1");
+    }
+    qb.push(") parts WHERE value IS NOT NULL GROUP BY value ORDER BY 2 DESC, 1 LIMIT ").push_bind(TOP);
     let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(pool).await?;
-    Ok(rows.into_iter().map(|(value, n)| ValueCount { value, count: u64::try_from(n).unwrap_or(0) }).collect())
+    Ok(Some(rows.into_iter().map(|(value, n)| ValueCount { value, count: u64::try_from(n).unwrap_or(0) }).collect()))
 }
 
 /// Tallied over the newest matching events; exact when fewer than the sample matched.

@@ -142,7 +142,7 @@ pub async fn count_buckets(pool: &PgPool, filter: &EventFilter, bounds: &[DateTi
         let mut whole = Vec::new();
         let mut rest = Vec::new();
         for (a, b) in segments {
-            match inner(a, b, step) {
+            match whole_steps(a, b, step) {
                 // A bound inside the span must fall on a step, or a row would straddle two
                 // buckets. The outer bounds may be ragged: counting stops at the segment.
                 Some((ia, ib)) if bounds.iter().filter(|t| ia < **t && **t < ib).all(|t| on_step(*t, step)) => {
@@ -164,7 +164,7 @@ pub async fn count_buckets(pool: &PgPool, filter: &EventFilter, bounds: &[DateTi
 }
 
 /// The whole steps inside `[a, b)`, if any.
-fn inner(a: DateTime<Utc>, b: DateTime<Utc>, step: TimeDelta) -> Option<Segment> {
+pub fn whole_steps(a: DateTime<Utc>, b: DateTime<Utc>, step: TimeDelta) -> Option<Segment> {
     let start = a.duration_trunc(step).ok().map(|t| if t < a { t + step } else { t })?;
     let end = b.duration_trunc(step).ok()?;
     (start < end).then_some((start, end))
@@ -186,7 +186,7 @@ fn add_rows(counts: &mut [Pair], rows: Vec<Row>) {
 }
 
 /// `AND (t >= a1 AND t < b1 OR ...)` for the segments.
-fn push_segments(qb: &mut QueryBuilder<'_, Postgres>, column: &str, segments: &[Segment]) {
+pub fn push_segments(qb: &mut QueryBuilder<'_, Postgres>, column: &str, segments: &[Segment]) {
     qb.push(" AND (");
     for (i, (a, b)) in segments.iter().enumerate() {
         if i > 0 {

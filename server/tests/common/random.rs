@@ -86,6 +86,8 @@ pub fn random_value(rng: &mut TestRng, field: &Field) -> FilterValue {
     };
     let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     match field {
+        // "Has any value" (`*`, or `!=*` negated) on every field.
+        _ if rng.chance(0.08) => FilterValue::Prefix(String::new()),
         Field::Status if rng.chance(0.5) => FilterValue::StatusClass(pick(rng, &[2u8, 3, 4, 5])),
         Field::Status => FilterValue::Exact(pick(rng, STATUSES).to_string()),
         Field::Method => FilterValue::Exact(pick(rng, METHODS).to_string()),
