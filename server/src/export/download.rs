@@ -10,8 +10,9 @@ use axum::body::Bytes;
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 
-use super::read::{self, Plan};
-use super::{encoder, Format, Options};
+use super::pipeline::{self, Priority};
+use super::read::Plan;
+use super::{encoder, Encoder, Format, Options};
 
 pub type Chunk = Result<Bytes, std::io::Error>;
 
@@ -27,48 +28,37 @@ pub fn start(pool: PgPool, plan: Plan, format: Format, options: Options, scratch
     rx
 }
 
-#[derive(Debug, thiserror::Error)]
-enum Stop {
-    #[error(transparent)]
-    Export(#[from] super::ExportError),
-    #[error("the client went away")]
-    Gone,
-}
-
 async fn produce(pool: &PgPool, plan: &Plan, format: Format, options: Options, scratch: &std::path::Path, tx: &mpsc::Sender<Chunk>) -> Result<(), super::ExportError> {
-    let mut encoder = encoder(format, &plan.columns, options, scratch)?;
-    let mut after = None;
-    let mut buffer: Vec<u8> = Vec::with_capacity(1 << 20);
-    loop {
-        let (events, next) = read::chunk(pool, plan, after).await?;
+    let encoder = encoder(format, &plan.columns, options, scratch)?;
+    let out = Sender { tx: tx.clone(), buffer: Vec::with_capacity(1 << 16) };
+    // Encoded on a thread of its own while the next chunk is read (see `pipeline`).
+    let encode = |(encoder, out): &mut (Box<dyn Encoder>, Sender), events: Vec<app::event::Event>| {
         for event in &events {
             encoder.event(event)?;
         }
-        encoder.drain(&mut buffer)?;
-        if !buffer.is_empty() && tx.send(Ok(Bytes::from(std::mem::take(&mut buffer)))).await.is_err() {
-            return Ok(());
-        }
-        match next {
-            Some(cursor) => after = Some(cursor),
-            None => break,
-        }
-    }
+        encoder.drain(out)
+    };
+    let (encoder, mut out) = match pipeline::run(pool, plan, Priority::Interactive, (encoder, out), encode, || false).await {
+        Ok((state, _)) => state,
+        Err(e) if client_gone(&e) => return Ok(()),
+        Err(e) => return Err(e),
+    };
     // The rest (for XLSX, the whole workbook) is written off the async threads.
-    let tx = tx.clone();
-    let finished = tokio::task::spawn_blocking(move || -> Result<(), Stop> {
-        let mut out = Sender { tx, buffer: Vec::with_capacity(1 << 16) };
-        encoder.finish(&mut out).map_err(|e| match e {
-            super::ExportError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe => Stop::Gone,
-            other => Stop::Export(other),
-        })?;
-        out.flush().map_err(|_| Stop::Gone)
+    let finished = tokio::task::spawn_blocking(move || -> Result<(), super::ExportError> {
+        encoder.finish(&mut out)?;
+        Ok(out.flush()?)
     })
     .await
     .map_err(|e| super::ExportError::Io(std::io::Error::other(e)))?;
     match finished {
-        Ok(()) | Err(Stop::Gone) => Ok(()),
-        Err(Stop::Export(e)) => Err(e),
+        Err(e) if !client_gone(&e) => Err(e),
+        _ => Ok(()),
     }
+}
+
+/// Whether writing failed because the client went away (not worth a warning).
+fn client_gone(e: &super::ExportError) -> bool {
+    matches!(e, super::ExportError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// A blocking writer into the response channel.

@@ -14,6 +14,7 @@ pub mod download;
 pub mod files;
 pub mod jobs;
 pub mod ndjson;
+pub mod pipeline;
 pub mod read;
 pub mod worker;
 pub mod xlsx;

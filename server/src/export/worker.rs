@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 
 use super::files::{describe, file_stem, ExportFiles, ZipOut};
+use super::pipeline::{self, Priority};
 use super::read::{self, Plan};
 use super::{encoder, Encoder, ExportError, Format, Options};
 use crate::store::exports::{self, ExportRow};
@@ -116,10 +117,10 @@ impl Worker {
             return Ok(None);
         }
         let alive = tokio::spawn(keep_alive(self.pool.clone(), job.id, self.instance.clone(), done.clone(), total));
-        let written = write_all(&self.pool, &plan, &mut outputs, &done, &alive).await;
+        let written = write_all(&self.pool, &plan, outputs, done.clone(), &alive).await;
         let result = match written {
-            Ok(true) => finish_all(outputs).await.map(|files| Some((i64::try_from(done.load(Ordering::Relaxed)).unwrap_or(i64::MAX), files))),
-            Ok(false) => Ok(None),
+            Ok(Some(outputs)) => finish_all(outputs).await.map(|files| Some((i64::try_from(done.load(Ordering::Relaxed)).unwrap_or(i64::MAX), files))),
+            Ok(None) => Ok(None),
             Err(e) => Err(e),
         };
         let still_ours = !alive.is_finished();
@@ -149,14 +150,10 @@ impl Worker {
 
 type Output = (Format, Box<dyn Encoder>, ZipOut);
 
-/// Reads the events chunk by chunk into every output; false when the job stopped being ours.
-async fn write_all(pool: &PgPool, plan: &Plan, outputs: &mut [Output], done: &AtomicU64, alive: &tokio::task::JoinHandle<()>) -> Result<bool, ExportError> {
-    let mut after = None;
-    loop {
-        if alive.is_finished() {
-            return Ok(false);
-        }
-        let (events, next) = read::chunk(pool, plan, after).await?;
+/// Reads the events chunk by chunk into every output (encoded and compressed on a background
+/// thread, see `pipeline`); `None` when the job stopped being ours.
+async fn write_all(pool: &PgPool, plan: &Plan, outputs: Vec<Output>, done: Arc<AtomicU64>, alive: &tokio::task::JoinHandle<()>) -> Result<Option<Vec<Output>>, ExportError> {
+    let encode = move |outputs: &mut Vec<Output>, events: Vec<app::event::Event>| {
         for (_, encoder, out) in outputs.iter_mut() {
             for event in &events {
                 encoder.event(event)?;
@@ -164,16 +161,15 @@ async fn write_all(pool: &PgPool, plan: &Plan, outputs: &mut [Output], done: &At
             encoder.drain(out.writer())?;
         }
         done.fetch_add(events.len() as u64, Ordering::Relaxed);
-        match next {
-            Some(cursor) => after = Some(cursor),
-            None => return Ok(true),
-        }
-    }
+        Ok(())
+    };
+    let (outputs, complete) = pipeline::run(pool, plan, Priority::Background, outputs, encode, || alive.is_finished()).await?;
+    Ok(complete.then_some(outputs))
 }
 
-/// Completes every ZIP (the workbook is written here) off the async threads.
+/// Completes every ZIP (the workbook is written here) on a background thread.
 async fn finish_all(outputs: Vec<Output>) -> Result<Value, ExportError> {
-    tokio::task::spawn_blocking(move || {
+    pipeline::in_background(move || {
         let mut files = Map::new();
         for (format, encoder, mut out) in outputs {
             encoder.finish(out.writer())?;
@@ -183,7 +179,6 @@ async fn finish_all(outputs: Vec<Output>) -> Result<Value, ExportError> {
         Ok(Value::Object(files))
     })
     .await
-    .map_err(|e| ExportError::Io(std::io::Error::other(e)))?
 }
 
 /// Says "still running, N rows done" until the job is no longer ours (then it returns, which
