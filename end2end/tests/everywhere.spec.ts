@@ -192,3 +192,30 @@ test.describe('without JavaScript', () => {
     await expect(page.locator('.chart .bar').first()).toBeAttached();
   });
 });
+
+test('pills tell one value with a comma from two values, and a prefix from a literal star', async ({ page }) => {
+  await page.goto('/?range=1h&resource.name=a%5C,%20b&actor.name=x,y&action=deploy*&resource.id=v1%5C*');
+  await hydrated(page);
+  const pill = (field: string) => page.locator('.pill', { hasText: field });
+  await expect(pill('Resource ID').locator('.pill-value')).toHaveText(['“v1*”']);
+  await expect(pill('Resource ID').locator('.wildcard')).toHaveCount(0);
+  await expect(pill('Action').locator('.pill-value')).toHaveText(['“deploy”']);
+  await expect(pill('Action').locator('.wildcard')).toHaveCount(1);
+  await expect(pill('Actor').locator('.pill-value')).toHaveText(['“x”', '“y”']);
+  await expect(page.locator('.pill-main', { hasText: 'a, b' }).locator('.pill-value')).toHaveText(['“a, b”']);
+  await expect(page.getByRole('button', { name: /^Resource\s*is\s*“\s*a, b\s*”$/ })).toBeVisible();
+});
+
+test('changing the operator keeps what is half typed, and the focus', async ({ page }) => {
+  await page.goto('/?range=1h');
+  await hydrated(page);
+  await page.locator('.add-filter').click();
+  await page.getByRole('button', { name: /^Action/ }).first().click();
+  const value = page.locator('#filter-value');
+  await value.fill('depl');
+  await page.locator('#filter-operator').selectOption('not');
+  await expect(value).toHaveValue('depl');
+  await value.focus();
+  await page.keyboard.type('oy');
+  await expect(value).toHaveValue('deploy');
+});

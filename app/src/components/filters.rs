@@ -47,11 +47,29 @@ pub fn FilterBar() -> impl IntoView {
     }
 }
 
+/// Text between quotes that only screen readers hear.
+#[component]
+fn Quoted(text: String) -> impl IntoView {
+    view! { <span class="visually-hidden">"“"</span>{text}<span class="visually-hidden">"”"</span> }
+}
+
+/// A value as the pill's accessible name says it: `“deploy”`, `“project.”*`, `5xx`.
+fn spoken_value(value: &FilterValue) -> String {
+    match value {
+        FilterValue::Exact(v) => format!("“{v}”"),
+        FilterValue::Prefix(p) if p.is_empty() => "any value".into(),
+        FilterValue::Prefix(p) => format!("“{p}”*"),
+        FilterValue::StatusClass(_) => value.display(),
+    }
+}
+
 #[component]
 fn Pill(filter: Filter, draft: RwSignal<Option<Draft>>) -> impl IntoView {
     let page = use_page();
-    let values: Vec<String> = filter.values().iter().map(FilterValue::display).collect();
-    let summary = format!("{} {} {}", filter.field.label(), filter.operator_label(), values.join(", "));
+    // Each value quoted on its own ("a, b" is one value; "a", "b" two) and a wildcard outside
+    // the quotes ("project."* is a prefix; "project.*" the exact text).
+    let spoken: Vec<String> = filter.values().iter().map(spoken_value).collect();
+    let summary = format!("{} {} {}", filter.field.label(), filter.operator_label(), spoken.join(", "));
     let (field, negated) = (filter.field.clone(), filter.negated);
     let edit = {
         let filter = filter.clone();
@@ -75,7 +93,15 @@ fn Pill(filter: Filter, draft: RwSignal<Option<Draft>>) -> impl IntoView {
             <button type="button" class="pill-main" title=format!("Edit: {summary}") on:click=edit>
                 <span class="pill-field">{filter.field.label()}</span>
                 <span class="pill-op">{filter.operator_label()}</span>
-                <span class="pill-values">{crate::reveal::shown(&values.join(", "))}</span>
+                <span class="pill-values">
+                    {filter.values().iter().map(|v| match v {
+                        // Quotes for screen readers only: "a, b" is one value, "a" "b" two.
+                        FilterValue::Prefix(p) => view! {
+                            <span class="pill-value"><Quoted text=crate::reveal::shown(p)/></span><span class="wildcard" title="then any text">"*"</span>
+                        }.into_any(),
+                        other => view! { <span class="pill-value"><Quoted text=crate::reveal::shown(&other.display())/></span> }.into_any(),
+                    }).collect_view()}
+                </span>
             </button>
             <button type="button" class="pill-action" on:click=toggle
                 title=if negated { "Include these values instead" } else { "Exclude these values instead" }
@@ -92,11 +118,14 @@ fn Pill(filter: Filter, draft: RwSignal<Option<Draft>>) -> impl IntoView {
 #[component]
 fn FilterEditor(draft: RwSignal<Option<Draft>>) -> impl IntoView {
     let close = move || draft.set(None);
+    // Only a change of field swaps the step: changing the operator or adding a value keeps the
+    // editor (and what is half typed in it, and the focus) as it is.
+    let field = Memo::new(move |_| draft.with(|d| d.as_ref().and_then(|d| d.field.clone())));
     view! {
         <div class="backdrop" on:click=move |_| close()></div>
         <div class="popover filter-editor" role="dialog" aria-label="Filter"
             on:keydown=move |ev| if ev.key() == "Escape" { ev.prevent_default(); close(); }>
-            {move || match draft.with(|d| d.as_ref().and_then(|d| d.field.clone())) {
+            {move || match field.get() {
                 None => view! { <FieldPicker draft/> }.into_any(),
                 Some(field) => view! { <ValueEditor draft field/> }.into_any(),
             }}
