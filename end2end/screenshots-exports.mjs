@@ -24,21 +24,21 @@ for (const scheme of ['light', 'dark']) {
     await page.waitForURL(/\/$/);
     await page.goto(base + view);
     await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15000 });
-    await page.waitForTimeout(500);
+    await page.waitForSelector('.exports-panel .export-item');
     await page.screenshot({ path: `${out}/exports-panel-${size}-${scheme}.png` });
     await page.locator('.export-menu > summary').click();
-    await page.waitForTimeout(200);
+    await page.locator('.export-menu .popover').waitFor();
     await page.screenshot({ path: `${out}/exports-menu-${size}-${scheme}.png` });
     await page.getByRole('button', { name: /Export job/ }).click();
     await page.getByRole('checkbox', { name: /^XLSX/ }).check();
-    await page.waitForTimeout(200);
+    await page.locator('.format-choice.checked', { hasText: 'XLSX' }).waitFor();
     await page.screenshot({ path: `${out}/exports-dialog-${size}-${scheme}.png` });
     await page.keyboard.press('Escape');
     await page.goto(base + '/?range=7d');
     await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15000 });
     await page.screenshot({ path: `${out}/page-${size}-${scheme}.png`, fullPage: size === 'phone' });
     await page.locator('table.events tbody tr').first().click();
-    await page.waitForTimeout(400);
+    await page.locator('#details-title').waitFor();
     await page.screenshot({ path: `${out}/details-${size}-${scheme}.png` });
     await context.close();
   }

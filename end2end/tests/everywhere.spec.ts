@@ -72,6 +72,9 @@ for (const theme of ['light', 'dark'] as const) {
     expect(box.x).toBe(0);
     expect(box.width).toBeGreaterThanOrEqual(389);
     await fitsTheScreen(page);
+    const axe = await new AxeBuilder({ page }).analyze();
+    const bad = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    expect(bad.map((v) => `${theme} phone details: ${v.id}: ${v.nodes.map((n) => n.target).join(' ')}`)).toEqual([]);
     await details.getByRole('button', { name: 'Close details' }).click();
     await expect(details).toHaveCount(0);
   });

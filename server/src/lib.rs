@@ -18,6 +18,8 @@ pub mod serve;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+#[cfg(test)]
+mod test_support;
 pub mod web;
 
 use config::{Cli, Command, DemoArgs, ServeArgs};

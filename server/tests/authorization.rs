@@ -172,14 +172,7 @@ async fn world(pool: &PgPool) -> World {
         .await
         .expect("disable");
     let victim_token = accounts::create_token(pool, "victim", TokenScope::Ingest, None, Actor::system(), Origin::default()).await.expect("token").0.id;
-    let admin_principal = server::auth::Principal {
-        credential: server::auth::Credential::Session(vec![1]),
-        user: None,
-        role: Role::Admin,
-        scope: app::query::Scope::All,
-        scope_views: vec![],
-        token: None,
-    };
+    let admin_principal = common::admin_principal();
     let export = server::export::jobs::create(
         pool,
         &server::export::files::ExportFiles::new(std::env::temp_dir().join(format!("matrix-{}", uuid::Uuid::now_v7())), std::time::Duration::from_secs(60)),

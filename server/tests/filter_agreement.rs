@@ -29,8 +29,9 @@ async fn sql_ids(pool: &PgPool, filter: &EventFilter) -> BTreeSet<uuid::Uuid> {
     qb.build_query_scalar().fetch_all(pool).await.expect("query").into_iter().collect()
 }
 
-#[sqlx::test(migrator = "server::db::MIGRATOR")]
-async fn sql_and_rust_select_and_count_the_same_events(pool: PgPool) {
+/// 600 random events stored through the ingest path (seed from `AGREEMENT_SEED` to replay a
+/// failure), the generator to draw views from, and the events as stored.
+async fn random_store(pool: &PgPool) -> (u64, StdRng, Vec<Event>) {
     let seed: u64 = std::env::var("AGREEMENT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
     let mut rng = StdRng::seed_from_u64(seed);
     let values: Vec<Value> = (0..600).map(|_| random_event(&mut rng)).collect();
@@ -38,7 +39,12 @@ async fn sql_and_rust_select_and_count_the_same_events(pool: PgPool) {
     for batch in values.chunks(200) {
         server::ingest::ingest(&ingestor, batch).await.expect("ingest");
     }
-    let events = stored_events(&pool).await;
+    (seed, rng, stored_events(pool).await)
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn sql_and_rust_select_and_count_the_same_events(pool: PgPool) {
+    let (seed, mut rng, events) = random_store(&pool).await;
     assert_eq!(events.len(), 600);
 
     let now = start() + Duration::hours(12);
@@ -136,14 +142,7 @@ async fn searches_narrowed_by_the_trigram_sample_find_exactly_the_matching_event
 /// the edges from the events, and without a usable count, the events themselves.
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn facet_values_count_exactly_the_events_the_list_selects(pool: PgPool) {
-    let seed: u64 = std::env::var("AGREEMENT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
-    let mut rng = StdRng::seed_from_u64(seed);
-    let values: Vec<Value> = (0..600).map(|_| random_event(&mut rng)).collect();
-    let ingestor = server::ingest::Ingestor::for_command(pool.clone());
-    for batch in values.chunks(200) {
-        server::ingest::ingest(&ingestor, batch).await.expect("ingest");
-    }
-    let events = stored_events(&pool).await;
+    let (seed, mut rng, events) = random_store(&pool).await;
     let now = start() + Duration::hours(12);
     let fields = [
         Field::Action, Field::Source, Field::Status, Field::Method, Field::Outcome, Field::ActorType, Field::ActorName,

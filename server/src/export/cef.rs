@@ -27,11 +27,10 @@
 //! Severity: 3 for a success, 6 for a failure.
 
 use std::fmt::Write as _;
-use std::io::Write;
 
 use app::event::{Event, Outcome};
 
-use super::{Encoder, ExportError};
+use super::ExportError;
 
 pub const VENDOR: &str = "Auditorium";
 pub const PRODUCT: &str = "Auditorium";
@@ -147,27 +146,10 @@ impl Extension<'_> {
     }
 }
 
-#[derive(Default)]
-pub struct CefEncoder {
-    buffer: Vec<u8>,
-}
-
-impl Encoder for CefEncoder {
-    fn event(&mut self, event: &Event) -> Result<(), ExportError> {
-        self.buffer.extend_from_slice(line(event).as_bytes());
-        self.buffer.push(b'\n');
-        Ok(())
-    }
-
-    fn drain(&mut self, out: &mut (dyn Write + Send)) -> Result<(), ExportError> {
-        out.write_all(&self.buffer)?;
-        self.buffer.clear();
-        Ok(())
-    }
-
-    fn finish(mut self: Box<Self>, out: &mut (dyn Write + Send)) -> Result<(), ExportError> {
-        self.drain(out)
-    }
+/// One CEF record (see [`line`]) for the export's line encoder.
+pub fn write_line(event: &Event, out: &mut Vec<u8>) -> Result<(), ExportError> {
+    out.extend_from_slice(line(event).as_bytes());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -189,7 +171,7 @@ mod tests {
             error: Some("denied\r\n".into()),
             resource: Some(Resource { resource_type: "repo".into(), id: Some("r1".into()), name: None }),
             ip: Some("2001:db8::1".into()),
-            ..crate::export::sample_event()
+            ..crate::test_support::sample_event()
         }
     }
 

@@ -106,7 +106,7 @@ mod tests {
             status: Some(201),
             outcome: Outcome::Success,
             context: [("team".to_string(), "core".to_string()), ("zone".to_string(), "eu".to_string())].into_iter().collect(),
-            ..crate::export::sample_event()
+            ..crate::test_support::sample_event()
         }
     }
 

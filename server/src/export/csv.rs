@@ -57,7 +57,7 @@ mod tests {
     use super::*;
 
     fn event(name: &str) -> Event {
-        let mut event = crate::export::sample_event();
+        let mut event = crate::test_support::sample_event();
         event.actor.name = name.into();
         event
     }

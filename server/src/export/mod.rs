@@ -104,12 +104,43 @@ pub trait Encoder: Send {
     fn finish(self: Box<Self>, out: &mut (dyn Write + Send)) -> Result<(), ExportError>;
 }
 
+/// A format of one line per event (NDJSON, CEF): each line is written by `write` into a
+/// buffer that `drain` hands on.
+pub struct Lines {
+    buffer: Vec<u8>,
+    write: fn(&Event, &mut Vec<u8>) -> Result<(), ExportError>,
+}
+
+impl Lines {
+    pub fn new(write: fn(&Event, &mut Vec<u8>) -> Result<(), ExportError>) -> Lines {
+        Lines { buffer: Vec::new(), write }
+    }
+}
+
+impl Encoder for Lines {
+    fn event(&mut self, event: &Event) -> Result<(), ExportError> {
+        (self.write)(event, &mut self.buffer)?;
+        self.buffer.push(b'\n');
+        Ok(())
+    }
+
+    fn drain(&mut self, out: &mut (dyn Write + Send)) -> Result<(), ExportError> {
+        out.write_all(&self.buffer)?;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, out: &mut (dyn Write + Send)) -> Result<(), ExportError> {
+        self.drain(out)
+    }
+}
+
 /// An encoder for `format`; `scratch` is where the workbook keeps its temporary files.
 pub fn encoder(format: Format, columns: &Columns, options: Options, scratch: &std::path::Path) -> Result<Box<dyn Encoder>, ExportError> {
     Ok(match format {
         Format::Csv => Box::new(csv::CsvEncoder::new(columns.clone(), options.bom)?),
-        Format::Ndjson => Box::new(ndjson::NdjsonEncoder::default()),
-        Format::Cef => Box::new(cef::CefEncoder::default()),
+        Format::Ndjson => Box::new(Lines::new(ndjson::write_line)),
+        Format::Cef => Box::new(Lines::new(cef::write_line)),
         Format::Xlsx => Box::new(xlsx::XlsxEncoder::new(columns.clone(), scratch)?),
     })
 }
@@ -130,32 +161,6 @@ pub fn unneutralise(cell: &str) -> &str {
     cell.strip_prefix('\'').unwrap_or(cell)
 }
 
-/// A plain event for the formats' tests; each test changes what it is about.
-#[cfg(test)]
-pub(crate) fn sample_event() -> Event {
-    use app::event::{Actor, ActorType, Outcome};
-    let t = chrono::DateTime::from_timestamp(1_764_000_000, 0).expect("t");
-    Event {
-        id: uuid::Uuid::from_u128(1),
-        occurred_at: t,
-        received_at: t,
-        action: "a".into(),
-        actor: Actor { id: "u".into(), name: "U".into(), email: None, actor_type: ActorType::User },
-        source: None,
-        method: None,
-        status: None,
-        path: None,
-        outcome: Outcome::Failure,
-        error: None,
-        resource: None,
-        context: Default::default(),
-        request_id: None,
-        ip: None,
-        user_agent: None,
-        changes: vec![],
-        metadata: None,
-    }
-}
 
 #[cfg(test)]
 mod tests {

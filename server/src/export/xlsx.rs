@@ -206,7 +206,7 @@ mod tests {
         encoder.rows_per_sheet = 2;
         let mut encoder: Box<dyn Encoder> = Box::new(encoder);
         for n in 0..5 {
-            let mut event = crate::export::sample_event();
+            let mut event = crate::test_support::sample_event();
             event.actor.name = format!("=cmd{n}");
             event.status = Some(200 + n);
             encoder.event(&event).expect("event");

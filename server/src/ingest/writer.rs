@@ -364,7 +364,7 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::event::{Actor, ActorType, Event, Outcome};
+    use app::event::{Event, Outcome};
 
     fn job(ids: &[u128]) -> Job {
         let events = ids
@@ -375,20 +375,8 @@ mod tests {
                     occurred_at: chrono::Utc::now(),
                     received_at: chrono::Utc::now(),
                     action: "a.b".into(),
-                    actor: Actor { id: "u".into(), name: "U".into(), email: None, actor_type: ActorType::User },
-                    source: None,
-                    method: None,
-                    status: None,
-                    path: None,
                     outcome: Outcome::Success,
-                    error: None,
-                    resource: None,
-                    context: Default::default(),
-                    request_id: None,
-                    ip: None,
-                    user_agent: None,
-                    changes: vec![],
-                    metadata: None,
+                    ..crate::test_support::sample_event()
                 },
                 fingerprint: vec![],
             })

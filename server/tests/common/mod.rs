@@ -2,6 +2,7 @@
 //! (`#[sqlx::test]` creates one per test from DATABASE_URL).
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod exports;
 pub mod random;
 
 use axum::body::Body;
@@ -115,4 +116,16 @@ pub fn ws_request(addr: std::net::SocketAddr, query: &str, token: &str) -> tokio
 /// `count(*)` of `table` rows matching `condition` (a fixed SQL text of the test's).
 pub async fn count_events_where(pool: &PgPool, condition: &str, table: &str) -> i64 {
     sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE {condition}")).fetch_one(pool).await.expect("count")
+}
+
+/// An administrator as the server sees one (for calling library functions directly).
+pub fn admin_principal() -> server::auth::Principal {
+    server::auth::Principal {
+        credential: server::auth::Credential::Session(vec![1]),
+        user: None,
+        role: server::store::users::Role::Admin,
+        scope: app::query::Scope::All,
+        scope_views: vec![],
+        token: None,
+    }
 }
