@@ -25,8 +25,17 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-const page = await context.newPage();
+async function signedIn(options) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  const page = await context.newPage();
+  const form = await context.request.post(base + '/sign-in', {
+    form: { email: process.env.BENCH_EMAIL, password: process.env.BENCH_PASSWORD, next: '/' },
+    headers: { Origin: base }, maxRedirects: 0,
+  });
+  if (form.status() !== 303) throw new Error(`signing in failed: ${form.status()}`);
+  return { context, page };
+}
+const { context, page } = await signedIn({});
 
 console.log('\n## Navigation to rows visible (server-rendered), warm server\n');
 console.log('| view | paint p50 | paint p95 | end-to-end p50 | end-to-end p95 |');
@@ -51,6 +60,28 @@ for (const [label, path] of views) {
     }
   }
   console.log(`| ${label} | ${ms(pct(paint, 50))} | ${ms(pct(paint, 95))} | ${ms(pct(wall, 50))} | ${ms(pct(wall, 95))} |`);
+}
+
+console.log('\n## Without JavaScript: navigation to rows visible, and the HTML\n');
+console.log('| view | end-to-end p50 | end-to-end p95 | HTML (raw) |');
+console.log('|---|---|---|---|');
+{
+  const { context: plain, page: text } = await signedIn({ javaScriptEnabled: false });
+  for (const [label, path] of views) {
+    const wall = [];
+    let bytes = 0;
+    for (let i = 0; i < runs + 3; i++) {
+      const started = performance.now();
+      const response = await text.goto(base + path, { waitUntil: 'commit' });
+      await text.locator('table.events tbody tr').first().waitFor({ state: 'visible' });
+      if (i >= 3) wall.push(performance.now() - started);
+      bytes = (await response.body()).length;
+    }
+    console.log(`| ${label} | ${ms(pct(wall, 50))} | ${ms(pct(wall, 95))} | ${(bytes / 1024).toFixed(1)} KB |`);
+  }
+  const home = await plain.request.get(base + '/');
+  console.log(`\nThe default view at \`/\` (last 24 hours, 50 rows): ${((await home.body()).length / 1024).toFixed(1)} KB of HTML (budget 60 KB).`);
+  await plain.close();
 }
 
 console.log('\n## Re-render after the data arrives (paging Older/Newer, default view)\n');

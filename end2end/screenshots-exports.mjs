@@ -1,27 +1,15 @@
 // Screenshots of the Export menu, the export-job dialog and the jobs panel, light and dark,
 // desktop and phone: node end2end/screenshots-exports.mjs baseURL outDir email password
 // (start a job or two first, e.g. through the dialog, so the panel has something to show).
-import { chromium } from 'playwright-core';
+import { launch, signedInPage } from './screenshot-kit.mjs';
 
 const [base = 'http://127.0.0.1:3000', out = 'screenshots', email, password] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const sizes = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 const view = '/?range=7d&action=user.login,user.logout&outcome=failure';
 for (const scheme of ['light', 'dark']) {
   for (const [size, viewport] of Object.entries(sizes)) {
-    const context = await browser.newContext({ viewport, colorScheme: scheme, acceptDownloads: true });
-    const page = await context.newPage();
-    page.on('pageerror', (e) => console.error('page error:', e.message));
-    page.on('console', (m) => { if (m.type() === 'error') console.error('console:', m.text()); });
-    await page.goto(base + '/sign-in');
-    await page.fill('#email', email);
-    await page.fill('#password', password);
-    await page.click('form.account-form button[type=submit]');
-    await page.waitForURL(/\/$/);
+    const { context, page } = await signedInPage(browser, base, email, password, { viewport, colorScheme: scheme, acceptDownloads: true });
     await page.goto(base + view);
     await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15000 });
     await page.waitForSelector('.exports-panel .export-item');

@@ -45,6 +45,10 @@ pub struct EventPage {
     pub older: Option<String>,
     /// Cursor of the previous (newer) page, if there is one.
     pub newer: Option<String>,
+    /// Where the first event of this page is among all selected (0: the newest), when known:
+    /// "51–100 of N". Unknown for cursors from before this field existed.
+    #[serde(default)]
+    pub offset: Option<u64>,
     /// Commit position of the newest stored event when the page was read; live tail
     /// resumes after it.
     pub position: i64,
@@ -70,6 +74,9 @@ pub struct Histogram {
     pub bucket_seconds: i64,
     pub buckets: Vec<HistogramBucket>,
     pub total: Total,
+    /// Commit position of the newest event counted: a live tail adds the events after it.
+    #[serde(default)]
+    pub position: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
 
 use crate::api::HistogramBucket;
+use crate::live::Arrival;
 use crate::format::month_day;
 
 /// Round y-axis ticks from 0 covering `max`: steps of 1, 2 or 5 × 10ⁿ, 3–6 ticks.
@@ -140,6 +141,28 @@ pub fn window_label(start: DateTime<Utc>, end: DateTime<Utc>, offset_minutes: i3
     crate::format::range_label(&crate::query::TimeRange::absolute(start, end), offset_minutes)
 }
 
+/// The bars with the live arrivals after `position` (what the histogram already counted)
+/// added. Arrivals past the last bar get new bars of the same width — with Live on, the
+/// range moves on — at most as many new bars as there were bars.
+pub fn with_arrivals(buckets: &[HistogramBucket], width_seconds: i64, position: i64, arrivals: &[Arrival]) -> Vec<HistogramBucket> {
+    let mut bars = buckets.to_vec();
+    let width = Duration::seconds(width_seconds.max(1));
+    for a in arrivals.iter().filter(|a| a.position > position) {
+        while let Some(last) = bars.last().filter(|l| a.at >= l.end && bars.len() < buckets.len() * 2) {
+            let start = last.end;
+            bars.push(HistogramBucket { start, end: start + width, success: 0, failure: 0 });
+        }
+        if let Some(bar) = bars.iter_mut().find(|b| b.start <= a.at && a.at < b.end) {
+            if a.outcome == crate::event::Outcome::Failure {
+                bar.failure += 1;
+            } else {
+                bar.success += 1;
+            }
+        }
+    }
+    bars
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +247,25 @@ mod tests {
     fn window_labels() {
         assert_eq!(window_label(t("2026-11-21T14:00:00Z"), t("2026-11-21T14:30:00Z"), 0), "Nov 21, 14:00 – 14:30");
         assert_eq!(window_label(t("2026-11-21T23:00:00Z"), t("2026-11-22T01:00:00Z"), 0), "Nov 21, 23:00 – Nov 22, 01:00");
+    }
+
+    #[test]
+    fn live_arrivals_are_counted_once_and_drawn_past_the_last_bar() {
+        use crate::event::Outcome;
+        let t0 = DateTime::from_timestamp(1_764_000_000, 0).expect("t");
+        let bar = |i: i64, success| HistogramBucket { start: t0 + Duration::minutes(i), end: t0 + Duration::minutes(i + 1), success, failure: 0 };
+        let buckets = vec![bar(0, 2), bar(1, 1)];
+        let arrive = |position, secs: i64, outcome| Arrival { position, at: t0 + Duration::seconds(secs), outcome };
+        let arrivals = [
+            arrive(10, 70, Outcome::Success),  // counted by the histogram already (position <= 10)
+            arrive(11, 75, Outcome::Failure),  // in the last bar
+            arrive(12, 130, Outcome::Success), // past it: a new bar
+        ];
+        let bars = with_arrivals(&buckets, 60, 10, &arrivals);
+        assert_eq!(bars.len(), 3);
+        assert_eq!((bars[1].success, bars[1].failure), (1, 1), "position 10 was in the histogram: not twice");
+        assert_eq!((bars[2].start, bars[2].success), (t0 + Duration::minutes(2), 1));
+        let total: u64 = bars.iter().map(|b| b.success + b.failure).sum();
+        assert_eq!(total, 3 + 2, "every arrival after the position, exactly once");
     }
 }

@@ -16,6 +16,7 @@ pub mod page_state;
 mod live_socket;
 pub mod query;
 pub mod reveal;
+pub mod rows;
 pub mod zone;
 
 mod components;

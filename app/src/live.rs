@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::api::PositionedEvent;
 use crate::event::{Event, Outcome};
 
 /// Live rows kept in the table at most (older ones drop off the top list).
@@ -42,8 +43,23 @@ pub struct LiveState {
     pub waiting: RwSignal<Vec<Event>>,
     /// Ids of rows to highlight briefly.
     pub fresh: RwSignal<Vec<Uuid>>,
-    /// Successes and failures received (for the total and the chart).
-    pub received: RwSignal<Vec<(chrono::DateTime<chrono::Utc>, Outcome)>>,
+    /// Every event received, once each (for the total and the chart: each counts those
+    /// after its own position).
+    pub received: RwSignal<Vec<Arrival>>,
+}
+
+/// An event the live tail delivered: where it is in commit order, when it happened, how it
+/// ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Arrival {
+    pub position: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub outcome: Outcome,
+}
+
+/// How many arrivals come after `position` (what a page or a chart already counted).
+pub fn arrived_after(received: &[Arrival], position: i64) -> u64 {
+    received.iter().filter(|a| a.position > position).count() as u64
 }
 
 impl LiveState {
@@ -66,13 +82,20 @@ impl LiveState {
         self.received.set(Vec::new());
     }
 
-    /// New events (oldest first, already de-duplicated): into the table, or behind the button
-    /// when the table should not move under the reader.
-    pub fn arrive(&self, events: Vec<Event>, hold: bool) {
+    /// New events in commit order: counted once each; those not `known` (already shown) go
+    /// into the table, or behind the button when the table should not move under the reader.
+    pub fn arrive(&self, delivered: Vec<PositionedEvent>, known: &[Uuid], hold: bool) {
+        self.received.update(|r| {
+            for e in &delivered {
+                if !r.iter().any(|a| a.position == e.position) {
+                    r.push(Arrival { position: e.position, at: e.event.occurred_at, outcome: e.event.outcome });
+                }
+            }
+        });
+        let events: Vec<Event> = delivered.into_iter().map(|e| e.event).filter(|e| !known.contains(&e.id)).collect();
         if events.is_empty() {
             return;
         }
-        self.received.update(|r| r.extend(events.iter().map(|e| (e.occurred_at, e.outcome))));
         let newest_first: Vec<Event> = events.into_iter().rev().collect();
         if hold || self.paused.get_untracked() {
             self.waiting.update(|w| prepend(w, newest_first));

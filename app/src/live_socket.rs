@@ -36,12 +36,16 @@ pub fn keep_live(page: Page) {
     let attempts = StoredValue::new(0u32);
     let query = Memo::new(move |_| {
         let v = page.view.get();
-        v.live.then(|| encode_query(&v.with_event(None).with_live(false).with_limit(crate::query::view::DEFAULT_LIMIT)))
+        v.live.then(|| encode_query(&v.with_event(None).with_columns(None).with_live(false).with_limit(crate::query::view::DEFAULT_LIMIT)))
     });
+    // Where a connection must start: the older of the page's position and the chart's, so
+    // both get every event after what they counted (each counts only those after its own).
+    let chart_position = move || page.histogram.with_untracked(|h| h.as_ref().and_then(|r| r.as_ref().ok()).map(|c| c.0.position));
+    let started_from = StoredValue::new(i64::MAX);
     // A new query, or new page data for it: start over from the page's position.
     Effect::new(move |_| {
         let wanted = query.get();
-        let page_position = page.events.with(|p| p.as_ref().and_then(|r| r.as_ref().ok()).map(|p| p.position));
+        let page_position = page.events.with(|p| p.as_ref().and_then(|r| r.as_ref().ok()).map(|s| s.page.position));
         generation.update_value(|g| *g += 1);
         connection.set_value(None);
         page.live.reset();
@@ -49,8 +53,25 @@ pub fn keep_live(page: Page) {
             (None, _) => page.live.status.set(LiveStatus::Off),
             (Some(_), None) => page.live.status.set(LiveStatus::Connecting),
             (Some(q), Some(p)) => {
-                position.set_value(p);
+                let from = chart_position().map_or(p, |c| c.min(p));
+                started_from.set_value(from);
+                position.set_value(from);
                 attempts.set_value(0);
+                open(page, q, connection, position, generation, attempts);
+            }
+        }
+    });
+    // A chart counted up to an older position than the connection started from: go back for
+    // the events in between (the table and the counts each take an event once).
+    Effect::new(move |_| {
+        let chart = page.histogram.with(|h| h.as_ref().and_then(|r| r.as_ref().ok()).map(|c| c.0.position));
+        let wanted = query.get_untracked();
+        if let (Some(c), Some(q)) = (chart, wanted) {
+            if c < started_from.get_value() && connection.with_value(Option::is_some) {
+                generation.update_value(|g| *g += 1);
+                connection.set_value(None);
+                started_from.set_value(c);
+                position.set_value(c);
                 open(page, q, connection, position, generation, attempts);
             }
         }
@@ -86,13 +107,8 @@ fn open(
         let p = message.position;
         match message.kind {
             LiveMessageKind::Events => {
-                let page_ids: Vec<uuid::Uuid> = page
-                    .events
-                    .with_untracked(|r| r.as_ref().and_then(|r| r.as_ref().ok()).map(|p| p.events.iter().map(|e| e.id).collect()))
-                    .unwrap_or_default();
-                let known = known_ids(&page.live, &page_ids);
-                let fresh = message.events.into_iter().map(|e| e.event).filter(|e| !known.contains(&e.id)).collect::<Vec<_>>();
-                page.live.arrive(fresh, should_hold(page));
+                let known = known_ids(&page.live, &page.page_ids());
+                page.live.arrive(message.events, &known, should_hold(page));
                 position.set_value(p);
                 forget_highlights(page);
             }

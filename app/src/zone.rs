@@ -37,10 +37,13 @@ impl DisplayZone {
 
 /// The zone as the cookies say, read the same way on both sides.
 pub fn zone_from_cookies(cookies: &str) -> DisplayZone {
-    let get = |name: &str| {
-        cookies.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-    };
+    let get = |name: &str| cookie(cookies, name);
     DisplayZone { name: get(ZONE_COOKIE).filter(|z| !z.is_empty()).map(|z| z.replace("%2F", "/")), utc: get(UTC_COOKIE).as_deref() == Some("1") }
+}
+
+/// One cookie's value from a `Cookie` header (or `document.cookie`).
+pub fn cookie(cookies: &str, name: &str) -> Option<String> {
+    cookies.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
 }
 
 #[cfg(feature = "ssr")]

@@ -1,6 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { hydrated, ingest, marker } from './helpers';
+import { hydrated, ingest, marker, open } from './helpers';
 
 // The investigation page on a phone, with hostile text, with the keyboard and with assistive
 // technology (issue 15).
@@ -97,7 +97,7 @@ test('hostile values never widen the page or reorder text; hidden characters are
   const row = rows(page).first();
   await expect(row.locator('.actor-name')).toHaveText(`${name} admin⟦U+202E⟧txt.exe`);
   await expect(row.locator('.resource-name')).toHaveText('<img src=x onerror="window.pwned=1">🚀 ملف');
-  await row.click();
+  await open(row);
   const details = page.getByRole('dialog');
   await expect(details).toBeVisible();
   await expect(details.locator('.hidden-warning')).toHaveCount(1);
@@ -150,7 +150,7 @@ test('the filter picker and editor pass axe in light and dark', async ({ page, r
       expect(bad.map((v) => `${theme} ${state}: ${v.id}: ${v.nodes.map((n) => n.target).join(' ')}`)).toEqual([]);
     };
     await check('field picker');
-    await page.getByRole('button', { name: /^Action/ }).first().click();
+    await page.getByRole('dialog', { name: 'Filter' }).getByRole('button', { name: /^Action/ }).first().click();
     await expect(page.locator('.suggestion').first()).toBeVisible();
     await check('value editor');
     await page.keyboard.press('Escape');
@@ -213,7 +213,7 @@ test('changing the operator keeps what is half typed, and the focus', async ({ p
   await page.goto('/?range=1h');
   await hydrated(page);
   await page.locator('.add-filter').click();
-  await page.getByRole('button', { name: /^Action/ }).first().click();
+  await page.getByRole('dialog', { name: 'Filter' }).getByRole('button', { name: /^Action/ }).first().click();
   const value = page.locator('#filter-value');
   await value.fill('depl');
   await page.locator('#filter-operator').selectOption('not');

@@ -1,4 +1,4 @@
-import { expect, Page, APIRequestContext } from '@playwright/test';
+import { expect, Locator, Page, APIRequestContext } from '@playwright/test';
 
 /** Waits until the WebAssembly has hydrated the page (the frontend marks <body>). */
 export async function hydrated(page: Page) {
@@ -26,4 +26,10 @@ export async function ingest(request: APIRequestContext, events: object[]): Prom
 /** A short random marker to find this test's events among the demo data. */
 export function marker(prefix: string): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** Opens a row's details as a person does: a click on the row (its time, away from the
+ *  click-to-filter buttons that appear at the end of each value). */
+export async function open(row: Locator) {
+  await row.locator('td.col-time').click();
 }

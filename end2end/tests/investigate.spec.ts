@@ -1,6 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { hydrated, ingest, marker } from './helpers';
+import { hydrated, ingest, marker, open } from './helpers';
 
 /** Events of one made-up actor, so assertions do not depend on the demo data. */
 async function seedActor(request: Parameters<typeof ingest>[0], name: string) {
@@ -56,7 +56,7 @@ test('building a filter through the UI changes the URL and the rows', async ({ p
 
   await page.getByRole('button', { name: 'Add filter' }).click();
   await page.getByLabel('Field', { exact: true }).fill('actor');
-  await page.getByRole('button', { name: /^Actor$/ }).click();
+  await page.getByRole('dialog', { name: 'Filter' }).getByRole('button', { name: /^Actor$/ }).click();
   await page.getByLabel('Operator').selectOption({ label: 'is' });
   await page.getByLabel('Actor value').fill(name);
   await page.getByLabel('Actor value').press('Enter');
@@ -126,7 +126,7 @@ test('Older and Newer page through the events; the chart stays as it is', async 
   await page.goto(`/?range=1h&actor.name=${name}&limit=25`);
   await hydrated(page);
   await expect(rows(page)).toHaveCount(25);
-  await expect(page.locator('.total')).toHaveText('30 events');
+  await expect(page.locator('.total')).toHaveText('1–25 of 30 events');
   const firstPage = await rows(page).locator('.action').allInnerTexts();
   expect(firstPage[0]).toBe('project.step00');
 
@@ -137,12 +137,13 @@ test('Older and Newer page through the events; the chart stays as it is', async 
   await expect(rows(page)).toHaveCount(5);
   expect(await rows(page).locator('.action').allInnerTexts()).toEqual(
     ['project.step25', 'project.step26', 'project.step27', 'project.step28', 'project.step29']);
-  await expect(page.locator('.total')).toHaveText('30 events');
+  await expect(page.locator('.total')).toHaveText('26–30 of 30 events');
   await expect(page.getByRole('button', { name: 'Older', exact: true })).toBeDisabled();
 
   await page.getByRole('button', { name: 'Newer', exact: true }).click();
   await expect(rows(page)).toHaveCount(25);
   expect(await rows(page).locator('.action').allInnerTexts()).toEqual(firstPage);
+  await expect(page.locator('.total')).toHaveText('1–25 of 30 events');
   expect(chartRequests, 'paging must not reload the chart').toEqual([]);
 });
 
@@ -151,7 +152,7 @@ test('event details show changes, filter by request, and filter by a value', asy
   await seedActor(request, name);
   await page.goto(`/?range=1h&actor.name=${name}`);
   await hydrated(page);
-  await rows(page).filter({ hasText: 'project.updated' }).click();
+  await open(rows(page).filter({ hasText: 'project.updated' }));
   await expect(page).toHaveURL(/event=/);
   const panel = page.getByRole('dialog', { name: 'project.updated' });
   await expect(panel).toBeVisible();
@@ -197,7 +198,7 @@ test('the page has no serious accessibility violations', async ({ page, request 
     await page.emulateMedia({ colorScheme: theme as 'light' | 'dark' });
     await page.goto(`/?range=1h&actor.name=${name}`);
     await hydrated(page);
-    await rows(page).first().click();
+    await open(rows(page).first());
     await expect(page.getByRole('dialog')).toBeVisible();
     const results = await new AxeBuilder({ page }).analyze();
     const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');

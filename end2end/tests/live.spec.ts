@@ -31,6 +31,9 @@ test('with Live on, a new matching event appears within 2 seconds, others never'
   await expect(page.locator('table.events tbody tr')).toHaveCount(2);
   // Newest first.
   await expect(page.locator('table.events tbody tr').first()).toContainText('deployment.finished');
+  // The chart counts each live event once, like the header.
+  await expect(page.locator('.total')).toHaveText('2 events');
+  await expect(page.locator('.chart-meta')).toContainText('2 events');
 });
 
 test('pausing holds new rows behind the "new events" button', async ({ page, request }) => {

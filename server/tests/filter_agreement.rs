@@ -68,7 +68,7 @@ async fn sql_and_rust_select_and_count_the_same_events(pool: PgPool) {
             let next = *bounds.last().expect("bound") + Duration::seconds(width);
             bounds.push(next);
         }
-        let counts = count_buckets(&pool, &filter, &bounds).await.expect("counts");
+        let counts = count_buckets(&mut *pool.acquire().await.expect("connection"), &filter, &bounds).await.expect("counts");
         for (i, pair) in counts.iter().enumerate() {
             let in_bucket = |e: &&Event| filter.matches(e) && bounds[i] <= e.occurred_at && e.occurred_at < bounds[i + 1];
             let failures = events.iter().filter(in_bucket).filter(|e| e.outcome == app::event::Outcome::Failure).count() as u64;

@@ -98,3 +98,41 @@ async fn day_buckets_start_at_local_midnight(pool: PgPool) {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.body["error"]["details"][0]["field"], "tz");
 }
+
+/// The chart and the live tail meet at the histogram's `position`: its counts are exactly the
+/// events committed up to it (one snapshot), also while events are being written — so the page
+/// adds each live event once, and misses none.
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn the_histogram_counts_exactly_the_events_up_to_its_position_during_ingest(pool: PgPool) {
+    let app = app(&pool).await;
+    let t = token(&pool, Scope::Ingest).await;
+    let writer = {
+        let (app, t) = (app.clone(), t.clone());
+        tokio::spawn(async move {
+            for batch in 0..100 {
+                let events: Vec<Value> = (0..25).map(|i| event(batch * 25 + i)).collect();
+                assert_eq!(ingest(&app, &t, &Value::Array(events)).await.status, StatusCode::CREATED);
+            }
+        })
+    };
+    let (mut positions, mut during) = (Vec::new(), 0);
+    while !writer.is_finished() || positions.len() < 3 {
+        during += usize::from(!writer.is_finished());
+        let h = histogram(&app, "range=1h").await;
+        let position = h["position"].as_i64().expect("position");
+        let counted: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM event_positions WHERE seq <= $1 AND occurred_at >= $2 AND occurred_at < $3",
+        )
+        .bind(position)
+        .bind(time(&h["from"]))
+        .bind(time(&h["to"]))
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+        assert_eq!(h["total"]["count"].as_i64(), Some(counted), "position {position}");
+        positions.push(position);
+    }
+    writer.await.expect("writer");
+    assert!(positions.windows(2).all(|p| p[0] <= p[1]), "positions only grow: {positions:?}");
+    assert!(during >= 1, "answers were read while events were written: {positions:?}");
+}

@@ -1,9 +1,8 @@
-//! Cells shared by the events table and the event details: the outcome badge and the
-//! click-to-filter buttons ("only this" / "not this") beside a value.
+//! Pieces of the event details: the outcome badge and the click-to-filter buttons ("only
+//! this" / "not this") beside a value. (The table's rows are HTML text: `crate::rows`.)
 
 use leptos::prelude::*;
 
-use crate::components::icons::{Icon, IconName};
 use crate::event::Outcome;
 use crate::page_state::use_page;
 use crate::query::Field;
@@ -12,24 +11,8 @@ use crate::query::Field;
 pub fn OutcomeBadge(outcome: Outcome) -> impl IntoView {
     let failed = outcome == Outcome::Failure;
     view! {
-        <span class="outcome" class:outcome-failure=failed>
-            <Icon name=if failed { IconName::Cross } else { IconName::Check }/>
-            {if failed { "Failure" } else { "Success" }}
-        </span>
-    }
-}
-
-/// A cell whose value can be turned into a filter: "is this" / "is not this".
-#[component]
-pub fn FilterCell(field: Field, value: Option<String>, children: Children) -> impl IntoView {
-    let class = format!("cell col-{}", field.key().replace('.', "-"));
-    view! {
-        <td class=class>
-            <div class="cell-inner">
-                <span class="cell-value">{children()}</span>
-                {value.map(|v| view! { <FilterButtons field=field.clone() value=v/> })}
-            </div>
-        </td>
+        // The check / cross is drawn by the stylesheet, as in the table's rows.
+        <span class="outcome" class:outcome-failure=failed>{if failed { "Failure" } else { "Success" }}</span>
     }
 }
 

@@ -6,7 +6,8 @@ use chrono::Utc;
 use leptos::prelude::*;
 
 use crate::api::{Histogram, HistogramBucket};
-use crate::chart_math::{bucket_at, compact, drag_window, fraction_of, pan, percent, window_label, x_ticks, y_ticks, zoom_out};
+use crate::chart_math::{bucket_at, compact, drag_window, fraction_of, pan, percent, window_label, with_arrivals, x_ticks, y_ticks, zoom_out};
+use crate::live::arrived_after;
 use crate::components::icons::{Icon, IconName};
 use crate::format::thousands;
 use crate::page_state::use_page;
@@ -21,7 +22,7 @@ pub fn VolumeChart() -> impl IntoView {
             <Transition fallback=|| view! { <div class="chart-placeholder muted">"Loading chart…"</div> } set_pending=pending>
                 {move || Suspend::new(async move {
                     match page.histogram.await {
-                        Ok(h) => view! { <ChartBody histogram=h/> }.into_any(),
+                        Ok(h) => view! { <ChartBody histogram=h.0/> }.into_any(),
                         Err(e) => view! {
                             <div class="chart-placeholder chart-error" role="alert">
                                 <Icon name=IconName::Alert/>
@@ -42,30 +43,20 @@ type Drag = (f64, f64);
 #[component]
 fn ChartBody(histogram: Histogram) -> impl IntoView {
     let page = use_page();
-    let Histogram { from, to, buckets, total, bucket_seconds } = histogram;
-    let n = buckets.len().max(1);
-    // Counts per bar: the histogram, plus events that arrived live since.
-    let base: Vec<[u64; 2]> = buckets.iter().map(|b| [b.success, b.failure]).collect();
-    let edges: Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> = buckets.iter().map(|b| (b.start, b.end)).collect();
-    let counts = Memo::new(move |_| {
-        let mut counts = base.clone();
-        page.live.received.with(|received| {
-            for (t, outcome) in received {
-                if let Some(i) = edges.iter().position(|(s, e)| s <= t && t < e) {
-                    counts[i][usize::from(*outcome == crate::event::Outcome::Failure)] += 1;
-                }
-            }
-        });
-        counts
-    });
+    let Histogram { from, to, buckets, total, bucket_seconds, position } = histogram;
+    // The bars: the histogram, plus the events that arrived live after its position (new
+    // bars for those past its end).
+    let bars = Memo::new(move |_| page.live.received.with(|r| with_arrivals(&buckets, bucket_seconds, position, r)));
+    let n = move || bars.with(Vec::len).max(1);
+    let end = move || bars.with_untracked(|b| b.last().map(|x| x.end)).unwrap_or(to).max(to);
+    let counts = Memo::new(move |_| bars.with(|b| b.iter().map(|x| [x.success, x.failure]).collect::<Vec<[u64; 2]>>()));
     let ticks = Memo::new(move |_| y_ticks(counts.with(|c| c.iter().map(|p| p[0] + p[1]).max().unwrap_or(0))));
     let top = move || *ticks.with(|t| t.last().copied()).as_ref().unwrap_or(&1) as f64;
     let max_is_zero = move || counts.with(|c| c.iter().all(|p| p[0] + p[1] == 0));
     let total_now = move || {
-        let live = page.live.received.with(Vec::len) as u64;
+        let live = page.live.received.with(|r| arrived_after(r, position));
         crate::api::Total { count: total.count + live, exact: total.exact }
     };
-    let buckets = StoredValue::new(buckets);
     let hovered = RwSignal::new(None::<usize>);
     let drag = RwSignal::new(None::<Drag>);
     let plot = NodeRef::<leptos::html::Div>::new();
@@ -73,8 +64,8 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
 
     let zoom_to = move |start, end| page.apply(|v| v.with_range(TimeRange::absolute(start, end)).with_live(false));
     let zoom_bar = move |i: usize| {
-        if let Some(b) = buckets.with_value(|b| b.get(i).cloned()) {
-            zoom_to(b.start.max(from), b.end.min(to));
+        if let Some(b) = bars.with_untracked(|b| b.get(i).cloned()) {
+            zoom_to(b.start.max(from), b.end.min(end()));
         }
     };
     let fraction = move |client_x: i32| -> f64 {
@@ -93,7 +84,7 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
     };
     let on_move = move |ev: leptos::ev::PointerEvent| {
         let x = fraction(ev.client_x());
-        hovered.set(buckets.with_value(|b| bucket_at(b, x)));
+        hovered.set(bars.with_untracked(|b| bucket_at(b, x)));
         drag.update(|d| if let Some(d) = d { d.1 = x });
     };
     let on_up = move |ev: leptos::ev::PointerEvent| {
@@ -101,15 +92,15 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
         drag.set(None);
         let b = fraction(ev.client_x());
         if (a - b).abs() * width_px() < 4.0 {
-            if let Some(i) = buckets.with_value(|bk| bucket_at(bk, b)) {
+            if let Some(i) = bars.with_untracked(|bk| bucket_at(bk, b)) {
                 zoom_bar(i);
             }
-        } else if let Some((start, end)) = buckets.with_value(|bk| drag_window(bk, a, b, from, to)) {
-            zoom_to(start, end);
+        } else if let Some((start, stop)) = bars.with_untracked(|bk| drag_window(bk, a, b, from, end())) {
+            zoom_to(start, stop);
         }
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        let last = n - 1;
+        let last = n() - 1;
         let current = hovered.get_untracked();
         let now = Utc::now();
         match ev.key().as_str() {
@@ -137,30 +128,34 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
 
     // Integer geometry: each bar slot is 100 units wide, the plot 1000 units high.
     let height = move |count: u64, top: f64| ((count as f64 / top) * 1000.0).round() as u64;
-    let bars = move || {
+    // Two paths (successes, failures) rather than three shapes per bar: a tenth of the HTML.
+    let paths = Memo::new(move |_| {
         let top = top();
         counts.with(|c| {
-            c.iter()
-                .enumerate()
-                .map(|(i, [success, failure])| {
-                    let x = i as u64 * 100;
-                    let (hs, hf) = (height(*success, top), height(*failure, top));
-                    view! {
-                        <g class="bar" class:hovered=move || hovered.get() == Some(i)>
-                            <rect class="bar-hit" x=x.to_string() y="0" width="100" height="1000"/>
-                            <rect class="bar-success" x=(x + 10).to_string() y=(1000 - hs).to_string() width="80" height=hs.to_string()/>
-                            <rect class="bar-failure" x=(x + 10).to_string() y=(1000 - hs - hf).to_string() width="80" height=hf.to_string()/>
-                        </g>
-                    }
-                })
-                .collect_view()
+            let (mut ok, mut failed) = (String::new(), String::new());
+            for (i, [success, failure]) in c.iter().enumerate() {
+                let x = i as u64 * 100 + 10;
+                let (hs, hf) = (height(*success, top), height(*failure, top));
+                if hs > 0 {
+                    ok.push_str(&format!("M{x} {}h80v{hs}h-80z", 1000 - hs));
+                }
+                if hf > 0 {
+                    failed.push_str(&format!("M{x} {}h80v{hf}h-80z", 1000 - hs - hf));
+                }
+            }
+            (ok, failed)
         })
+    });
+    let shapes = move || view! {
+        {move || hovered.get().map(|i| view! { <rect class="bar-hover" x=(i * 100).to_string() y="0" width="100" height="1000"/> })}
+        <path class="bar bar-success" d=move || paths.with(|p| p.0.clone())/>
+        <path class="bar bar-failure" d=move || paths.with(|p| p.1.clone())/>
     };
     let grid = move || {
         let top = top();
         ticks.get().into_iter().map(|t| {
             let y = (1000 - height(t, top)).to_string();
-            view! { <line class="grid" x1="0" x2=(n * 100).to_string() y1=y.clone() y2=y/> }
+            view! { <line class="grid" x1="0" x2=(n() * 100).to_string() y1=y.clone() y2=y/> }
         }).collect_view()
     };
     let y_labels = move || {
@@ -171,7 +166,7 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
     };
     let x_labels = move || {
         let o = offset();
-        buckets.with_value(|b| {
+        bars.with(|b| {
             let (start, end) = (b.first().map(|x| x.start).unwrap_or(from), b.last().map(|x| x.end).unwrap_or(to));
             x_ticks(start, end, o)
                 .into_iter()
@@ -184,13 +179,13 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
         if drag.get().is_some() {
             return None;
         }
-        let b: HistogramBucket = buckets.with_value(|b| b.get(i).cloned())?;
-        let [success, failure] = counts.with(|c| c.get(i).copied())?;
-        let left = (i as f64 + 0.5) / n as f64;
+        let b: HistogramBucket = bars.with(|b| b.get(i).cloned())?;
+        let [success, failure] = [b.success, b.failure];
+        let left = (i as f64 + 0.5) / n() as f64;
         let side = if left > 0.7 { "right" } else { "left" };
         Some(view! {
             <div class=format!("chart-tooltip anchor-{side}") role="status" style=format!("left: {}", percent(left))>
-                <strong>{window_label(b.start.max(from), b.end.min(to), offset())}</strong>
+                <strong>{window_label(b.start.max(from), b.end.min(end()), offset())}</strong>
                 <span><i class="swatch swatch-success"></i>{format!("{} succeeded", thousands(success))}</span>
                 <span><i class="swatch swatch-failure"></i>{format!("{} failed", thousands(failure))}</span>
                 <span class="muted">"Click to zoom in"</span>
@@ -199,7 +194,7 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
     };
     let selection = move || {
         let (a, b) = drag.get()?;
-        let window = buckets.with_value(|bk| drag_window(bk, a, b, from, to));
+        let window = bars.with_untracked(|bk| drag_window(bk, a, b, from, end()));
         Some(view! {
             <div class="selection" style=format!("left: {}; width: {}", percent(a.min(b)), percent((a - b).abs()))>
                 {window.map(|(s, e)| view! { <span class="selection-label">{window_label(s, e, offset())}</span> })}
@@ -227,9 +222,9 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
                 on:pointercancel=move |_| drag.set(None)
                 on:pointerleave=move |_| if drag.get_untracked().is_none() { hovered.set(None) }
                 on:keydown=on_key>
-                <svg class="bars" viewBox=format!("0 0 {} 1000", n * 100) preserveAspectRatio="none" aria-hidden="true">
+                <svg class="bars" viewBox=move || format!("0 0 {} 1000", n() * 100) preserveAspectRatio="none" aria-hidden="true">
                     {grid}
-                    {bars}
+                    {shapes}
                 </svg>
                 {move || max_is_zero().then(|| view! { <div class="chart-empty muted">"No events in this time range"</div> })}
                 {selection}

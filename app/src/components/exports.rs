@@ -54,7 +54,7 @@ fn use_exports() -> Exports {
 
 /// The view to export: what the page shows, without paging, live mode or an opened event.
 fn export_query() -> String {
-    let view = use_page().view.get().with_event(None).with_cursor(None).with_live(false).with_limit(DEFAULT_LIMIT);
+    let view = use_page().view.get().with_event(None).with_columns(None).with_cursor(None).with_live(false).with_limit(DEFAULT_LIMIT);
     encode_query(&view)
 }
 
@@ -157,7 +157,7 @@ fn ExportDialog() -> impl IntoView {
         }
     };
     let filters = move || Some(describe_filters(&page.view.get())).filter(|d| !d.is_empty()).unwrap_or_else(|| "None: every event in the range".into());
-    let count = move || page.events.get().and_then(Result::ok).map(|p| crate::format::total_label(p.total));
+    let count = move || page.events.get().and_then(Result::ok).map(|s| crate::format::total_label(s.page.total));
     let expiry = move || exports.list.get().and_then(Result::ok).map(|l| duration_label(l.expiry_hours)).unwrap_or_else(|| "7 days".into());
     view! {
         <Show when=move || exports.dialog.get()>

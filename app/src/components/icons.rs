@@ -18,17 +18,17 @@ pub enum IconName {
     Filter,
     Refresh,
     Alert,
-    Check,
-    Cross,
     ZoomOut,
     Download,
     Trash,
+    Columns,
 }
 
 fn path(name: IconName) -> &'static str {
     match name {
         IconName::Clock => "M12 7v5l3 2M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0z",
         IconName::ChevronDown => "M6 9l6 6 6-6",
+        IconName::Columns => "M4 5h16v14H4zM9.5 5v14M14.5 5v14",
         IconName::ChevronUp => "M6 15l6-6 6 6",
         IconName::ChevronLeft => "M15 6l-6 6 6 6",
         IconName::ChevronRight => "M9 6l6 6-6 6",
@@ -41,8 +41,6 @@ fn path(name: IconName) -> &'static str {
         IconName::Filter => "M4 5h16l-6 7v6l-4 2v-8z",
         IconName::Refresh => "M20 11a8 8 0 1 0-2.3 5.7M20 4v7h-7",
         IconName::Alert => "M12 9v4M12 17h.01M10.3 3.9L2.4 18a2 2 0 0 0 1.7 3h15.8a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z",
-        IconName::Check => "M5 12l5 5 9-10",
-        IconName::Cross => "M7 7l10 10M17 7L7 17",
         IconName::ZoomOut => "M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM20 20l-4-4M8 11h6",
         IconName::Download => "M12 4v11M7 10l5 5 5-5M5 20h14",
         IconName::Trash => "M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3",

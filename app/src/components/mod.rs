@@ -4,6 +4,7 @@
 pub mod brand;
 pub mod cells;
 pub mod chart;
+pub mod columns;
 pub mod details;
 pub mod exports;
 pub mod filters;
@@ -11,6 +12,7 @@ pub mod icons;
 pub mod live;
 pub mod notices;
 pub mod search;
+pub mod sidebar;
 pub mod table;
 pub mod theme;
 pub mod toolbar;

@@ -7,13 +7,16 @@ use crate::api::EventPage;
 use crate::client::ClientError;
 use crate::components::icons::{Icon, IconName};
 use crate::components::live::NewEventsButton;
-use crate::components::cells::{FilterCell, OutcomeBadge};
-use crate::event::{Event, Outcome};
-use crate::format::{actor_badge, describe_filters, status_class, time_exact, time_short, total_label};
-use crate::page_state::use_page;
+use crate::browser::{offer_filters, table_hit, TableHit};
+use crate::components::columns::ColumnsMenu;
+use crate::event::Event;
+use crate::live::arrived_after;
+use crate::format::{describe_filters, thousands, total_label};
+use crate::page_state::{use_page, Shown};
+use crate::rows::{column_class, rows_html, RowStyle};
 use crate::query::time_range::{RelativeRange, TimeUnit};
 use crate::query::view::PAGE_SIZES;
-use crate::query::{Field, TimeRange};
+use crate::query::TimeRange;
 use crate::reveal::shown;
 
 #[component]
@@ -25,7 +28,7 @@ pub fn Results() -> impl IntoView {
             <Transition fallback=|| view! { <p class="state muted">"Loading events…"</p> } set_pending=page.loading>
                 {move || Suspend::new(async move {
                     match page.events.await {
-                        Ok(p) => view! { <ResultsHeader page=p.clone()/><NewEventsButton/><EventsOrEmpty events=p.events/> }.into_any(),
+                        Ok(shown) => view! { <ResultsHeader page=shown.page.clone()/><NewEventsButton/><EventsOrEmpty shown/> }.into_any(),
                         Err(e) => view! { <ErrorState error=e/> }.into_any(),
                     }
                 })}
@@ -39,15 +42,18 @@ fn ResultsHeader(page: EventPage) -> impl IntoView {
     let ctx = use_page();
     let (older, newer) = (page.older.clone(), page.newer.clone());
     let at_top = ctx.now().cursor.is_none();
+    let (offset, shown, position) = (page.offset, page.events.len().max(ctx.page_ids().len()) as u64, page.position);
     view! {
         <div class="results-head">
             <h2 class="total" aria-live="polite">
                 {move || {
                     // Events that arrived live are part of the selection too.
-                    let live = ctx.live.received.with(Vec::len) as u64;
-                    total_label(crate::api::Total { count: page.total.count + live, exact: page.total.exact })
+                    let live = ctx.live.received.with(|r| arrived_after(r, position));
+                    let total = crate::api::Total { count: page.total.count + live, exact: page.total.exact };
+                    position_label(offset, shown + if at_top { live } else { 0 }, total)
                 }}
             </h2>
+            <ColumnsMenu/>
             <div class="pager" role="navigation" aria-label="Pages">
                 <label class="page-size"><span class="button-label">"Rows"</span>
                     <select class="input" on:change=move |ev| {
@@ -75,92 +81,124 @@ fn ResultsHeader(page: EventPage) -> impl IntoView {
 
 /// The table, or — when neither the page nor the live tail has events — the empty state.
 #[component]
-fn EventsOrEmpty(events: Vec<Event>) -> impl IntoView {
+fn EventsOrEmpty(shown: Shown) -> impl IntoView {
     let live = use_page().live;
-    let page_empty = events.is_empty();
+    let page_empty = shown.ids.is_empty();
     let show_table = Memo::new(move |_| !page_empty || live.rows.with(|r| !r.is_empty()));
-    let events = StoredValue::new(events);
+    let shown = StoredValue::new(shown);
     move || {
         if show_table.get() {
-            view! { <EventsTable events=events.get_value()/> }.into_any()
+            view! { <EventsTable shown=shown.get_value()/> }.into_any()
         } else {
             view! { <EmptyState/> }.into_any()
         }
     }
 }
 
+/// The rows are HTML text ([`crate::rows`]): written by the server into the page, and by the
+/// browser when the events, the columns or the zone change. One handler on the table serves
+/// every row: open on click or Enter, filter buttons offered on hover or focus.
 #[component]
-fn EventsTable(events: Vec<Event>) -> impl IntoView {
+fn EventsTable(shown: Shown) -> impl IntoView {
+    let page = use_page();
+    let from_html = shown.rows_in_html;
+    let events = StoredValue::new(shown.page.events);
+    let write = move |events: &[Event], fresh: &[uuid::Uuid]| {
+        let (columns, zone) = (page.columns.get(), page.zone.get());
+        rows_html(events, &RowStyle { columns: &columns, zone: &zone, now: Utc::now() }, fresh)
+    };
+    // Rows that came in the server's HTML stay as they are; to write them differently (other
+    // columns, the browser's zone) the browser reads those events first.
+    let read = RwSignal::new(None::<Vec<Event>>);
+    let page_rows = move || match (from_html, read.get()) {
+        (true, None) => String::new(),
+        (true, Some(e)) => write(&e, &[]),
+        (false, _) => events.with_value(|e| write(e, &[])),
+    };
+    Effect::new(move |before: Option<()>| {
+        page.columns.track();
+        page.zone.track();
+        if before.is_some() && from_html && read.get_untracked().is_none() {
+            read_shown_events(page, read);
+        }
+    });
+    let live_rows = move || {
+        let fresh = page.live.fresh.get();
+        page.live.rows.with(|rows| write(rows, &fresh))
+    };
+    Effect::new(move |_| {
+        let opened = page.view.get().event;
+        page.columns.track();
+        page.zone.track();
+        page.live.rows.track();
+        crate::browser::mark_selected_row(opened);
+    });
+    let label = move |n: usize| page.columns.with_untracked(|c| c.get(n).map(|f| f.label()));
+    let on_click = move |ev: leptos::ev::MouseEvent| match table_hit(&ev) {
+        TableHit::Filter { is, column, value } => {
+            ev.stop_propagation();
+            let Some(field) = page.columns.with_untracked(|c| c.get(column).cloned()) else { return };
+            page.apply(|v| if is { v.focus_on(field, value) } else { v.exclude_value(field, value) }.with_event(None));
+        }
+        TableHit::Row(id) => page.apply(|v| v.with_event(Some(id))),
+        TableHit::Nothing => {}
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() != "Enter" {
+            return;
+        }
+        if let TableHit::Row(id) = table_hit(&ev) {
+            // Enter on a filter button presses it (a click follows); on the row it opens.
+            if !crate::browser::on_button(&ev) {
+                ev.prevent_default();
+                page.apply(|v| v.with_event(Some(id)));
+            }
+        }
+    };
     view! {
         <div class="table-wrap">
-            <table class="events">
+            <table class="events" on:click=on_click on:keydown=on_key
+                on:pointerover=move |ev| offer_filters(&ev, label) on:focusin=move |ev| offer_filters(&ev, label)>
                 <caption class="visually-hidden">"Audit events, newest first. Press Enter on a row for details."</caption>
                 <thead>
                     <tr>
                         <th scope="col" class="col-time">"Time"</th>
-                        <th scope="col" class="col-actor">"Actor"</th>
-                        <th scope="col" class="col-action">"Action"</th>
-                        <th scope="col" class="col-method">"Method"</th>
-                        <th scope="col" class="col-status">"Status"</th>
-                        <th scope="col" class="col-resource">"Resource"</th>
-                        <th scope="col" class="col-outcome">"Outcome"</th>
+                        {move || page.columns.get().into_iter().map(|f| view! {
+                            <th scope="col" class=column_class(&f)>{f.label()}</th>
+                        }).collect_view()}
                     </tr>
                 </thead>
-                <tbody>
-                    // Live rows (at most a few hundred) re-render as a list; a keyed <For> would
-                    // add 13 KB to the bundle. Only rows marked fresh animate.
-                    {move || use_page().live.rows.get().into_iter().map(|event| view! { <EventRow event/> }).collect_view()}
-                    {events.into_iter().map(|e| view! { <EventRow event=e/> }).collect_view()}
-                </tbody>
+                <tbody class="live-rows" inner_html=live_rows></tbody>
+                <tbody inner_html=page_rows></tbody>
             </table>
         </div>
     }
 }
 
-#[component]
-fn EventRow(event: Event) -> impl IntoView {
-    let page = use_page();
-    let id = event.id;
-    let open = move || page.apply(|v| v.with_event(Some(id)));
-    let selected = move || page.view.get().event == Some(id);
-    let t = event.occurred_at;
-    let badge = actor_badge(&event);
-    let request_line = format!("{} {}", event.method.clone().unwrap_or_default(), event.path.clone().unwrap_or_default());
-    let resource = event.resource.clone();
-    view! {
-        <tr tabindex="0" id=crate::page_state::row_id(id) class:selected=selected class:failed=event.outcome == Outcome::Failure
-            class:fresh=move || page.live.fresh.with(|f| f.contains(&id))
-            aria-selected=move || selected().to_string()
-            on:click=move |_| open()
-            on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); open(); }>
-            <td class="col-time">
-                <time datetime=t.to_rfc3339() title=move || time_exact(t, page.zone.get().offset_minutes(t))>
-                    {move || time_short(t, page.zone.get().offset_minutes(t), Utc::now())}
-                </time>
-            </td>
-            <FilterCell field=Field::ActorName value=Some(event.actor.name.clone())>
-                <span class="actor-name" title=event.actor.email.clone().unwrap_or_else(|| event.actor.id.clone())>{shown(&event.actor.name)}</span>
-                {badge.map(|b| view! { <span class=format!("badge badge-{}", b.to_ascii_lowercase())>{b}</span> })}
-            </FilterCell>
-            <FilterCell field=Field::Action value=Some(event.action.clone())>
-                <span class="action mono" title=request_line.trim().to_string()>{shown(&event.action)}</span>
-            </FilterCell>
-            <FilterCell field=Field::Method value=event.method.clone()>
-                <span class="method mono">{shown(event.method.as_deref().unwrap_or_default())}</span>
-            </FilterCell>
-            <FilterCell field=Field::Status value=event.status.map(|s| s.to_string())>
-                {event.status.map(|s| view! { <span class=format!("status {}", status_class(s))>{s}</span> })}
-            </FilterCell>
-            <FilterCell field=Field::ResourceName value=resource.as_ref().and_then(|r| r.name.clone())>
-                {resource.map(|r| view! {
-                    <span class="resource-type">{shown(&r.resource_type)}</span>
-                    <span class="resource-name" title=r.id.clone().unwrap_or_default()>{shown(r.name.as_deref().or(r.id.as_deref()).unwrap_or_default())}</span>
-                })}
-            </FilterCell>
-            <FilterCell field=Field::Outcome value=Some(event.outcome.as_str().to_string())>
-                <OutcomeBadge outcome=event.outcome/>
-            </FilterCell>
-        </tr>
+/// Reads the events whose rows came in the server's HTML (the same view, a little more in
+/// case new ones arrived since; only those shown are kept, in their order).
+fn read_shown_events(page: crate::page_state::Page, into: RwSignal<Option<Vec<Event>>>) {
+    let ids = page.page_ids();
+    let mut view = page.now();
+    view.limit = (ids.len() as u32 + 50).min(crate::query::view::MAX_LIMIT);
+    let query = crate::page_state::events_query(&view);
+    leptos::task::spawn_local(async move {
+        if let Ok(read) = crate::client::get_json::<EventPage>(format!("/api/v1/events?{query}")).await {
+            into.set(Some(ids.iter().filter_map(|id| read.events.iter().find(|e| e.id == *id).cloned()).collect()));
+        }
+    });
+}
+
+/// "1–50 of 1,234 events"; just the total when every event is shown or the position is not
+/// known.
+pub fn position_label(offset: Option<u64>, shown: u64, total: crate::api::Total) -> String {
+    let everything = total.exact && shown >= total.count;
+    match offset {
+        Some(first) if shown > 0 && !everything => {
+            let of = if total.exact { total_label(total) } else { format!("more than {} events", thousands(total.count)) };
+            format!("{}–{} of {of}", thousands(first + 1), thousands(first + shown))
+        }
+        _ => total_label(total),
     }
 }
 
@@ -200,5 +238,22 @@ fn ErrorState(error: ClientError) -> impl IntoView {
                 <Icon name=IconName::Refresh/>"Try again"
             </button>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::position_label;
+    use crate::api::Total;
+
+    #[test]
+    fn the_header_says_which_events_of_how_many() {
+        let total = Total { count: 1234, exact: true };
+        assert_eq!(position_label(Some(0), 50, total), "1–50 of 1,234 events");
+        assert_eq!(position_label(Some(1200), 34, total), "1,201–1,234 of 1,234 events");
+        assert_eq!(position_label(None, 50, total), "1,234 events", "an old link's cursor has no position");
+        assert_eq!(position_label(Some(0), 0, Total { count: 0, exact: true }), "0 events");
+        assert_eq!(position_label(Some(0), 30, Total { count: 30, exact: true }), "30 events", "all on one page");
+        assert_eq!(position_label(Some(0), 50, Total { count: 10_000, exact: false }), "1–50 of more than 10,000 events");
     }
 }

@@ -12,7 +12,7 @@ use crate::query::{encode_query, Bounds, TimeRange};
 /// The window the page currently shows (relative ranges resolved by the server).
 fn shown_window() -> Bounds {
     let page = use_page();
-    let from_page = page.events.get().and_then(|r| r.ok()).map(|p| Bounds { from: p.from, to: p.to });
+    let from_page = page.events.get().and_then(|r| r.ok()).map(|s| Bounds { from: s.page.from, to: s.page.to });
     from_page.unwrap_or_else(|| page.now().range.resolve(Utc::now()))
 }
 
@@ -121,6 +121,11 @@ pub fn CopyLink() -> impl IntoView {
         if pinned {
             let window = shown_window();
             view = view.with_range(TimeRange::absolute(window.from, window.to)).with_live(false).with_cursor(page.now().cursor);
+        }
+        // Columns this browser chose travel with the link (a colleague sees the same table).
+        let columns = page.columns.get_untracked();
+        if view.columns.is_none() && columns != crate::query::columns::default_columns() {
+            view = view.with_columns(Some(columns));
         }
         let link = format!("{}/?{}", origin(), encode_query(&view));
         open.set(false);

@@ -15,14 +15,16 @@ use crate::components::filters::FilterBar;
 use crate::components::live::LiveToggle;
 use crate::components::notices::QueryNotice;
 use crate::components::search::SearchBox;
+use crate::components::sidebar::FieldSidebar;
 use crate::components::table::Results;
 use crate::components::theme::ThemeToggle;
 use crate::components::toolbar::{CopyLink, RangePicker, ZoneToggle};
 use crate::components::user_menu::{use_me, UserMenu};
 use crate::live::LiveState;
-use crate::page_state::Page;
+use crate::page_state::{ChartData, Page, Shown};
+use crate::query::columns::{columns_from_cookie, COLUMNS_COOKIE};
 use crate::query::{decode_query, encode_query, ViewState};
-use crate::zone::{current_cookies, zone_from_cookies, DisplayZone};
+use crate::zone::{cookie, current_cookies, zone_from_cookies, DisplayZone};
 
 #[component]
 pub fn InvestigatePage() -> impl IntoView {
@@ -31,26 +33,32 @@ pub fn InvestigatePage() -> impl IntoView {
     let decoded = Memo::new(move |_| decode_query(&location.search.get(), &[]));
     let view = Memo::new(move |_| {
         let d = decoded.get();
-        if d.is_empty { ViewState::page_default() } else { d.view }
+        if d.is_empty { ViewState::page_default().with_columns(d.view.columns) } else { d.view }
     });
     let problems = Memo::new(move |_| decoded.get().problems);
     let go = Callback::new(move |v: ViewState| {
         navigate(&format!("/?{}", encode_query(&v)), NavigateOptions { scroll: false, ..Default::default() });
     });
     // The page of events depends on everything but the opened event.
-    let events_query = Memo::new(move |_| encode_query(&view.get().with_event(None)));
-    let events = Resource::new(move || events_query.get(), |q| get_json::<EventPage>(format!("/api/v1/events?{q}")));
+    let events_query = Memo::new(move |_| view.with(crate::page_state::events_query));
+    let events = Resource::new(move || events_query.get(), |q| async move {
+        get_json::<EventPage>(format!("/api/v1/events?{q}")).await.map(Shown::fetched)
+    });
     let fields = LocalResource::new(|| get_json::<FieldList>("/api/v1/fields".into()));
     let zone = RwSignal::new(zone_from_cookies(&current_cookies()));
     // The chart depends on the selection and the display zone, not on paging or the opened row.
     let histogram_query = Memo::new(move |_| {
-        let v = view.get().with_event(None).with_live(false).with_cursor(None).with_limit(crate::query::view::DEFAULT_LIMIT);
+        let v = view.get().with_event(None).with_columns(None).with_live(false).with_cursor(None).with_limit(crate::query::view::DEFAULT_LIMIT);
         let z = zone.get();
         let tz = if z.shows_utc() { "UTC".to_string() } else { z.name.unwrap_or_else(|| "UTC".into()) };
         format!("{}{}", encode_query(&v), crate::query::codec::extra_param("tz", &tz))
     });
-    let histogram = Resource::new(move || histogram_query.get(), |q| get_json::<Histogram>(format!("/api/v1/histogram?{q}")));
-    let page = Page { view, problems, go, events, histogram, fields, zone, loading: RwSignal::new(false), live: LiveState::new() };
+    let histogram = Resource::new(move || histogram_query.get(), |q| async move {
+        get_json::<Histogram>(format!("/api/v1/histogram?{q}")).await.map(ChartData)
+    });
+    let own_columns = RwSignal::new(columns_from_cookie(cookie(&current_cookies(), COLUMNS_COOKIE).as_deref()));
+    let columns = Memo::new(move |_| view.get().columns.unwrap_or_else(|| own_columns.get()));
+    let page = Page { view, problems, go, events, histogram, fields, zone, columns, own_columns, loading: RwSignal::new(false), live: LiveState::new() };
     provide_context(page);
     Exports::provide();
     crate::browser::keep_live(page);
@@ -77,12 +85,15 @@ pub fn InvestigatePage() -> impl IntoView {
                 <FilterBar/>
                 <SearchBox/>
             </section>
-            <main class="content">
-                <h1 class="visually-hidden">"Audit events"</h1>
-                <VolumeChart/>
-                <ExportsPanel/>
-                <Results/>
-            </main>
+            <div class="workspace">
+                <FieldSidebar/>
+                <main class="content">
+                    <h1 class="visually-hidden">"Audit events"</h1>
+                    <VolumeChart/>
+                    <ExportsPanel/>
+                    <Results/>
+                </main>
+            </div>
             <DetailsPanel/>
         </div>
     }

@@ -73,6 +73,12 @@ fn range() -> impl Strategy<Value = TimeRange> {
     ]
 }
 
+fn column_choices() -> Vec<Field> {
+    let mut fields = Field::FIXED.to_vec();
+    fields.extend(["team", "cluster.name", "a-b_c"].map(|k| Field::Context(k.into())));
+    fields
+}
+
 fn view() -> impl Strategy<Value = ViewState> {
     (
         range(),
@@ -83,9 +89,10 @@ fn view() -> impl Strategy<Value = ViewState> {
         1u32..=500,
         any::<bool>(),
         prop::option::of(any::<u128>().prop_map(Uuid::from_u128)),
+        prop::option::of(prop::sample::subsequence(column_choices(), 1..6)),
     )
-        .prop_map(|(range, filters, search, cursor, limit, live, event)| {
-            let mut view = ViewState::default().with_range(range).with_limit(limit).with_live(live).with_event(event);
+        .prop_map(|(range, filters, search, cursor, limit, live, event, columns)| {
+            let mut view = ViewState::default().with_range(range).with_limit(limit).with_live(live).with_event(event).with_columns(columns);
             for (field, negated, values) in filters {
                 view = view.with_filter_values(field, negated, values);
             }
@@ -111,7 +118,7 @@ proptest! {
         let twice = encode_query(&decode_query(&once, &[]).view);
         prop_assert_eq!(&once, &twice);
         // The same filters added in reverse order encode identically.
-        let mut reversed = ViewState::default().with_range(view.range).with_limit(view.limit).with_live(view.live).with_event(view.event);
+        let mut reversed = ViewState::default().with_range(view.range).with_limit(view.limit).with_live(view.live).with_event(view.event).with_columns(view.columns.clone());
         for f in view.filters().iter().rev() {
             let values: Vec<FilterValue> = f.values().iter().rev().cloned().collect();
             reversed = reversed.with_filter_values(f.field.clone(), f.negated, values);

@@ -3,6 +3,7 @@
 
 pub mod buckets;
 pub mod codec;
+pub mod columns;
 #[cfg(test)]
 mod codec_props;
 pub mod field;

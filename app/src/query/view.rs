@@ -25,6 +25,8 @@ pub struct ViewState {
     pub live: bool,
     /// The event whose details are open.
     pub event: Option<Uuid>,
+    /// The table's columns when the link carries them (`cols=`); otherwise the browser's own.
+    pub columns: Option<Vec<Field>>,
 }
 
 impl Default for ViewState {
@@ -37,6 +39,7 @@ impl Default for ViewState {
             limit: DEFAULT_LIMIT,
             live: false,
             event: None,
+            columns: None,
         }
     }
 }
@@ -146,6 +149,12 @@ impl ViewState {
 
     pub fn with_event(mut self, event: Option<Uuid>) -> ViewState {
         self.event = event;
+        self
+    }
+
+    /// Columns in the link (`None`: the browser's own). Not a change of selection: the page stays.
+    pub fn with_columns(mut self, columns: Option<Vec<Field>>) -> ViewState {
+        self.columns = columns;
         self
     }
 

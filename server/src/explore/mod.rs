@@ -70,6 +70,7 @@ pub async fn events_page(pool: &PgPool, query: &str, now: DateTime<Utc>, scope: 
         to: bounds.to,
         older: page.older.map(|c| c.encode()),
         newer: page.newer.map(|c| c.encode()),
+        offset: page.offset,
         position,
     })
 }
@@ -91,14 +92,21 @@ pub async fn histogram(pool: &PgPool, query: &str, now: DateTime<Utc>, scope: &S
     let window = decoded.view.range.resolve(now);
     let width = app::query::buckets::bucket_width(window.duration().num_seconds());
     let bounds = buckets::boundaries(window.from, window.to, width, tz);
-    let counts = count_buckets(pool, &filter, &bounds).await?;
+    // One snapshot for the counts and the position they go up to: the page's live tail adds
+    // exactly the events after it (none twice, none missed). Positions are taken in commit
+    // order (the row lock on event_sequence), so the snapshot holds exactly positions <= it.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    let counts = count_buckets(&mut tx, &filter, &bounds).await?;
+    let position = latest_position(&mut *tx).await?;
+    tx.commit().await?;
     let buckets: Vec<HistogramBucket> = bounds
         .windows(2)
         .zip(counts)
         .map(|(b, [success, failure])| HistogramBucket { start: b[0], end: b[1], success, failure })
         .collect();
     let count = buckets.iter().map(|b| b.success + b.failure).sum();
-    Ok(Histogram { from: window.from, to: window.to, bucket_seconds: width, buckets, total: Total { count, exact: true } })
+    Ok(Histogram { from: window.from, to: window.to, bucket_seconds: width, buckets, total: Total { count, exact: true }, position })
 }
 
 fn time_zone(decoded: &DecodedQuery) -> Result<Tz, ExploreError> {

@@ -25,7 +25,7 @@ pub async fn counted(pool: &PgPool, filter: &EventFilter) -> Result<Total, sqlx:
     let (Some(from), Some(to)) = (filter.from, filter.to) else {
         return Ok(Total { count: 0, exact: true });
     };
-    let count = count_buckets(pool, filter, &[from, to]).await?.iter().map(|[s, f]| s + f).sum();
+    let count = count_buckets(&mut *pool.acquire().await?, filter, &[from, to]).await?.iter().map(|[s, f]| s + f).sum();
     Ok(Total { count, exact: true })
 }
 

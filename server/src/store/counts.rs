@@ -10,7 +10,7 @@
 
 use app::query::{EventFilter, Field, Filter, Scope};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::filter_sql::{push_conditions, push_filter, On};
 
@@ -127,13 +127,13 @@ type Segment = (DateTime<Utc>, DateTime<Utc>);
 
 /// Counts of events matching `filter` (whose `from` and `to` must be set) per bucket, where
 /// bucket i is `[bounds[i], bounds[i+1])`. Events outside `[from, to)` are not counted.
-pub async fn count_buckets(pool: &PgPool, filter: &EventFilter, bounds: &[DateTime<Utc>]) -> Result<Vec<Pair>, sqlx::Error> {
+pub async fn count_buckets(conn: &mut PgConnection, filter: &EventFilter, bounds: &[DateTime<Utc>]) -> Result<Vec<Pair>, sqlx::Error> {
     let mut counts = vec![[0u64; 2]; bounds.len().saturating_sub(1)];
     let (Some(from), Some(to)) = (filter.from, filter.to) else {
         return Ok(counts);
     };
     let Some(plan) = plan(filter) else {
-        add_rows(&mut counts, event_rows(pool, filter, &[(from, to)], bounds).await?);
+        add_rows(&mut counts, event_rows(conn, filter, &[(from, to)], bounds).await?);
         return Ok(counts);
     };
     let mut segments = vec![(from, to)];
@@ -153,12 +153,12 @@ pub async fn count_buckets(pool: &PgPool, filter: &EventFilter, bounds: &[DateTi
             }
         }
         if !whole.is_empty() {
-            add_rows(&mut counts, rollup_rows(pool, &plan, table, &whole, bounds).await?);
+            add_rows(&mut counts, rollup_rows(conn, &plan, table, &whole, bounds).await?);
         }
         segments = rest;
     }
     if !segments.is_empty() {
-        add_rows(&mut counts, event_rows(pool, filter, &segments, bounds).await?);
+        add_rows(&mut counts, event_rows(conn, filter, &segments, bounds).await?);
     }
     Ok(counts)
 }
@@ -197,18 +197,18 @@ pub fn push_segments(qb: &mut QueryBuilder<'_, Postgres>, column: &str, segments
     qb.push(")");
 }
 
-async fn event_rows(pool: &PgPool, filter: &EventFilter, segments: &[Segment], bounds: &[DateTime<Utc>]) -> Result<Vec<Row>, sqlx::Error> {
+async fn event_rows(conn: &mut PgConnection, filter: &EventFilter, segments: &[Segment], bounds: &[DateTime<Utc>]) -> Result<Vec<Row>, sqlx::Error> {
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT width_bucket(e.occurred_at, ");
     qb.push_bind(bounds.to_vec()).push("::timestamptz[]) AS bucket, e.outcome = 'failure', count(*) FROM events e WHERE true");
     push_conditions(&mut qb, &EventFilter { from: None, to: None, ..filter.clone() });
     push_segments(&mut qb, "e.occurred_at", segments);
     qb.push(" GROUP BY 1, 2");
-    qb.build_query_as().fetch_all(pool).await
+    qb.build_query_as().fetch_all(&mut *conn).await
 }
 
 /// Sums of whole steps of `table` in `segments`. An exclude-only filter is answered as "all
 /// events minus the excluded values", which reads far fewer rows.
-async fn rollup_rows(pool: &PgPool, plan: &CountPlan<'_>, table: Table, segments: &[Segment], bounds: &[DateTime<Utc>]) -> Result<Vec<Row>, sqlx::Error> {
+async fn rollup_rows(conn: &mut PgConnection, plan: &CountPlan<'_>, table: Table, segments: &[Segment], bounds: &[DateTime<Utc>]) -> Result<Vec<Row>, sqlx::Error> {
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT width_bucket(c.t, ");
     qb.push_bind(bounds.to_vec()).push("::timestamptz[]) AS bucket, c.outcome = 'failure', sum(c.n)::int8 FROM (");
     match (plan.include, plan.exclude) {
@@ -222,7 +222,7 @@ async fn rollup_rows(pool: &PgPool, plan: &CountPlan<'_>, table: Table, segments
         (Some(include), exclude) => push_part(&mut qb, plan, table, Part::Values(include, exclude), segments),
     }
     qb.push(") c GROUP BY 1, 2");
-    qb.build_query_as().fetch_all(pool).await
+    qb.build_query_as().fetch_all(&mut *conn).await
 }
 
 /// One SELECT of (t, outcome, n) rows.

@@ -18,12 +18,18 @@ pub struct Cursor {
     pub id: Uuid,
     /// true: the page of events older than the key; false: newer than it.
     pub older: bool,
+    /// Where the key's event is in the selection (0: the newest), when known: pages say
+    /// "51–100 of N" from it. Cursors of older versions have none.
+    pub index: Option<u64>,
 }
 
 impl Cursor {
-    /// Opaque to clients: base64url of `o|n`, microseconds, id.
+    /// Opaque to clients: base64url of `o|n`, microseconds, id, and the index if known.
     pub fn encode(&self) -> String {
-        let text = format!("{}{}.{}", if self.older { 'o' } else { 'n' }, self.occurred_at.timestamp_micros(), self.id.simple());
+        let mut text = format!("{}{}.{}", if self.older { 'o' } else { 'n' }, self.occurred_at.timestamp_micros(), self.id.simple());
+        if let Some(i) = self.index {
+            text.push_str(&format!(".{i}"));
+        }
         URL_SAFE_NO_PAD.encode(text)
     }
 
@@ -34,11 +40,19 @@ impl Cursor {
             'n' => false,
             _ => return None,
         };
-        let (micros, id) = raw[1..].split_once('.')?;
+        let mut parts = raw[1..].split('.');
+        let (micros, id, index) = (parts.next()?, parts.next()?, parts.next());
+        if parts.next().is_some() {
+            return None;
+        }
         Some(Cursor {
             occurred_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
             id: Uuid::parse_str(id).ok()?,
             older,
+            index: match index {
+                Some(i) => Some(i.parse().ok()?),
+                None => None,
+            },
         })
     }
 }
@@ -46,6 +60,8 @@ impl Cursor {
 pub struct Page {
     /// Newest first.
     pub events: Vec<Event>,
+    /// Where the first event is in the selection (0: the newest), when known.
+    pub offset: Option<u64>,
     pub older: Option<Cursor>,
     pub newer: Option<Cursor>,
 }
@@ -71,15 +87,28 @@ pub async fn fetch_page(pool: &PgPool, filter: &EventFilter, cursor: Option<Curs
         rows.reverse();
     }
     let events: Vec<Event> = rows.into_iter().map(Event::from).collect();
-    let key = |e: &Event, older: bool| Cursor { occurred_at: e.occurred_at, id: e.id, older };
+    let offset = page_offset(cursor, events.len() as u64);
+    let key = |e: &Event, older: bool, index: Option<u64>| Cursor { occurred_at: e.occurred_at, id: e.id, older, index };
+    let last_index = offset.map(|o| (o + events.len() as u64).saturating_sub(1));
     // Going older: there are newer events exactly when we came from a cursor. Going newer:
     // there are older ones (we came from them), and newer ones if the page overflowed.
     let (has_older, has_newer) = if older { (more, cursor.is_some()) } else { (true, more) };
     Ok(Page {
-        older: if has_older { events.last().map(|e| key(e, true)) } else { None },
-        newer: if has_newer { events.first().map(|e| key(e, false)) } else { None },
+        older: if has_older { events.last().map(|e| key(e, true, last_index)) } else { None },
+        newer: if has_newer { events.first().map(|e| key(e, false, offset)) } else { None },
+        offset,
         events,
     })
+}
+
+/// Where a page of `len` events read from `cursor` starts in the selection.
+fn page_offset(cursor: Option<Cursor>, len: u64) -> Option<u64> {
+    match cursor {
+        None => Some(0),
+        Some(Cursor { index: Some(i), older: true, .. }) => Some(i + 1),
+        Some(Cursor { index: Some(i), older: false, .. }) => Some(i.saturating_sub(len)),
+        Some(Cursor { index: None, .. }) => None,
+    }
 }
 
 /// The first page, from keys already found newest first (`keys` may hold more than `limit`).
@@ -97,9 +126,11 @@ pub async fn page_of_keys(pool: &PgPool, keys: &[(DateTime<Utc>, Uuid)], limit: 
     .await?;
     let events: Vec<Event> = rows.into_iter().map(Event::from).collect();
     let more = keys.len() > shown.len();
+    let index = (events.len() as u64).checked_sub(1);
     Ok(Page {
-        older: if more { events.last().map(|e| Cursor { occurred_at: e.occurred_at, id: e.id, older: true }) } else { None },
+        older: if more { events.last().map(|e| Cursor { occurred_at: e.occurred_at, id: e.id, older: true, index }) } else { None },
         newer: None,
+        offset: Some(0),
         events,
     })
 }
@@ -117,8 +148,8 @@ pub async fn fetch_event(pool: &PgPool, id: Uuid) -> Result<Option<Event>, sqlx:
 }
 
 /// The position of the newest stored event (0 when there is none).
-pub async fn latest_position(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT last_seq FROM event_sequence").fetch_one(pool).await
+pub async fn latest_position<'e>(db: impl sqlx::PgExecutor<'e>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT last_seq FROM event_sequence").fetch_one(db).await
 }
 
 #[cfg(test)]
@@ -127,12 +158,23 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let c = Cursor { occurred_at: DateTime::from_timestamp_micros(1_763_632_800_123_456).expect("t"), id: Uuid::from_u128(42), older: true };
+        let c = Cursor { occurred_at: DateTime::from_timestamp_micros(1_763_632_800_123_456).expect("t"), id: Uuid::from_u128(42), older: true, index: None };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
-        let n = Cursor { older: false, ..c };
+        let n = Cursor { older: false, index: Some(149), ..c };
         assert_eq!(Cursor::decode(&n.encode()), Some(n));
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(format!("o1.{}.x", Uuid::nil().simple()))), None);
         for bad in ["", "!!", "eDEyMw", &URL_SAFE_NO_PAD.encode("o12.notauuid")] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn pages_know_where_they_start() {
+        let at = |older, index| Some(Cursor { occurred_at: DateTime::UNIX_EPOCH, id: Uuid::nil(), older, index });
+        assert_eq!(page_offset(None, 50), Some(0));
+        assert_eq!(page_offset(at(true, Some(49)), 50), Some(50), "the page after 1–50 starts at 51");
+        assert_eq!(page_offset(at(false, Some(50)), 50), Some(0), "the page before 51–100 is 1–50");
+        assert_eq!(page_offset(at(false, Some(30)), 30), Some(0));
+        assert_eq!(page_offset(at(true, None), 50), None, "an old cursor: position unknown");
     }
 }
