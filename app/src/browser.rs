@@ -277,6 +277,19 @@ pub fn keep_live(page: crate::page_state::Page) {
     let _ = page;
 }
 
+/// Waits `ms` milliseconds (in the browser; at once elsewhere).
+pub async fn pause(ms: i32) {
+    #[cfg(feature = "hydrate")]
+    {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ms;
+}
+
 /// Whether the window matches a CSS media query (never on the server).
 pub fn matches_media(query: &str) -> bool {
     #[cfg(feature = "hydrate")]

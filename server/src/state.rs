@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::auth::guard::WebConfig;
 use crate::auth::sign_in::Throttle;
@@ -18,6 +18,9 @@ use crate::ingest::Ingestor;
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::store::partitions::PartitionCache;
+
+/// How many field-value counts (sidebar, filter suggestions) run at once per instance.
+pub const FACET_TURNS: usize = 2;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -38,6 +41,8 @@ pub struct AppState {
     pub export_kick: Arc<Notify>,
     /// A live-tail send blocked this long closes the socket (4408).
     pub live_send_timeout: Duration,
+    /// Turns for field-value counts: at most [`FACET_TURNS`] run at once.
+    pub facet_turns: Arc<Semaphore>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -75,6 +80,7 @@ impl AppState {
             exports,
             export_kick,
             live_send_timeout: args.live_send_timeout,
+            facet_turns: Arc::new(Semaphore::new(FACET_TURNS)),
             leptos_options: crate::web::leptos_options(args),
         })
     }

@@ -18,6 +18,14 @@ const OPEN_AT_START: [Field; 4] = [Field::Action, Field::ActorName, Field::Outco
 /// How many values a field shows before "more".
 const FIRST_VALUES: usize = 5;
 
+/// How long a view must stay before its values are counted.
+const SETTLE_MS: i32 = 300;
+
+/// The view the values are counted for (not the page, the opened event, the columns).
+fn values_query(view: &crate::query::ViewState) -> String {
+    encode_query(&view.clone().with_event(None).with_columns(None).with_cursor(None).with_live(false))
+}
+
 #[component]
 pub fn FieldSidebar() -> impl IntoView {
     let page = use_page();
@@ -68,10 +76,19 @@ fn FieldEntry(field: Field) -> impl IntoView {
         let key = key.clone();
         move || {
             let wanted = open.get();
-            let query = encode_query(&page.view.get().with_event(None).with_columns(None).with_cursor(None).with_live(false));
+            let query = values_query(&page.view.get());
             let key = key.clone();
             async move {
-                if wanted { get_json::<FieldValues>(format!("/api/v1/fields/{key}/values?{query}")).await.map(Some) } else { Ok(None) }
+                if !wanted {
+                    return Ok(None);
+                }
+                // Counted once the view settles: a view passed through (Back, Forward, a quick
+                // second click) asks the server for nothing.
+                crate::browser::pause(SETTLE_MS).await;
+                if values_query(&page.view.get_untracked()) != query {
+                    return Ok(None);
+                }
+                get_json::<FieldValues>(format!("/api/v1/fields/{key}/values?{query}")).await.map(Some)
             }
         }
     });

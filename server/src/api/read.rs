@@ -47,5 +47,14 @@ pub async fn field_values(
     Path(field): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<FieldValues>, ApiError> {
-    answer(async move { explore::field_values(&state.pool, &field, q.as_deref().unwrap_or(""), Utc::now(), &who.scope).await }).await
+    // A page asks for several fields at once (the sidebar), and a sampled count over a large
+    // view takes a while: only a few run at a time, so they never crowd out pages and totals.
+    // The wait is in the request's own future — a client that leaves while waiting costs
+    // nothing; once started, the work runs to its end in its task.
+    let turn = state.facet_turns.clone().acquire_owned().await.map_err(|_| ApiError::Internal("facet gate closed".into()))?;
+    answer(async move {
+        let _turn = turn;
+        explore::field_values(&state.pool, &field, q.as_deref().unwrap_or(""), Utc::now(), &who.scope).await
+    })
+    .await
 }
