@@ -290,6 +290,32 @@ pub async fn pause(ms: i32) {
     let _ = ms;
 }
 
+/// The width on screen of the element holding the target of `ev` (0 on the server).
+pub fn parent_width(ev: &leptos::ev::Event) -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        ev.target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .and_then(|el| el.parent_element())
+            .map_or(0.0, |p| p.get_bounding_client_rect().width())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        0.0
+    }
+}
+
+/// Keeps a pointer's moves going to the element it went down on (for dragging).
+pub fn capture_pointer(ev: &leptos::ev::PointerEvent) {
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok()) {
+        let _ = el.set_pointer_capture(ev.pointer_id());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
 /// Whether the window matches a CSS media query (never on the server).
 pub fn matches_media(query: &str) -> bool {
     #[cfg(feature = "hydrate")]

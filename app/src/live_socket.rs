@@ -36,7 +36,7 @@ pub fn keep_live(page: Page) {
     let attempts = StoredValue::new(0u32);
     let query = Memo::new(move |_| {
         let v = page.view.get();
-        v.live.then(|| encode_query(&v.with_event(None).with_columns(None).with_live(false).with_limit(crate::query::view::DEFAULT_LIMIT)))
+        v.live.then(|| encode_query(&v.with_event(None).without_layout().with_live(false).with_limit(crate::query::view::DEFAULT_LIMIT)))
     });
     // Where a connection must start: the older of the page's position and the chart's, so
     // both get every event after what they counted (each counts only those after its own).

@@ -30,6 +30,9 @@ pub struct Page {
     pub columns: Memo<Vec<Field>>,
     /// This browser's choice of columns (remembered in a cookie).
     pub own_columns: RwSignal<Vec<Field>>,
+    /// The widths of resized columns: the link's, else this browser's.
+    pub widths: Memo<crate::query::columns::Widths>,
+    pub own_widths: RwSignal<crate::query::columns::Widths>,
     /// True while a new page of events loads (the old one stays, dimmed).
     pub loading: RwSignal<bool>,
     pub live: LiveState,
@@ -51,6 +54,18 @@ impl Page {
         let mut ids: Vec<uuid::Uuid> = self.live.rows.with(|rows| rows.iter().map(|e| e.id).collect());
         ids.extend(self.page_ids());
         neighbours_in(&ids, id)
+    }
+
+    /// Sets a column's width: in the link when it carries widths, otherwise remembered by
+    /// this browser.
+    pub fn set_width(&self, field: &Field, px: f64) {
+        let widths = crate::query::columns::with_width(self.widths.get_untracked(), field, px);
+        if self.now().widths.is_some() {
+            self.apply(|v| v.with_widths(Some(widths)));
+        } else {
+            crate::zone::set_cookie(crate::query::columns::WIDTHS_COOKIE, &crate::query::columns::widths_cookie_value(&widths));
+            self.own_widths.set(widths);
+        }
     }
 
     /// The ids of the page's events (not the live ones), newest first.
@@ -82,7 +97,7 @@ impl Page {
 /// The query string of the API request for a view's page of events (not the opened event, not
 /// the columns: neither changes which events are read).
 pub fn events_query(view: &ViewState) -> String {
-    crate::query::encode_query(&view.clone().with_event(None).with_columns(None))
+    crate::query::encode_query(&view.clone().with_event(None).without_layout())
 }
 
 /// The events resource: one page of events. Put into the page's hydration data *without*

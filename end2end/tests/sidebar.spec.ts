@@ -187,3 +187,43 @@ test('a failing API shows the error state, which passes axe', async ({ page }) =
   await expect(page.getByRole('alert').filter({ hasText: 'Events could not be loaded' })).toBeVisible();
   await axeClean(page, 'error');
 });
+
+test('a column is resized by dragging its edge or with the arrow keys, and keeps its width', async ({ browser, request }) => {
+  const name = marker('widths');
+  await seed(request, name);
+  const context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
+  const page = await context.newPage();
+  await page.goto(`/?range=1h&q=${name}`);
+  await hydrated(page);
+  const th = page.locator('table.events thead th.col-action');
+  const width = async () => Math.round((await th.boundingBox())!.width);
+  const before = await width();
+  const handle = page.getByRole('separator', { name: 'Width of Action' });
+  const box = (await handle.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 120, box.y + box.height / 2, { steps: 6 });
+  await page.mouse.up();
+  await expect.poll(width).toBeGreaterThanOrEqual(before + 110);
+  const dragged = await width();
+  // The rows follow their header.
+  const cell = rows(page).first().locator('td.col-action');
+  expect(Math.round((await cell.boundingBox())!.width)).toBe(dragged);
+
+  await handle.focus();
+  await page.keyboard.press('ArrowRight');
+  await expect.poll(width).toBe(dragged + 16);
+  await expect(handle).toHaveAttribute('aria-valuenow', String(dragged + 16));
+
+  // Remembered by this browser, not put into the URL…
+  expect(page.url()).not.toContain('colw=');
+  await page.reload();
+  await hydrated(page);
+  expect(await width()).toBe(dragged + 16);
+  // …and carried by a copied link.
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  await page.getByRole('menuitem').first().click();
+  const link = await page.evaluate(() => navigator.clipboard.readText());
+  expect(link).toContain(`colw=action:${dragged + 16}`);
+  await context.close();
+});

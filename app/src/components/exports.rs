@@ -54,7 +54,7 @@ fn use_exports() -> Exports {
 
 /// The view to export: what the page shows, without paging, live mode or an opened event.
 fn export_query() -> String {
-    let view = use_page().view.get().with_event(None).with_columns(None).with_cursor(None).with_live(false).with_limit(DEFAULT_LIMIT);
+    let view = use_page().view.get().with_event(None).without_layout().with_cursor(None).with_live(false).with_limit(DEFAULT_LIMIT);
     encode_query(&view)
 }
 

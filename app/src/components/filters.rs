@@ -187,7 +187,7 @@ fn ValueEditor(draft: RwSignal<Option<Draft>>, field: Field) -> impl IntoView {
     let suggestions = LocalResource::new({
         let key = key.clone();
         move || {
-            let query = encode_query(&page.view.get().with_event(None).with_columns(None).with_cursor(None));
+            let query = encode_query(&page.view.get().with_event(None).without_layout().with_cursor(None));
             let prefix = utf8_percent_encode(&text.get(), NON_ALPHANUMERIC).to_string();
             get_json::<FieldValues>(format!("/api/v1/fields/{key}/values?{query}&prefix={prefix}"))
         }

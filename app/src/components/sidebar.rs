@@ -23,7 +23,7 @@ const SETTLE_MS: i32 = 300;
 
 /// The view the values are counted for (not the page, the opened event, the columns).
 fn values_query(view: &crate::query::ViewState) -> String {
-    encode_query(&view.clone().with_event(None).with_columns(None).with_cursor(None).with_live(false))
+    encode_query(&view.clone().with_event(None).without_layout().with_cursor(None).with_live(false))
 }
 
 #[component]

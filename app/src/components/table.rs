@@ -16,7 +16,8 @@ use crate::page_state::{use_page, Shown};
 use crate::rows::{column_class, rows_html, RowStyle};
 use crate::query::time_range::{RelativeRange, TimeUnit};
 use crate::query::view::PAGE_SIZES;
-use crate::query::TimeRange;
+use crate::query::columns::{MAX_WIDTH, MIN_WIDTH};
+use crate::query::{Field, TimeRange};
 use crate::reveal::shown;
 
 #[component]
@@ -163,15 +164,56 @@ fn EventsTable(shown: Shown) -> impl IntoView {
                 <thead>
                     <tr>
                         <th scope="col" class="col-time">"Time"</th>
-                        {move || page.columns.get().into_iter().map(|f| view! {
-                            <th scope="col" class=column_class(&f)>{f.label()}</th>
-                        }).collect_view()}
+                        {move || page.columns.get().into_iter().map(|field| view! { <ColumnHeader field/> }).collect_view()}
                     </tr>
                 </thead>
                 <tbody class="live-rows" inner_html=live_rows></tbody>
                 <tbody inner_html=page_rows></tbody>
             </table>
         </div>
+    }
+}
+
+/// A column's header with a handle to resize it: drag it, or focus it and press ← / →.
+#[component]
+fn ColumnHeader(field: Field) -> impl IntoView {
+    let page = use_page();
+    let label = field.label();
+    let field = StoredValue::new(field);
+    let chosen = move || field.with_value(|f| page.widths.with(|w| w.iter().find(|(c, _)| c == f).map(|(_, px)| f64::from(*px))));
+    // While dragging: where the pointer went down and the width then; the width shown now.
+    let drag = RwSignal::new(None::<(f64, f64)>);
+    let dragged = RwSignal::new(None::<f64>);
+    let measured = RwSignal::new(0.0);
+    let shown = move || dragged.get().or_else(chosen);
+    let commit = move |px: f64| field.with_value(|f| page.set_width(f, px));
+    view! {
+        <th scope="col" class=field.with_value(column_class) style=move || shown().map(|px| format!("width: {px:.0}px")).unwrap_or_default()>
+            {label.clone()}
+            <span class="col-resize" role="separator" aria-orientation="vertical" tabindex="0"
+                aria-label=format!("Width of {label}") aria-valuemin=MIN_WIDTH aria-valuemax=MAX_WIDTH
+                aria-valuenow=move || format!("{:.0}", shown().unwrap_or(measured.get()))
+                on:focus=move |ev| measured.set(crate::browser::parent_width(&ev))
+                on:pointerdown=move |ev| {
+                    ev.prevent_default();
+                    crate::browser::capture_pointer(&ev);
+                    drag.set(Some((f64::from(ev.client_x()), crate::browser::parent_width(&ev))));
+                }
+                on:pointermove=move |ev| if let Some((x0, w0)) = drag.get_untracked() {
+                    dragged.set(Some((w0 + f64::from(ev.client_x()) - x0).clamp(f64::from(MIN_WIDTH), f64::from(MAX_WIDTH))));
+                }
+                on:pointerup=move |_| if drag.get_untracked().is_some() {
+                    drag.set(None);
+                    if let Some(px) = dragged.get_untracked() { commit(px); }
+                    dragged.set(None);
+                }
+                on:keydown=move |ev| {
+                    let step = match ev.key().as_str() { "ArrowLeft" => -16.0, "ArrowRight" => 16.0, _ => return };
+                    ev.prevent_default();
+                    let now = chosen().unwrap_or_else(|| crate::browser::parent_width(&ev));
+                    commit(now + step);
+                }></span>
+        </th>
     }
 }
 

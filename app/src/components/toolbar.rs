@@ -127,6 +127,10 @@ pub fn CopyLink() -> impl IntoView {
         if view.columns.is_none() && columns != crate::query::columns::default_columns() {
             view = view.with_columns(Some(columns));
         }
+        let widths = page.widths.get_untracked();
+        if view.widths.is_none() && !widths.is_empty() {
+            view = view.with_widths(Some(widths));
+        }
         let link = format!("{}/?{}", origin(), encode_query(&view));
         open.set(false);
         copy_text(link, move |ok| {

@@ -22,7 +22,7 @@ use crate::components::toolbar::{CopyLink, RangePicker, ZoneToggle};
 use crate::components::user_menu::{use_me, UserMenu};
 use crate::live::LiveState;
 use crate::page_state::{ChartData, Page, Shown};
-use crate::query::columns::{columns_from_cookie, COLUMNS_COOKIE};
+use crate::query::columns::{columns_from_cookie, widths_from_cookie, COLUMNS_COOKIE, WIDTHS_COOKIE};
 use crate::query::{decode_query, encode_query, ViewState};
 use crate::zone::{cookie, current_cookies, zone_from_cookies, DisplayZone};
 
@@ -33,7 +33,7 @@ pub fn InvestigatePage() -> impl IntoView {
     let decoded = Memo::new(move |_| decode_query(&location.search.get(), &[]));
     let view = Memo::new(move |_| {
         let d = decoded.get();
-        if d.is_empty { ViewState::page_default().with_columns(d.view.columns) } else { d.view }
+        if d.is_empty { ViewState::page_default().with_columns(d.view.columns).with_widths(d.view.widths) } else { d.view }
     });
     let problems = Memo::new(move |_| decoded.get().problems);
     let go = Callback::new(move |v: ViewState| {
@@ -48,7 +48,7 @@ pub fn InvestigatePage() -> impl IntoView {
     let zone = RwSignal::new(zone_from_cookies(&current_cookies()));
     // The chart depends on the selection and the display zone, not on paging or the opened row.
     let histogram_query = Memo::new(move |_| {
-        let v = view.get().with_event(None).with_columns(None).with_live(false).with_cursor(None).with_limit(crate::query::view::DEFAULT_LIMIT);
+        let v = view.get().with_event(None).without_layout().with_live(false).with_cursor(None).with_limit(crate::query::view::DEFAULT_LIMIT);
         let z = zone.get();
         let tz = if z.shows_utc() { "UTC".to_string() } else { z.name.unwrap_or_else(|| "UTC".into()) };
         format!("{}{}", encode_query(&v), crate::query::codec::extra_param("tz", &tz))
@@ -58,7 +58,9 @@ pub fn InvestigatePage() -> impl IntoView {
     });
     let own_columns = RwSignal::new(columns_from_cookie(cookie(&current_cookies(), COLUMNS_COOKIE).as_deref()));
     let columns = Memo::new(move |_| view.get().columns.unwrap_or_else(|| own_columns.get()));
-    let page = Page { view, problems, go, events, histogram, fields, zone, columns, own_columns, loading: RwSignal::new(false), live: LiveState::new() };
+    let own_widths = RwSignal::new(widths_from_cookie(cookie(&current_cookies(), WIDTHS_COOKIE).as_deref()));
+    let widths = Memo::new(move |_| view.get().widths.unwrap_or_else(|| own_widths.get()));
+    let page = Page { view, problems, go, events, histogram, fields, zone, columns, own_columns, widths, own_widths, loading: RwSignal::new(false), live: LiveState::new() };
     provide_context(page);
     Exports::provide();
     crate::browser::keep_live(page);

@@ -6,7 +6,7 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTRO
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::columns::{encode_columns, parse_columns};
+use super::columns::{encode_columns, encode_widths, parse_columns, parse_widths};
 use super::field::Field;
 use super::filter::{encode_values, parse_values, FilterValue};
 use super::time_range::{format_instant, parse_instant, RelativeRange, TimeRange};
@@ -89,6 +89,9 @@ pub fn encode_query(view: &ViewState) -> String {
     if let Some(columns) = &view.columns {
         params.push(("cols".into(), encode_columns(columns)));
     }
+    if let Some(widths) = &view.widths {
+        params.push(("colw".into(), encode_widths(widths)));
+    }
     params
         .iter()
         .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
@@ -123,8 +126,8 @@ pub fn decode_query(query: &str, extra_params: &[&str]) -> DecodedQuery {
             continue;
         }
         // Columns are how the table looks, not what it selects: the default view keeps them.
-        out.is_empty &= key == "cols";
-        let scalar = matches!(key.as_str(), "range" | "from" | "to" | "q" | "live" | "limit" | "cursor" | "event" | "cols");
+        out.is_empty &= key == "cols" || key == "colw";
+        let scalar = matches!(key.as_str(), "range" | "from" | "to" | "q" | "live" | "limit" | "cursor" | "event" | "cols" | "colw");
         if scalar {
             if seen.contains(&key) {
                 out.problem(&key, "is given more than once");
@@ -158,6 +161,7 @@ pub fn decode_query(query: &str, extra_params: &[&str]) -> DecodedQuery {
             "cursor" if value.is_empty() || value.len() > MAX_CURSOR_LEN => Err("is not a valid page cursor".into()),
             "cursor" => Ok(out.view.cursor = Some(value)),
             "cols" => parse_columns(&value).map(|c| out.view.columns = Some(c)),
+            "colw" => parse_widths(&value).map(|w| out.view.widths = Some(w)),
             "event" => Uuid::parse_str(&value)
                 .map(|id| out.view.event = Some(id))
                 .map_err(|_| format!("{value:?} is not an event id (a UUID)")),

@@ -90,9 +90,11 @@ fn view() -> impl Strategy<Value = ViewState> {
         any::<bool>(),
         prop::option::of(any::<u128>().prop_map(Uuid::from_u128)),
         prop::option::of(prop::sample::subsequence(column_choices(), 1..6)),
+        prop::option::of(prop::collection::vec(48u16..=960, 0..4)),
     )
-        .prop_map(|(range, filters, search, cursor, limit, live, event, columns)| {
-            let mut view = ViewState::default().with_range(range).with_limit(limit).with_live(live).with_event(event).with_columns(columns);
+        .prop_map(|(range, filters, search, cursor, limit, live, event, columns, widths)| {
+            let widths = widths.map(|w| column_choices().into_iter().zip(w).collect());
+            let mut view = ViewState::default().with_range(range).with_limit(limit).with_live(live).with_event(event).with_columns(columns).with_widths(widths);
             for (field, negated, values) in filters {
                 view = view.with_filter_values(field, negated, values);
             }
@@ -118,7 +120,7 @@ proptest! {
         let twice = encode_query(&decode_query(&once, &[]).view);
         prop_assert_eq!(&once, &twice);
         // The same filters added in reverse order encode identically.
-        let mut reversed = ViewState::default().with_range(view.range).with_limit(view.limit).with_live(view.live).with_event(view.event).with_columns(view.columns.clone());
+        let mut reversed = ViewState::default().with_range(view.range).with_limit(view.limit).with_live(view.live).with_event(view.event).with_columns(view.columns.clone()).with_widths(view.widths.clone());
         for f in view.filters().iter().rev() {
             let values: Vec<FilterValue> = f.values().iter().rev().cloned().collect();
             reversed = reversed.with_filter_values(f.field.clone(), f.negated, values);

@@ -13,6 +13,54 @@ pub const MAX_COLUMNS: usize = 12;
 
 /// The cookie that remembers the chosen columns in this browser.
 pub const COLUMNS_COOKIE: &str = "auditorium_columns";
+/// The cookie that remembers the columns' widths in this browser.
+pub const WIDTHS_COOKIE: &str = "auditorium_widths";
+
+/// Widths a column can be given, in CSS pixels.
+pub const MIN_WIDTH: u16 = 48;
+pub const MAX_WIDTH: u16 = 960;
+
+/// Columns someone resized, and their widths (the others share the rest of the table).
+pub type Widths = Vec<(Field, u16)>;
+
+/// `ip:120,action:240` → widths. Unknown fields, repeats and widths out of range are refused.
+pub fn parse_widths(text: &str) -> Result<Widths, String> {
+    let mut widths: Widths = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        let (key, px) = item.split_once(':').ok_or_else(|| format!("{item:?} is not field:width"))?;
+        let field = Field::parse(key).map_err(|e| format!("width of {key:?}: {e}"))?;
+        let px: u16 = px.parse().ok().filter(|w| (MIN_WIDTH..=MAX_WIDTH).contains(w))
+            .ok_or_else(|| format!("width of {key:?} must be {MIN_WIDTH}-{MAX_WIDTH} pixels"))?;
+        if widths.iter().any(|(f, _)| *f == field) {
+            return Err(format!("width of {key:?} is given twice"));
+        }
+        widths.push((field, px));
+    }
+    Ok(widths)
+}
+
+pub fn encode_widths(widths: &[(Field, u16)]) -> String {
+    widths.iter().map(|(f, w)| format!("{}:{w}", f.key())).collect::<Vec<_>>().join(",")
+}
+
+/// The widths with `field` set to `px` (clamped to the allowed range).
+pub fn with_width(mut widths: Widths, field: &Field, px: f64) -> Widths {
+    let px = px.round().clamp(f64::from(MIN_WIDTH), f64::from(MAX_WIDTH)) as u16;
+    match widths.iter_mut().find(|(f, _)| f == field) {
+        Some(entry) => entry.1 = px,
+        None => widths.push((field.clone(), px)),
+    }
+    widths
+}
+
+/// The widths this browser remembers (none when the cookie is missing or unusable).
+pub fn widths_from_cookie(value: Option<&str>) -> Widths {
+    value.and_then(|v| parse_widths(&v.replace('|', ",")).ok()).unwrap_or_default()
+}
+
+pub fn widths_cookie_value(widths: &[(Field, u16)]) -> String {
+    encode_widths(widths).replace(',', "|")
+}
 
 pub fn default_columns() -> Vec<Field> {
     DEFAULT_COLUMNS.to_vec()
@@ -102,6 +150,18 @@ mod tests {
         assert_eq!(columns_from_cookie(Some("ip|context.team")), cols);
         assert_eq!(columns_from_cookie(Some("nonsense")), default_columns(), "a bad cookie is the default");
         assert_eq!(columns_from_cookie(None), default_columns());
+    }
+
+    #[test]
+    fn widths_round_trip_and_stay_in_range() {
+        let w = vec![(Field::Ip, 120), (Field::Context("team".into()), 240)];
+        assert_eq!(encode_widths(&w), "ip:120,context.team:240");
+        assert_eq!(parse_widths("ip:120,context.team:240"), Ok(w.clone()));
+        assert_eq!(widths_from_cookie(Some(&widths_cookie_value(&w))), w);
+        assert!(parse_widths("ip:5").is_err() && parse_widths("ip:x").is_err() && parse_widths("ip").is_err());
+        assert!(parse_widths("ip:100,ip:120").unwrap_err().contains("twice"));
+        assert_eq!(with_width(vec![], &Field::Ip, 9000.0), vec![(Field::Ip, MAX_WIDTH)]);
+        assert_eq!(with_width(vec![(Field::Ip, 100)], &Field::Ip, 130.4), vec![(Field::Ip, 130)]);
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct ViewState {
     pub event: Option<Uuid>,
     /// The table's columns when the link carries them (`cols=`); otherwise the browser's own.
     pub columns: Option<Vec<Field>>,
+    /// The columns' widths when the link carries them (`colw=`); otherwise the browser's own.
+    pub widths: Option<Vec<(Field, u16)>>,
 }
 
 impl Default for ViewState {
@@ -40,6 +42,7 @@ impl Default for ViewState {
             live: false,
             event: None,
             columns: None,
+            widths: None,
         }
     }
 }
@@ -155,6 +158,17 @@ impl ViewState {
     /// Columns in the link (`None`: the browser's own). Not a change of selection: the page stays.
     pub fn with_columns(mut self, columns: Option<Vec<Field>>) -> ViewState {
         self.columns = columns;
+        self
+    }
+
+    /// The view without how the table looks (columns, widths): what the API is asked.
+    pub fn without_layout(self) -> ViewState {
+        self.with_columns(None).with_widths(None)
+    }
+
+    /// Column widths in the link (`None`: the browser's own).
+    pub fn with_widths(mut self, widths: Option<Vec<(Field, u16)>>) -> ViewState {
+        self.widths = widths;
         self
     }
 
