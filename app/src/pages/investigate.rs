@@ -40,16 +40,20 @@ pub fn InvestigatePage() -> impl IntoView {
         navigate(&format!("/?{}", encode_query(&v)), NavigateOptions { scroll: false, ..Default::default() });
     });
     // The page of events depends on everything but the opened event.
-    let events_query = Memo::new(move |_| view.with(crate::page_state::events_query));
+    // (A server-side render that was abandoned disposes the view while its resources' tasks
+    // may still ask: they then keep the query they had instead of panicking.)
+    let events_query = Memo::new(move |before: Option<&String>| {
+        view.try_with(crate::page_state::events_query).unwrap_or_else(|| before.cloned().unwrap_or_default())
+    });
     let events = Resource::new(move || events_query.get(), |q| async move {
         get_json::<EventPage>(format!("/api/v1/events?{q}")).await.map(Shown::fetched)
     });
     let fields = LocalResource::new(|| get_json::<FieldList>("/api/v1/fields".into()));
     let zone = RwSignal::new(zone_from_cookies(&current_cookies()));
     // The chart depends on the selection and the display zone, not on paging or the opened row.
-    let histogram_query = Memo::new(move |_| {
-        let v = view.get().with_event(None).without_layout().with_live(false).with_cursor(None).with_limit(crate::query::view::DEFAULT_LIMIT);
-        let z = zone.get();
+    let histogram_query = Memo::new(move |before: Option<&String>| {
+        let (Some(v), Some(z)) = (view.try_get(), zone.try_get()) else { return before.cloned().unwrap_or_default() };
+        let v = v.with_event(None).without_layout().with_live(false).with_cursor(None).with_limit(crate::query::view::DEFAULT_LIMIT);
         let tz = if z.shows_utc() { "UTC".to_string() } else { z.name.unwrap_or_else(|| "UTC".into()) };
         format!("{}{}", encode_query(&v), crate::query::codec::extra_param("tz", &tz))
     });
