@@ -25,7 +25,7 @@ for (const scheme of ['light', 'dark']) {
     await page.locator('.columns-menu > summary').click();
     await page.locator('table.events tbody tr td.col-time').first().click();
     await page.locator('.details').waitFor();
-    await page.waitForTimeout(300);
+    await page.waitForFunction(() => document.activeElement?.id === 'details-title');
     await page.screenshot({ path: `${out}/columns-details-${size}-${scheme}.png` });
     await context.close();
   }
