@@ -3,6 +3,7 @@
 //! browser and the server), the API's JSON shapes, and the Leptos UI.
 
 pub mod accounts;
+pub mod alerts;
 pub mod api;
 pub mod browser;
 pub mod chart_math;
@@ -10,10 +11,11 @@ pub mod client;
 pub mod event;
 pub mod exports;
 pub mod format;
+pub mod insight;
 pub mod live;
-pub mod page_state;
 #[cfg(feature = "hydrate")]
 mod live_socket;
+pub mod page_state;
 pub mod query;
 pub mod reveal;
 pub mod rows;
@@ -22,6 +24,6 @@ pub mod zone;
 mod components;
 mod pages;
 
-pub use pages::{shell, App};
 #[cfg(feature = "ssr")]
 pub use pages::CspNonce;
+pub use pages::{shell, App};

@@ -41,6 +41,10 @@ pub struct AppState {
     pub export_kick: Arc<Notify>,
     /// A live-tail send blocked this long closes the socket (4408).
     pub live_send_timeout: Duration,
+    /// Wakes this instance's alert webhook deliverer.
+    pub alert_kick: Arc<Notify>,
+    /// Hosts alert webhooks may go to (empty: any).
+    pub webhook_allow: Arc<Vec<String>>,
     /// Turns for field-value counts: at most [`FACET_TURNS`] run at once.
     pub facet_turns: Arc<Semaphore>,
     pub leptos_options: LeptosOptions,
@@ -53,19 +57,66 @@ impl AppState {
         AppState::with_metrics(pool, args, Arc::new(Metrics::new())).await
     }
 
-    pub async fn with_metrics(pool: PgPool, args: &ServeArgs, metrics: Arc<Metrics>) -> Result<AppState, crate::BoxError> {
-        let web = WebConfig::new(args.addr, args.public_url.as_deref(), args.trusted_proxies.clone())?;
+    pub async fn with_metrics(
+        pool: PgPool,
+        args: &ServeArgs,
+        metrics: Arc<Metrics>,
+    ) -> Result<AppState, crate::BoxError> {
+        let web = WebConfig::new(
+            args.addr,
+            args.public_url.as_deref(),
+            args.trusted_proxies.clone(),
+        )?;
         let live = LiveHub::start(pool.clone()).await?;
         let partitions = Arc::new(PartitionCache::default());
         let health = Arc::new(Health::default());
-        let ingestor = Arc::new(Ingestor::start(pool.clone(), partitions.clone(), health.clone(), metrics.ingest.clone()));
-        let limits = SessionLimits { idle: args.session_idle, absolute: args.session_lifetime };
+        let ingestor = Arc::new(Ingestor::start(
+            pool.clone(),
+            partitions.clone(),
+            health.clone(),
+            metrics.ingest.clone(),
+        ));
+        let limits = SessionLimits {
+            idle: args.session_idle,
+            absolute: args.session_lifetime,
+        };
         let audit_kick = Arc::new(Notify::new());
-        tokio::spawn(crate::auth::audit::keep_draining(pool.clone(), ingestor.clone(), audit_kick.clone()));
-        let export_dir = args.export_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("auditorium-exports-{}", uuid::Uuid::new_v4().simple())));
+        tokio::spawn(crate::auth::audit::keep_draining(
+            pool.clone(),
+            ingestor.clone(),
+            audit_kick.clone(),
+        ));
+        let export_dir = args.export_dir.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!(
+                "auditorium-exports-{}",
+                uuid::Uuid::new_v4().simple()
+            ))
+        });
         let exports = Arc::new(ExportFiles::new(export_dir, args.export_expiry));
         let export_kick = Arc::new(Notify::new());
-        tokio::spawn(crate::export::worker::Worker::new(pool.clone(), (*exports).clone(), export_kick.clone()).run());
+        tokio::spawn(
+            crate::export::worker::Worker::new(
+                pool.clone(),
+                (*exports).clone(),
+                export_kick.clone(),
+            )
+            .run(),
+        );
+        let alert_kick = Arc::new(Notify::new());
+        let alerts = crate::alerts::evaluator::Context {
+            pool: pool.clone(),
+            hub: live.clone(),
+            deliver: alert_kick.clone(),
+            base_url: web.base_url.clone(),
+            audit_kick: audit_kick.clone(),
+        };
+        tokio::spawn(crate::alerts::evaluator::run(alerts, live.shutting_down()));
+        tokio::spawn(crate::alerts::webhook::keep_delivering(
+            pool.clone(),
+            alert_kick.clone(),
+            args.webhook_allow.clone(),
+            live.shutting_down(),
+        ));
         Ok(AppState {
             auth: Arc::new(Authenticator::new(live.clone(), limits)),
             throttle: Arc::new(Throttle::default()),
@@ -79,6 +130,8 @@ impl AppState {
             metrics,
             exports,
             export_kick,
+            alert_kick,
+            webhook_allow: Arc::new(args.webhook_allow.clone()),
             live_send_timeout: args.live_send_timeout,
             facet_turns: Arc::new(Semaphore::new(FACET_TURNS)),
             leptos_options: crate::web::leptos_options(args),

@@ -19,8 +19,16 @@ pub fn use_me() -> Resource<Result<Me, ClientError>> {
 }
 
 fn initials(name: &str) -> String {
-    let letters: String = name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();
-    if letters.is_empty() { "?".into() } else { letters.to_uppercase() }
+    let letters: String = name
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect();
+    if letters.is_empty() {
+        "?".into()
+    } else {
+        letters.to_uppercase()
+    }
 }
 
 #[component]
@@ -45,6 +53,11 @@ pub fn UserMenu() -> impl IntoView {
                             {me.is_member().then(|| view! {
                                 <p class="user-menu-scope muted">"You see the activity relevant to you."</p>
                             })}
+                            <nav class="user-menu-links" aria-label="Pages">
+                                <a href="/overview">"Overview"</a>
+                                <a href="/">"Events"</a>
+                                <a href="/alerts">"Alerts"</a>
+                            </nav>
                             {me.can_manage.then(|| view! {
                                 <nav class="user-menu-links" aria-label="Administration">
                                     <a href="/admin/users">"Users"</a>

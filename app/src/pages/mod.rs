@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod insight;
 pub mod investigate;
 
 use leptos::prelude::*;
@@ -39,6 +40,10 @@ pub fn App() -> impl IntoView {
                 // place, so a link opened without JavaScript (text browsers, unfurlers,
                 // archivers, people who turn it off) shows the rows. See docs/architecture.md.
                 <Route path=path!("/") view=investigate::InvestigatePage ssr=SsrMode::Async/>
+                <Route path=path!("/overview") view=insight::OverviewPage ssr=SsrMode::Async/>
+                <Route path=path!("/resources/:kind/:id") view=insight::ResourcePage ssr=SsrMode::Async/>
+                <Route path=path!("/actors/:id") view=insight::ActorPage ssr=SsrMode::Async/>
+                <Route path=path!("/alerts") view=insight::AlertsPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-in") view=account::SignInPage/>
                 <Route path=path!("/set-password") view=account::SetPasswordPage/>
                 <Route path=path!("/admin/users") view=admin::UsersPage/>
@@ -53,7 +58,9 @@ pub fn App() -> impl IntoView {
 /// server chose for this request (no other inline script runs).
 fn provide_csp_nonce() {
     #[cfg(feature = "ssr")]
-    if let Some(nonce) = use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<CspNonce>().cloned()) {
+    if let Some(nonce) = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<CspNonce>().cloned())
+    {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0));
     }
 }
