@@ -291,7 +291,7 @@ mod tests {
         let from = "2026-11-05T00:00:00Z".parse().ok();
         assert_eq!(
             investigate_link(&[(Field::ActorId, "usr_ada")], from),
-            "/?from=2026-11-05T00%3A00%3A00Z&actor.id=usr_ada"
+            "/?from=2026-11-05T00:00:00Z&actor.id=usr_ada"
         );
         assert_eq!(investigate_link(&[], None), "/?range=24h");
         assert_eq!(
