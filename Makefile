@@ -1,9 +1,9 @@
 # The two commands (see README.md):
 #   make run    install what is missing, build, and serve on http://127.0.0.1:3000
 #   make test   install what is missing, build, and run every test
-# Benchmarks (see docs/benchmarks.md): make bench, or one of make bench-ingest|query|page|live|export
+# Benchmarks (see docs/benchmarks.md): make bench, or one of make bench-ingest|query|page|live|export|insight
 
-.PHONY: run test bench bench-ingest bench-query bench-page bench-live bench-export
+.PHONY: run test bench bench-ingest bench-query bench-page bench-live bench-export bench-insight
 run:
 	@bash scripts/run.sh
 
@@ -19,6 +19,7 @@ bench:
 	@bash scripts/bench-page.sh
 	@bash scripts/bench.sh live
 	@bash scripts/bench.sh export --events 10000000
+	@bash scripts/bench.sh insight --events 10000000
 
 bench-ingest:
 	@bash scripts/bench.sh ingest $(ARGS)
@@ -34,3 +35,6 @@ bench-live:
 
 bench-export:
 	@bash scripts/bench.sh export $(ARGS)
+
+bench-insight:
+	@bash scripts/bench.sh insight $(ARGS)

@@ -20,6 +20,6 @@ export async function signedInPage(browser, base, email, password, options) {
   await page.fill('#email', email);
   await page.fill('#password', password);
   await page.click('form.account-form button[type=submit]');
-  await page.waitForURL(/\/$/);
+  await page.waitForURL(/\/(overview)?$/);
   return { context, page };
 }

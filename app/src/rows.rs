@@ -181,6 +181,17 @@ pub fn filter_buttons_html(label: &str, value: &str) -> String {
     )
 }
 
+/// A link to a resource's history, offered in its cell beside the filter buttons.
+pub fn history_link_html(kind: &str, id: &str) -> String {
+    format!(
+        "<a class=\"mini mini-history\" href=\"{}\" title=\"History of this {}\" aria-label=\"History of {} {}\"></a>",
+        escape(&crate::insight::resource_path(kind, id)),
+        escape(kind),
+        escape(kind),
+        shown(id)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,5 +275,14 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("data-op=\"not\""));
+        let link = history_link_html("project", "p\"1<");
+        assert!(
+            link.contains("href=\"/resources/project/p%221%3C\""),
+            "{link}"
+        );
+        assert!(
+            link.contains("aria-label=\"History of project p&quot;1&lt;\""),
+            "{link}"
+        );
     }
 }

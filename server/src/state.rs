@@ -45,6 +45,8 @@ pub struct AppState {
     pub alert_kick: Arc<Notify>,
     /// Hosts alert webhooks may go to (empty: any).
     pub webhook_allow: Arc<Vec<String>>,
+    /// The overview's top actors and resources, kept current.
+    pub tops: Arc<crate::insight::TopCache>,
     /// Turns for field-value counts: at most [`FACET_TURNS`] run at once.
     pub facet_turns: Arc<Semaphore>,
     pub leptos_options: LeptosOptions,
@@ -111,6 +113,15 @@ impl AppState {
             audit_kick: audit_kick.clone(),
         };
         tokio::spawn(crate::alerts::evaluator::run(alerts, live.shutting_down()));
+        let tops: Arc<crate::insight::TopCache> = Arc::default();
+        // Read the overview's top lists once now, not on the first person's overview.
+        let (warm, warm_pool) = (tops.clone(), pool.clone());
+        tokio::spawn(async move {
+            let since = crate::insight::overview::first_day(chrono::Utc::now());
+            let _ = warm
+                .top(&warm_pool, since, crate::insight::overview::TOP as usize)
+                .await;
+        });
         tokio::spawn(crate::alerts::webhook::keep_delivering(
             pool.clone(),
             alert_kick.clone(),
@@ -132,6 +143,7 @@ impl AppState {
             export_kick,
             alert_kick,
             webhook_allow: Arc::new(args.webhook_allow.clone()),
+            tops,
             live_send_timeout: args.live_send_timeout,
             facet_turns: Arc::new(Semaphore::new(FACET_TURNS)),
             leptos_options: crate::web::leptos_options(args),

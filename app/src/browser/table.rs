@@ -42,6 +42,10 @@ pub fn table_hit(ev: &leptos::ev::Event) -> TableHit {
                 None => TableHit::Nothing,
             };
         }
+        // A link in a row (a resource's history) is followed, not a click on the row.
+        if let Ok(Some(_)) = target.closest("a[href]") {
+            return TableHit::Nothing;
+        }
         match target.closest("tr[id^='row-']") {
             Ok(Some(row)) => uuid::Uuid::parse_str(row.id().trim_start_matches("row-"))
                 .map_or(TableHit::Nothing, TableHit::Row),
@@ -117,10 +121,26 @@ pub fn offer_filters(ev: &leptos::ev::Event, label: impl Fn(usize) -> Option<Str
                 label(cell_index(&cell).saturating_sub(1)),
                 cell_value(&cell),
             ) {
-                let _ = cell.insert_adjacent_html(
-                    "beforeend",
-                    &crate::rows::filter_buttons_html(&name, &value),
-                );
+                let mut html = crate::rows::filter_buttons_html(&name, &value);
+                // A resource's cell also links to its history (type and id are in the cell).
+                let kind = cell
+                    .query_selector(".resource-type")
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.text_content());
+                let id = cell
+                    .query_selector(".resource-name")
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.get_attribute("title"));
+                if let (Some(kind), Some(id)) = (kind, id.filter(|i| !i.is_empty())) {
+                    html = html.replacen(
+                        "</span>",
+                        &format!("{}</span>", crate::rows::history_link_html(&kind, &id)),
+                        1,
+                    );
+                }
+                let _ = cell.insert_adjacent_html("beforeend", &html);
             }
         }
     }

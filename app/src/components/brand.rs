@@ -7,7 +7,7 @@ pub fn Brand() -> impl IntoView {
     view! {
         <a class="brand" href="/" aria-label="Auditorium home">
             <svg class="brand-mark" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 19V9M9 19V5M14 19v-7M19 19V8"/></svg>
-            "Auditorium"
+            <span class="brand-name">"Auditorium"</span>
         </a>
     }
 }

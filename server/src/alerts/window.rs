@@ -71,6 +71,19 @@ impl Threshold {
             });
         g.newest = g.newest.max(at);
         let oldest_counted = g.newest - self.window;
+        while g
+            .events
+            .front()
+            .is_some_and(|(t, _, _)| *t <= oldest_counted)
+        {
+            g.events.pop_front();
+        }
+        // Below the threshold now (the last crossing's events have left the window): the
+        // next time the count reaches N is a new crossing. Checked before this event counts,
+        // so a rule of 1 re-arms too.
+        if g.events.len() < self.count {
+            g.active = false;
+        }
         if at <= oldest_counted {
             return None;
         }
@@ -81,18 +94,10 @@ impl Threshold {
             .rposition(|(t, _, _)| *t <= at)
             .map_or(0, |i| i + 1);
         g.events.insert(slot, (at, position, id));
-        while g
-            .events
-            .front()
-            .is_some_and(|(t, _, _)| *t <= oldest_counted)
-        {
-            g.events.pop_front();
-        }
         while g.events.len() > self.count {
             g.events.pop_front();
         }
         if g.events.len() < self.count {
-            g.active = false;
             return None;
         }
         if g.active {
@@ -166,6 +171,24 @@ mod tests {
             ],
         );
         assert_eq!(fired, [("a".to_string(), 3), ("a".to_string(), 6)]);
+    }
+
+    #[test]
+    fn a_threshold_of_one_fires_again_once_its_window_has_passed() {
+        let mut th = Threshold::new(1, 60);
+        // 0 fires; 30 is inside the same minute (still at the threshold); 200 is a new crossing.
+        let fired = feed(
+            &mut th,
+            &[("a", 0), ("a", 30), ("a", 200), ("a", 210), ("a", 400)],
+        );
+        assert_eq!(
+            fired,
+            [
+                ("a".to_string(), 1),
+                ("a".to_string(), 3),
+                ("a".to_string(), 5)
+            ]
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub async fn overview(
     State(state): State<AppState>,
     ReadAccess(who): ReadAccess,
 ) -> Result<Json<Overview>, ApiError> {
-    answer(async move { insight::overview(&state.pool, Utc::now(), &who.scope).await }).await
+    answer(async move { insight::overview(&state.pool, &state.tops, Utc::now(), &who.scope).await })
+        .await
 }
 
 /// `GET /api/v1/resources/{type}/{id}`.

@@ -65,12 +65,41 @@ async fn events(
 async fn summary(
     pool: &PgPool,
     filter: &EventFilter,
+    counted: (&str, String),
 ) -> Result<(u64, u64, Option<DateTime<Utc>>, Option<DateTime<Utc>>), sqlx::Error> {
-    let (n, failed, first, last): (i64, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
-        select("count(*)::int8, (count(*) FILTER (WHERE e.outcome = 'failure'))::int8, min(e.occurred_at), max(e.occurred_at)", filter, "")
-            .build_query_as()
-            .fetch_one(pool)
-            .await?;
+    let (n, failed): (i64, i64) = if filter.scope.is_all() {
+        // Everyone's events: from the daily counts (a few rows per day), exact.
+        sqlx::query_as(
+            "SELECT coalesce(sum(n), 0)::int8, coalesce(sum(n) FILTER (WHERE outcome = 'failure'), 0)::int8
+             FROM event_counts_daily WHERE dim = $1 AND value = $2",
+        )
+        .bind(counted.0)
+        .bind(&counted.1)
+        .fetch_one(pool)
+        .await?
+    } else {
+        select(
+            "count(*)::int8, (count(*) FILTER (WHERE e.outcome = 'failure'))::int8",
+            filter,
+            "",
+        )
+        .build_query_as()
+        .fetch_one(pool)
+        .await?
+    };
+    // First and last along the key's index.
+    let edge = |order: &str| {
+        let mut qb = select("e.occurred_at", filter, "");
+        qb.push(format!(" ORDER BY e.occurred_at {order} LIMIT 1"));
+        qb
+    };
+    let (mut asc, mut desc) = (edge("ASC"), edge("DESC"));
+    let (first, last) = tokio::try_join!(
+        asc.build_query_scalar::<DateTime<Utc>>()
+            .fetch_optional(pool),
+        desc.build_query_scalar::<DateTime<Utc>>()
+            .fetch_optional(pool),
+    )?;
     Ok((n.max(0) as u64, failed.max(0) as u64, first, last))
 }
 
@@ -177,67 +206,93 @@ pub async fn resource(
         ],
         scope,
     );
-    let (total, _, first, last) = summary(pool, &filter).await?;
+    let (total, _, first, last) =
+        summary(pool, &filter, ("resource", format!("{kind}\u{1f}{id}"))).await?;
     if total == 0 {
         return Err(ExploreError::NotFound(format!(
             "there are no events about the {kind} {id:?} (that you may see)"
         )));
     }
     let changes_only = " AND e.changes IS NOT NULL AND jsonb_typeof(e.changes) = 'array' AND jsonb_array_length(e.changes) > 0";
-    let mut changes = events(
-        pool,
-        &filter,
-        changes_only,
-        "e.occurred_at DESC, e.id DESC",
-        CHANGES,
-    )
-    .await?;
+    // Independent reads, at once (each its own pooled connection).
+    let (mut changes, names, actors, actions, activity, latest) = tokio::try_join!(
+        events(
+            pool,
+            &filter,
+            changes_only,
+            "e.occurred_at DESC, e.id DESC",
+            CHANGES
+        ),
+        names(pool, &filter, "e.resource_name"),
+        ranked(pool, &filter, "e.actor_id", "e.actor_name", 20),
+        ranked(pool, &filter, "e.action", "e.action", 20),
+        days(pool, &filter),
+        events(pool, &filter, "", "e.occurred_at DESC, e.id DESC", LATEST),
+    )?;
     changes.reverse();
     Ok(ResourceHistory {
         resource_type: kind.into(),
         id: id.into(),
-        names: names(pool, &filter, "e.resource_name").await?,
+        names,
         total,
         first,
         last,
-        actors: to_ranked(ranked(pool, &filter, "e.actor_id", "e.actor_name", 20).await?),
-        actions: to_ranked(ranked(pool, &filter, "e.action", "e.action", 20).await?),
-        activity: days(pool, &filter).await?,
+        actors: to_ranked(actors),
+        actions: to_ranked(actions),
+        activity,
         sampled: total > BREAKDOWN_SAMPLE as u64,
         changes,
-        latest: events(pool, &filter, "", "e.occurred_at DESC, e.id DESC", LATEST).await?,
+        latest,
     })
 }
 
 pub async fn actor(pool: &PgPool, id: &str, scope: &Scope) -> Result<ActorHistory, ExploreError> {
     let filter = selection(vec![exactly(Field::ActorId, id)], scope);
-    let (total, failures, first, last) = summary(pool, &filter).await?;
+    let (total, failures, first, last) =
+        summary(pool, &filter, ("actor.id", id.to_string())).await?;
     if total == 0 {
         return Err(ExploreError::NotFound(format!(
             "there are no events by the actor {id:?} (that you may see)"
         )));
     }
-    let latest = events(pool, &filter, "", "e.occurred_at DESC, e.id DESC", LATEST).await?;
+    let resources = async {
+        let rows: Vec<(Option<String>, Option<String>, Option<String>, i64)> = sampled(
+            &filter,
+            "e.resource_type, e.resource_id, (array_agg(e.resource_name ORDER BY e.occurred_at DESC))[1], count(*)::int8",
+            "WHERE e.resource_id IS NOT NULL GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2",
+            20,
+        )
+        .build_query_as()
+        .fetch_all(pool)
+        .await?;
+        Ok::<_, sqlx::Error>(rows)
+    };
+    // Independent reads, at once (each its own pooled connection).
+    let (latest, resources, names, actions, sign_ins, failed) = tokio::try_join!(
+        events(pool, &filter, "", "e.occurred_at DESC, e.id DESC", LATEST),
+        resources,
+        names(pool, &filter, "e.actor_name"),
+        ranked(pool, &filter, "e.action", "e.action", 20),
+        sign_ins(pool, &filter),
+        events(
+            pool,
+            &filter,
+            " AND e.outcome = 'failure'",
+            "e.occurred_at DESC, e.id DESC",
+            20
+        ),
+    )?;
     let newest = latest.first();
-    let resources: Vec<(Option<String>, Option<String>, Option<String>, i64)> = sampled(
-        &filter,
-        "e.resource_type, e.resource_id, (array_agg(e.resource_name ORDER BY e.occurred_at DESC))[1], count(*)::int8",
-        "WHERE e.resource_id IS NOT NULL GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2",
-        20,
-    )
-    .build_query_as()
-    .fetch_all(pool)
-    .await?;
     Ok(ActorHistory {
         id: id.into(),
-        names: names(pool, &filter, "e.actor_name").await?,
+        names,
         actor_type: newest.map(|e| e.actor.actor_type.as_str().to_string()),
         email: latest.iter().find_map(|e| e.actor.email.clone()),
         total,
         failures,
         first,
         last,
-        actions: to_ranked(ranked(pool, &filter, "e.action", "e.action", 20).await?),
+        actions: to_ranked(actions),
         resources: resources
             .into_iter()
             .filter_map(|(kind, value, name, n)| {
@@ -250,15 +305,8 @@ pub async fn actor(pool: &PgPool, id: &str, scope: &Scope) -> Result<ActorHistor
             })
             .collect(),
         sampled: total > BREAKDOWN_SAMPLE as u64,
-        sign_ins: sign_ins(pool, &filter).await?,
-        failed: events(
-            pool,
-            &filter,
-            " AND e.outcome = 'failure'",
-            "e.occurred_at DESC, e.id DESC",
-            20,
-        )
-        .await?,
+        sign_ins,
+        failed,
         latest,
     })
 }
@@ -270,29 +318,34 @@ const SIGN_IN_SQL: &str = " AND (e.action ILIKE ANY (ARRAY['%login%', '%log\\_in
 /// The newest sign-ins, each marked when its address or user agent had not signed this actor
 /// in before.
 async fn sign_ins(pool: &PgPool, filter: &EventFilter) -> Result<Vec<SignIn>, sqlx::Error> {
-    let recent = events(
-        pool,
-        filter,
-        SIGN_IN_SQL,
-        "e.occurred_at DESC, e.id DESC",
-        50,
-    )
-    .await?;
-    // The first time each address and agent signed them in (over all their sign-ins).
+    // Among their newest events (a service account signs in millions of times).
+    let only = format!("WHERE true{SIGN_IN_SQL}");
     let firsts = |column: &'static str| {
-        let mut qb = select(
-            &format!("{column}, min(e.occurred_at)"),
+        sampled(
             filter,
-            SIGN_IN_SQL,
-        );
-        qb.push(format!(" AND {column} IS NOT NULL GROUP BY 1"));
-        qb
+            &format!("{column}, min(e.occurred_at)"),
+            &format!("{only} AND {column} IS NOT NULL GROUP BY 1"),
+            100_000,
+        )
     };
-    let ips: Vec<(String, DateTime<Utc>)> = firsts("e.ip").build_query_as().fetch_all(pool).await?;
-    let agents: Vec<(String, DateTime<Utc>)> = firsts("e.user_agent")
-        .build_query_as()
-        .fetch_all(pool)
-        .await?;
+    let mut newest = sampled(
+        filter,
+        EVENT_COLUMNS,
+        &format!("{only} ORDER BY e.occurred_at DESC, e.id DESC"),
+        50,
+    );
+    // The first time each address and agent signed them in (within that sample).
+    let (mut by_ip, mut by_agent) = (firsts("e.ip"), firsts("e.user_agent"));
+    let (rows, ips, agents) = tokio::try_join!(
+        newest.build_query_as::<EventRow>().fetch_all(pool),
+        by_ip
+            .build_query_as::<(String, DateTime<Utc>)>()
+            .fetch_all(pool),
+        by_agent
+            .build_query_as::<(String, DateTime<Utc>)>()
+            .fetch_all(pool),
+    )?;
+    let recent: Vec<Event> = rows.into_iter().map(Event::from).collect();
     let earliest = recent.iter().map(|e| e.occurred_at).min();
     let had_earlier =
         earliest.is_some_and(|t| ips.iter().chain(&agents).any(|(_, first)| *first < t));

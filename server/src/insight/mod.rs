@@ -4,6 +4,8 @@
 
 pub mod history;
 pub mod overview;
+pub mod top;
 
 pub use history::{actor, resource};
 pub use overview::overview;
+pub use top::TopCache;

@@ -2,7 +2,7 @@
 //!
 //! Every number is exact. The periods and the daily chart come from the count tables (via
 //! `count_buckets`, whose bounds here fall on whole hours); the top actors and resources of
-//! everyone's events from `event_counts_daily`; within a member's scope (which the count
+//! everyone's events from `event_counts_daily` plus what committed since (`top::TopCache`); within a member's scope (which the count
 //! tables do not know) they are counted from the events the member may see.
 
 use app::insight::{DayCount, Overview, Period, Ranked, Source, QUIET_HOURS};
@@ -40,6 +40,7 @@ pub fn first_day(now: DateTime<Utc>) -> DateTime<Utc> {
 
 pub async fn overview(
     pool: &PgPool,
+    tops: &super::TopCache,
     now: DateTime<Utc>,
     scope: &Scope,
 ) -> Result<Overview, ExploreError> {
@@ -52,8 +53,42 @@ pub async fn overview(
         to: Some(now),
         scope: scope.clone(),
     };
-    let mut conn = pool.acquire().await?;
-    let c = count_buckets(&mut conn, &everything(bounds[0]), &bounds).await?;
+    let day_bounds: Vec<DateTime<Utc>> = (0..=DAYS).map(|d| start + TimeDelta::days(d)).collect();
+    // Independent reads, at once (each on its own pooled connection).
+    let counts = |from: DateTime<Utc>, bounds: Vec<DateTime<Utc>>| {
+        let filter = everything(from);
+        async move {
+            let mut conn = pool.acquire().await?;
+            Ok::<_, ExploreError>(count_buckets(&mut conn, &filter, &bounds).await?)
+        }
+    };
+    let ranked = async {
+        if scope.is_all() {
+            let (actions, actors, resources) = tops.top(pool, start, TOP as usize).await?;
+            return Ok::<_, ExploreError>((actions, actors, resources, true));
+        }
+        let since = format!("from={}", app::query::time_range::format_instant(start));
+        let actions = explore::field_values(pool, "action", &since, now, scope).await?;
+        let exact = actions.exact;
+        let actions = actions
+            .values
+            .into_iter()
+            .take(TOP as usize)
+            .map(|v| (v.value, v.count))
+            .collect();
+        let (actors, resources) = tokio::try_join!(
+            top_in_scope(pool, "actor.id", start, scope),
+            top_in_scope(pool, "resource", start, scope)
+        )?;
+        Ok((actions, actors, resources, exact))
+    };
+    let (c, daily, (actions, actors, resources, exact), sources, (latest, position)) = tokio::try_join!(
+        counts(bounds[0], bounds.clone()),
+        counts(start, day_bounds.clone()),
+        ranked,
+        async { Ok(sources(pool, now, scope).await?) },
+        async { Ok(newest(pool, start, scope).await?) },
+    )?;
     let sum = |range: std::ops::Range<usize>, i: usize| c[range].iter().map(|p| p[i]).sum::<u64>();
     let period = |label: &str, from: usize, previous: usize| Period {
         from: bounds[from],
@@ -67,9 +102,6 @@ pub async fn overview(
         period("Last 7 days", 3, 2),
         period("Last 30 days", 1, 0),
     ];
-    let day_bounds: Vec<DateTime<Utc>> = (0..=DAYS).map(|d| start + TimeDelta::days(d)).collect();
-    let daily = count_buckets(&mut conn, &everything(start), &day_bounds).await?;
-    drop(conn);
     let days = day_bounds
         .iter()
         .zip(daily)
@@ -79,70 +111,61 @@ pub async fn overview(
             failure,
         })
         .collect();
-
-    let since = format!("from={}", app::query::time_range::format_instant(start));
-    let actions = explore::field_values(pool, "action", &since, now, scope).await?;
-    let top_actions = actions
-        .values
-        .into_iter()
-        .take(TOP as usize)
-        .map(|v| Ranked {
-            value: v.value,
-            kind: None,
-            name: None,
-            count: v.count,
-        })
-        .collect();
-    let (top_actors, top_resources) = if scope.is_all() {
-        (
-            top_counted(pool, "actor.id", start).await?,
-            top_counted(pool, "resource", start).await?,
-        )
-    } else {
-        (
-            top_in_scope(pool, "actor.id", start, scope).await?,
-            top_in_scope(pool, "resource", start, scope).await?,
-        )
-    };
-    let top_actors = named_actors(pool, top_actors).await?;
-    let top_resources = named_resources(pool, top_resources).await?;
-    let sources = sources(pool, now, scope).await?;
-    let page = explore::events_page(pool, &format!("{since}&limit={LATEST}"), now, scope).await?;
+    let (top_actors, top_resources) =
+        tokio::try_join!(named_actors(pool, actors), named_resources(pool, resources))?;
     Ok(Overview {
         now,
         periods,
         days,
-        top_actions,
+        top_actions: actions
+            .into_iter()
+            .map(|(value, count)| Ranked {
+                value,
+                kind: None,
+                name: None,
+                count,
+            })
+            .collect(),
         top_actors,
         top_resources,
-        exact: actions.exact,
+        exact,
         sources,
-        latest: page.events,
-        position: page.position,
+        latest,
+        position,
     })
 }
 
-/// (value, count) of the most frequent values of `dim` since `start` (a midnight).
-async fn top_counted(
+/// The newest events since `start` that `scope` lets someone see, and the commit position
+/// read just before them (a live tail goes on after it).
+async fn newest(
     pool: &PgPool,
-    dim: &str,
     start: DateTime<Utc>,
-) -> Result<Vec<(String, u64)>, sqlx::Error> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT value, sum(n)::int8 FROM event_counts_daily WHERE dim = $1 AND day >= $2 GROUP BY value ORDER BY 2 DESC, 1 LIMIT $3",
-    )
-    .bind(dim)
-    .bind(start.date_naive())
-    .bind(TOP)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(v, n)| (v, n.max(0) as u64))
-        .collect())
+    scope: &Scope,
+) -> Result<(Vec<app::event::Event>, i64), sqlx::Error> {
+    let position = crate::store::page::latest_position(pool).await?;
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT {} FROM events e WHERE true",
+        crate::store::rows::EVENT_COLUMNS
+    ));
+    let filter = EventFilter {
+        filters: vec![],
+        search: None,
+        from: Some(start),
+        to: None,
+        scope: scope.clone(),
+    };
+    push_conditions(&mut qb, &filter);
+    qb.push(" ORDER BY e.occurred_at DESC, e.id DESC LIMIT ")
+        .push_bind(i64::from(LATEST));
+    let rows: Vec<crate::store::rows::EventRow> = qb.build_query_as().fetch_all(pool).await?;
+    Ok((
+        rows.into_iter().map(app::event::Event::from).collect(),
+        position,
+    ))
 }
 
-/// The same, counted from the events `scope` lets someone see.
+/// The most frequent actors or resources since `start`, counted from the events `scope` lets
+/// someone see.
 async fn top_in_scope(
     pool: &PgPool,
     dim: &str,

@@ -112,15 +112,42 @@ fn ActorBody(history: ActorHistory) -> impl IntoView {
     }
 }
 
+/// Sign-ins shown before "Show all".
+const SIGN_INS_SHOWN: usize = 10;
+
 #[component]
 fn SignIns(sign_ins: Vec<SignIn>) -> impl IntoView {
+    let n = sign_ins.len();
+    let addresses = sign_ins
+        .iter()
+        .filter_map(|s| s.event.ip.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let agents = sign_ins
+        .iter()
+        .filter_map(|s| s.event.user_agent.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let new_ones = sign_ins.iter().filter(|s| s.new_ip || s.new_agent).count();
+    let summary = format!(
+        "{n} newest: from {addresses} address{}, {agents} user agent{}{}",
+        if addresses == 1 { "" } else { "es" },
+        if agents == 1 { "" } else { "s" },
+        if new_ones > 0 {
+            format!("; {new_ones} from a new address or agent")
+        } else {
+            String::new()
+        }
+    );
     view! {
         <section class="card">
-            <h2>"Sign-ins"</h2>
+            <div class="card-head"><h2>"Sign-ins"</h2><span class="muted">{(n > 0).then_some(summary)}</span></div>
             {if sign_ins.is_empty() {
                 view! { <p class="muted">"No sign-ins recorded."</p> }.into_any()
             } else {
                 view! {
+                    // Works without JavaScript: the checkbox shows the rows past the first ten.
+                    <input type="checkbox" id="all-sign-ins" class="show-all-toggle visually-hidden"/>
                     <div class="admin-table-wrap">
                         <table class="admin-table">
                             <caption class="visually-hidden">"Their newest sign-ins; new addresses and user agents are marked"</caption>
@@ -128,10 +155,11 @@ fn SignIns(sign_ins: Vec<SignIn>) -> impl IntoView {
                                 <th scope="col">"Time (UTC)"</th><th scope="col">"Address"</th><th scope="col">"User agent"</th><th scope="col">"Outcome"</th>
                             </tr></thead>
                             <tbody>
-                                {sign_ins.into_iter().map(|s| {
+                                {sign_ins.into_iter().enumerate().map(|(i, s)| {
                                     let failed = s.event.outcome == crate::event::Outcome::Failure;
+                                    let more = i >= SIGN_INS_SHOWN;
                                     view! {
-                                        <tr class:failed=failed>
+                                        <tr class:failed=failed class:more=more>
                                             <td class="nowrap">{when(s.event.occurred_at)}</td>
                                             <td><bdi class="mono">{s.event.ip.clone().unwrap_or_else(|| "—".into())}</bdi>
                                                 {s.new_ip.then(|| view! { " "<span class="new-chip">"new address"</span> })}</td>
@@ -144,6 +172,9 @@ fn SignIns(sign_ins: Vec<SignIn>) -> impl IntoView {
                             </tbody>
                         </table>
                     </div>
+                    {(n > SIGN_INS_SHOWN).then(|| view! {
+                        <label for="all-sign-ins" class="button small show-all-label">{format!("Show all {n}")}</label>
+                    })}
                 }.into_any()
             }}
         </section>

@@ -146,6 +146,16 @@ fn DayBars(
         .max()
         .unwrap_or(1)
         .max(1);
+    let day = |i: usize| {
+        days.get(i)
+            .map(|d| crate::format::month_day(d.start.date_naive()))
+            .unwrap_or_default()
+    };
+    let axis = (
+        day(0),
+        day(days.len() / 2),
+        day(days.len().saturating_sub(1)),
+    );
     view! {
         <ol class="day-bars" aria-label=label>
             {days.into_iter().map(|d| {
@@ -166,6 +176,7 @@ fn DayBars(
                 }
             }).collect_view()}
         </ol>
+        <div class="day-axis" aria-hidden="true"><span>{axis.0}</span><span>{axis.1}</span><span>{axis.2}</span></div>
     }
 }
 

@@ -120,12 +120,23 @@ fn ResourceBody(history: ResourceHistory) -> impl IntoView {
     }
 }
 
+/// The page shows at most this many changes (the newest), in order.
+const VERSIONS_SHOWN: usize = 100;
+
 /// Every change, oldest first: who, when, and each field's before → after.
 #[component]
 fn VersionHistory(changes: Vec<Event>) -> impl IntoView {
+    let all = changes.len();
+    let changes: Vec<Event> = changes
+        .into_iter()
+        .skip(all.saturating_sub(VERSIONS_SHOWN))
+        .collect();
+    let note = (all > VERSIONS_SHOWN).then(|| format!("The newest {VERSIONS_SHOWN} changes, oldest first (the investigation page has them all)."));
+    let offset = all.saturating_sub(VERSIONS_SHOWN);
     view! {
         <section class="card" aria-labelledby="versions">
             <h2 id="versions">"Version history"</h2>
+            {note.map(|n| view! { <p class="muted">{n}</p> })}
             {if changes.is_empty() {
                 view! { <p class="muted">"No event recorded a change to it."</p> }.into_any()
             } else {
@@ -134,13 +145,13 @@ fn VersionHistory(changes: Vec<Event>) -> impl IntoView {
                         {changes.into_iter().enumerate().map(|(i, e)| view! {
                             <li class="version">
                                 <div class="version-head">
-                                    <span class="version-number">{format!("v{}", i + 1)}</span>
+                                    <span class="version-number">{format!("#{}", offset + i + 1)}</span>
                                     <span>{when(e.occurred_at)}</span>
                                     <bdi class="mono">{e.action.clone()}</bdi>
                                     <span>"by "<a href=actor_path(&e.actor.id)><bdi>{e.actor.name.clone()}</bdi></a></span>
                                 </div>
                                 <table class="change-table">
-                                    <thead><tr><th scope="col">"Field"</th><th scope="col">"Before"</th><th scope="col">"After"</th></tr></thead>
+                                    <thead class="visually-hidden"><tr><th scope="col">"Field"</th><th scope="col">"Before"</th><th scope="col">"After"</th></tr></thead>
                                     <tbody>
                                         {e.changes.iter().map(|c| view! {
                                             <tr>
