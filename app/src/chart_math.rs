@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
 
 use crate::api::HistogramBucket;
-use crate::format::month_day;
 use crate::live::Arrival;
+use crate::format::month_day;
 
 /// Round y-axis ticks from 0 covering `max`: steps of 1, 2 or 5 × 10ⁿ, 3–6 ticks.
 pub fn y_ticks(max: u64) -> Vec<u64> {
@@ -14,12 +14,7 @@ pub fn y_ticks(max: u64) -> Vec<u64> {
     }
     let raw = max as f64 / 4.0;
     let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * magnitude)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * magnitude)
-        .max(1.0) as u64;
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude).max(1.0) as u64;
     let top = max.div_ceil(step) * step;
     (0..=top / step).map(|i| i * step).collect()
 }
@@ -28,11 +23,7 @@ pub fn y_ticks(max: u64) -> Vec<u64> {
 /// would add kilobytes to the WebAssembly bundle.)
 pub fn compact(n: u64) -> String {
     let one_decimal = |whole: u64, tenths: u64, unit: &str| {
-        if tenths == 0 {
-            format!("{whole}{unit}")
-        } else {
-            format!("{whole}.{tenths}{unit}")
-        }
+        if tenths == 0 { format!("{whole}{unit}") } else { format!("{whole}.{tenths}{unit}") }
     };
     match n {
         n if n >= 1_000_000 => one_decimal(n / 1_000_000, n / 100_000 % 10, "M"),
@@ -51,35 +42,13 @@ pub fn percent(fraction: f64) -> String {
 }
 
 /// Tick intervals for the time axis, in seconds.
-const X_STEPS: [i64; 14] = [
-    60,
-    300,
-    900,
-    1800,
-    3600,
-    3 * 3600,
-    6 * 3600,
-    12 * 3600,
-    86_400,
-    2 * 86_400,
-    7 * 86_400,
-    14 * 86_400,
-    30 * 86_400,
-    91 * 86_400,
-];
+const X_STEPS: [i64; 14] = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400, 91 * 86_400];
 
 /// Time-axis ticks inside `[from, to)` in the display zone (offset in minutes): at most ~8,
 /// on round local times, labelled "14:30", or "Nov 21" on midnights and day-sized steps.
-pub fn x_ticks(
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    offset_minutes: i32,
-) -> Vec<(DateTime<Utc>, String)> {
+pub fn x_ticks(from: DateTime<Utc>, to: DateTime<Utc>, offset_minutes: i32) -> Vec<(DateTime<Utc>, String)> {
     let span = (to - from).num_seconds().max(1);
-    let step = X_STEPS
-        .into_iter()
-        .find(|s| span / s <= 8)
-        .unwrap_or(X_STEPS[X_STEPS.len() - 1]);
+    let step = X_STEPS.into_iter().find(|s| span / s <= 8).unwrap_or(X_STEPS[X_STEPS.len() - 1]);
     let offset = i64::from(offset_minutes) * 60;
     let first = (from.timestamp() + offset).div_euclid(step) * step - offset;
     let mut ticks = Vec::new();
@@ -89,11 +58,7 @@ pub fn x_ticks(
             if let Some(at) = DateTime::from_timestamp(t, 0) {
                 let local = Utc.timestamp_opt(t + offset, 0).single().unwrap_or(at);
                 let midnight = local.hour() == 0 && local.minute() == 0;
-                let label = if step >= 86_400 || midnight {
-                    month_day(local)
-                } else {
-                    format!("{:02}:{:02}", local.hour(), local.minute())
-                };
+                let label = if step >= 86_400 || midnight { month_day(local) } else { format!("{:02}:{:02}", local.hour(), local.minute()) };
                 ticks.push((at, label));
             }
         }
@@ -121,24 +86,16 @@ pub fn time_at(buckets: &[HistogramBucket], fraction: f64) -> Option<DateTime<Ut
 pub fn fraction_of(buckets: &[HistogramBucket], t: DateTime<Utc>) -> f64 {
     let n = buckets.len();
     let Some(index) = buckets.iter().position(|b| b.start <= t && t < b.end) else {
-        return if buckets.first().is_some_and(|b| t < b.start) {
-            0.0
-        } else {
-            1.0
-        };
+        return if buckets.first().is_some_and(|b| t < b.start) { 0.0 } else { 1.0 };
     };
     let b = &buckets[index];
-    let within = (t - b.start).num_milliseconds() as f64
-        / (b.end - b.start).num_milliseconds().max(1) as f64;
+    let within = (t - b.start).num_milliseconds() as f64 / (b.end - b.start).num_milliseconds().max(1) as f64;
     (index as f64 + within) / n as f64
 }
 
 /// The bucket under a horizontal position.
 pub fn bucket_at(buckets: &[HistogramBucket], fraction: f64) -> Option<usize> {
-    (!buckets.is_empty()).then(|| {
-        ((fraction.clamp(0.0, 0.999_999) * buckets.len() as f64).floor() as usize)
-            .min(buckets.len() - 1)
-    })
+    (!buckets.is_empty()).then(|| ((fraction.clamp(0.0, 0.999_999) * buckets.len() as f64).floor() as usize).min(buckets.len() - 1))
 }
 
 /// The window a drag from `a` to `b` selects, kept inside `[from, to]`.
@@ -156,11 +113,7 @@ pub fn drag_window(
 }
 
 /// Zooming out: twice as long around the same centre, not past `now`.
-pub fn zoom_out(
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> (DateTime<Utc>, DateTime<Utc>) {
+pub fn zoom_out(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let span = to - from;
     let mut start = from - span / 2;
     let mut end = to + span / 2;
@@ -172,12 +125,7 @@ pub fn zoom_out(
 }
 
 /// Panning by half the window, earlier (`-1`) or later (`1`), not past `now`.
-pub fn pan(
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    direction: i32,
-    now: DateTime<Utc>,
-) -> (DateTime<Utc>, DateTime<Utc>) {
+pub fn pan(from: DateTime<Utc>, to: DateTime<Utc>, direction: i32, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let span = to - from;
     let shift = span / 2 * direction;
     let (mut start, mut end) = (from + shift, to + shift);
@@ -190,35 +138,19 @@ pub fn pan(
 
 /// "Nov 21, 14:00 – 14:30" (the date once when both ends share it; seconds when they matter).
 pub fn window_label(start: DateTime<Utc>, end: DateTime<Utc>, offset_minutes: i32) -> String {
-    crate::format::range_label(
-        &crate::query::TimeRange::absolute(start, end),
-        offset_minutes,
-    )
+    crate::format::range_label(&crate::query::TimeRange::absolute(start, end), offset_minutes)
 }
 
 /// The bars with the live arrivals after `position` (what the histogram already counted)
 /// added. Arrivals past the last bar get new bars of the same width — with Live on, the
 /// range moves on — at most as many new bars as there were bars.
-pub fn with_arrivals(
-    buckets: &[HistogramBucket],
-    width_seconds: i64,
-    position: i64,
-    arrivals: &[Arrival],
-) -> Vec<HistogramBucket> {
+pub fn with_arrivals(buckets: &[HistogramBucket], width_seconds: i64, position: i64, arrivals: &[Arrival]) -> Vec<HistogramBucket> {
     let mut bars = buckets.to_vec();
     let width = Duration::seconds(width_seconds.max(1));
     for a in arrivals.iter().filter(|a| a.position > position) {
-        while let Some(last) = bars
-            .last()
-            .filter(|l| a.at >= l.end && bars.len() < buckets.len() * 2)
-        {
+        while let Some(last) = bars.last().filter(|l| a.at >= l.end && bars.len() < buckets.len() * 2) {
             let start = last.end;
-            bars.push(HistogramBucket {
-                start,
-                end: start + width,
-                success: 0,
-                failure: 0,
-            });
+            bars.push(HistogramBucket { start, end: start + width, success: 0, failure: 0 });
         }
         if let Some(bar) = bars.iter_mut().find(|b| b.start <= a.at && a.at < b.end) {
             if a.outcome == crate::event::Outcome::Failure {
@@ -236,9 +168,7 @@ mod tests {
     use super::*;
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("time")
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
     }
 
     fn buckets(start: &str, n: usize, seconds: i64) -> Vec<HistogramBucket> {
@@ -259,10 +189,7 @@ mod tests {
         assert_eq!(y_ticks(100), vec![0, 50, 100]);
         assert_eq!(y_ticks(1234), vec![0, 500, 1000, 1500]);
         let ticks = y_ticks(98_765);
-        assert!(
-            ticks.len() >= 3 && ticks.len() <= 7 && *ticks.last().expect("top") >= 98_765,
-            "{ticks:?}"
-        );
+        assert!(ticks.len() >= 3 && ticks.len() <= 7 && *ticks.last().expect("top") >= 98_765, "{ticks:?}");
     }
 
     #[test]
@@ -286,19 +213,10 @@ mod tests {
     fn x_ticks_fall_on_round_local_times() {
         let ticks = x_ticks(t("2026-11-20T10:17:00Z"), t("2026-11-21T10:17:00Z"), 60);
         assert!(ticks.len() >= 4 && ticks.len() <= 8, "{ticks:?}");
-        assert_eq!(
-            ticks[0].1, "12:00",
-            "3-hour steps on the local clock (UTC+1)"
-        );
-        assert!(
-            ticks.iter().any(|(_, l)| l == "Nov 21"),
-            "midnight shows the date: {ticks:?}"
-        );
+        assert_eq!(ticks[0].1, "12:00", "3-hour steps on the local clock (UTC+1)");
+        assert!(ticks.iter().any(|(_, l)| l == "Nov 21"), "midnight shows the date: {ticks:?}");
         let month = x_ticks(t("2026-10-22T00:00:00Z"), t("2026-11-21T00:00:00Z"), 0);
-        assert!(
-            month.iter().all(|(_, l)| l.contains(' ')),
-            "dates: {month:?}"
-        );
+        assert!(month.iter().all(|(_, l)| l.contains(' ')), "dates: {month:?}");
     }
 
     #[test]
@@ -312,89 +230,42 @@ mod tests {
         assert_eq!(fraction_of(&b, t("2026-11-21T09:00:00Z")), 0.0);
         assert_eq!(bucket_at(&b, 1.0), Some(3));
         let (from, to) = (t("2026-11-21T10:05:00Z"), t("2026-11-21T10:35:00Z"));
-        assert_eq!(
-            drag_window(&b, 0.75, 0.0, from, to),
-            Some((from, t("2026-11-21T10:30:00Z"))),
-            "clamped to the range"
-        );
+        assert_eq!(drag_window(&b, 0.75, 0.0, from, to), Some((from, t("2026-11-21T10:30:00Z"))), "clamped to the range");
         assert_eq!(drag_window(&b, 0.3, 0.3, from, to), None);
     }
 
     #[test]
     fn zoom_out_and_pan_stay_before_now() {
         let now = t("2026-11-21T12:00:00Z");
-        assert_eq!(
-            zoom_out(t("2026-11-21T10:00:00Z"), t("2026-11-21T11:00:00Z"), now),
-            (t("2026-11-21T09:30:00Z"), t("2026-11-21T11:30:00Z"))
-        );
-        assert_eq!(
-            zoom_out(t("2026-11-21T11:00:00Z"), t("2026-11-21T12:00:00Z"), now),
-            (t("2026-11-21T10:00:00Z"), now)
-        );
-        assert_eq!(
-            pan(
-                t("2026-11-21T10:00:00Z"),
-                t("2026-11-21T11:00:00Z"),
-                -1,
-                now
-            ),
-            (t("2026-11-21T09:30:00Z"), t("2026-11-21T10:30:00Z"))
-        );
-        assert_eq!(
-            pan(t("2026-11-21T11:00:00Z"), t("2026-11-21T12:00:00Z"), 1, now),
-            (t("2026-11-21T11:00:00Z"), now)
-        );
+        assert_eq!(zoom_out(t("2026-11-21T10:00:00Z"), t("2026-11-21T11:00:00Z"), now), (t("2026-11-21T09:30:00Z"), t("2026-11-21T11:30:00Z")));
+        assert_eq!(zoom_out(t("2026-11-21T11:00:00Z"), t("2026-11-21T12:00:00Z"), now), (t("2026-11-21T10:00:00Z"), now));
+        assert_eq!(pan(t("2026-11-21T10:00:00Z"), t("2026-11-21T11:00:00Z"), -1, now), (t("2026-11-21T09:30:00Z"), t("2026-11-21T10:30:00Z")));
+        assert_eq!(pan(t("2026-11-21T11:00:00Z"), t("2026-11-21T12:00:00Z"), 1, now), (t("2026-11-21T11:00:00Z"), now));
     }
 
     #[test]
     fn window_labels() {
-        assert_eq!(
-            window_label(t("2026-11-21T14:00:00Z"), t("2026-11-21T14:30:00Z"), 0),
-            "Nov 21, 14:00 – 14:30"
-        );
-        assert_eq!(
-            window_label(t("2026-11-21T23:00:00Z"), t("2026-11-22T01:00:00Z"), 0),
-            "Nov 21, 23:00 – Nov 22, 01:00"
-        );
+        assert_eq!(window_label(t("2026-11-21T14:00:00Z"), t("2026-11-21T14:30:00Z"), 0), "Nov 21, 14:00 – 14:30");
+        assert_eq!(window_label(t("2026-11-21T23:00:00Z"), t("2026-11-22T01:00:00Z"), 0), "Nov 21, 23:00 – Nov 22, 01:00");
     }
 
     #[test]
     fn live_arrivals_are_counted_once_and_drawn_past_the_last_bar() {
         use crate::event::Outcome;
         let t0 = DateTime::from_timestamp(1_764_000_000, 0).expect("t");
-        let bar = |i: i64, success| HistogramBucket {
-            start: t0 + Duration::minutes(i),
-            end: t0 + Duration::minutes(i + 1),
-            success,
-            failure: 0,
-        };
+        let bar = |i: i64, success| HistogramBucket { start: t0 + Duration::minutes(i), end: t0 + Duration::minutes(i + 1), success, failure: 0 };
         let buckets = vec![bar(0, 2), bar(1, 1)];
-        let arrive = |position, secs: i64, outcome| Arrival {
-            position,
-            at: t0 + Duration::seconds(secs),
-            outcome,
-        };
+        let arrive = |position, secs: i64, outcome| Arrival { position, at: t0 + Duration::seconds(secs), outcome };
         let arrivals = [
-            arrive(10, 70, Outcome::Success), // counted by the histogram already (position <= 10)
-            arrive(11, 75, Outcome::Failure), // in the last bar
+            arrive(10, 70, Outcome::Success),  // counted by the histogram already (position <= 10)
+            arrive(11, 75, Outcome::Failure),  // in the last bar
             arrive(12, 130, Outcome::Success), // past it: a new bar
         ];
         let bars = with_arrivals(&buckets, 60, 10, &arrivals);
         assert_eq!(bars.len(), 3);
-        assert_eq!(
-            (bars[1].success, bars[1].failure),
-            (1, 1),
-            "position 10 was in the histogram: not twice"
-        );
-        assert_eq!(
-            (bars[2].start, bars[2].success),
-            (t0 + Duration::minutes(2), 1)
-        );
+        assert_eq!((bars[1].success, bars[1].failure), (1, 1), "position 10 was in the histogram: not twice");
+        assert_eq!((bars[2].start, bars[2].success), (t0 + Duration::minutes(2), 1));
         let total: u64 = bars.iter().map(|b| b.success + b.failure).sum();
-        assert_eq!(
-            total,
-            3 + 2,
-            "every arrival after the position, exactly once"
-        );
+        assert_eq!(total, 3 + 2, "every arrival after the position, exactly once");
     }
 }

@@ -29,37 +29,20 @@ impl std::error::Error for ClientError {}
 
 impl ClientError {
     fn network(message: impl std::fmt::Display) -> ClientError {
-        ClientError {
-            status: 0,
-            code: "network".into(),
-            message: format!("The server could not be reached ({message})."),
-            details: vec![],
-        }
+        ClientError { status: 0, code: "network".into(), message: format!("The server could not be reached ({message})."), details: vec![] }
     }
 
     /// From a response status and body.
     pub fn from_response(status: u16, body: &str) -> ClientError {
         match serde_json::from_str::<ErrorBody>(body) {
-            Ok(b) => ClientError {
-                status,
-                code: b.error.code,
-                message: b.error.message,
-                details: b.error.details,
-            },
-            Err(_) => ClientError {
-                status,
-                code: "http".into(),
-                message: format!("The server answered {status}."),
-                details: vec![],
-            },
+            Ok(b) => ClientError { status, code: b.error.code, message: b.error.message, details: b.error.details },
+            Err(_) => ClientError { status, code: "http".into(), message: format!("The server answered {status}."), details: vec![] },
         }
     }
 }
 
 /// GET `path_and_query` from the API and decode the JSON answer.
-pub fn get_json<T: DeserializeOwned + Send + 'static>(
-    path_and_query: String,
-) -> impl Future<Output = Result<T, ClientError>> + Send {
+pub fn get_json<T: DeserializeOwned + Send + 'static>(path_and_query: String) -> impl Future<Output = Result<T, ClientError>> + Send {
     let text = get_text(path_and_query);
     async move { decode(&text.await?) }
 }
@@ -99,12 +82,7 @@ mod server_side {
     use std::pin::Pin;
     use std::sync::Arc;
 
-    type Call = dyn Fn(
-            String,
-            Option<http::request::Parts>,
-        ) -> Pin<Box<dyn Future<Output = (u16, String)> + Send>>
-        + Send
-        + Sync;
+    type Call = dyn Fn(String, Option<http::request::Parts>) -> Pin<Box<dyn Future<Output = (u16, String)> + Send>> + Send + Sync;
 
     /// Provided by the server as context while rendering: GET `path?query` on the API router,
     /// as the person whose page request this is (its request parts carry who that is).
@@ -129,10 +107,7 @@ fn get_text(path_and_query: String) -> impl Future<Output = Result<String, Clien
 #[cfg(feature = "hydrate")]
 fn get_text(path_and_query: String) -> impl Future<Output = Result<String, ClientError>> + Send {
     send_wrapper::SendWrapper::new(async move {
-        let response = gloo_net::http::Request::get(&path_and_query)
-            .send()
-            .await
-            .map_err(ClientError::network)?;
+        let response = gloo_net::http::Request::get(&path_and_query).send().await.map_err(ClientError::network)?;
         let status = response.status();
         let body = response.text().await.map_err(ClientError::network)?;
         checked(status, body)
@@ -147,11 +122,7 @@ fn get_text(_path_and_query: String) -> impl Future<Output = Result<String, Clie
 /// Sends a change to the API from the page (admin pages): `method` with an optional JSON
 /// body; the answer's text, or the API's error. Only in the browser: on the server no change
 /// is ever sent while rendering.
-pub fn send_json(
-    method: &'static str,
-    path: String,
-    body: Option<String>,
-) -> impl Future<Output = Result<String, ClientError>> {
+pub fn send_json(method: &'static str, path: String, body: Option<String>) -> impl Future<Output = Result<String, ClientError>> {
     #[cfg(feature = "hydrate")]
     {
         send_wrapper::SendWrapper::new(async move {
@@ -163,10 +134,7 @@ pub fn send_json(
                 _ => Request::put(&path),
             };
             let request = match body {
-                Some(json) => builder
-                    .header("content-type", "application/json")
-                    .body(json)
-                    .map_err(ClientError::network)?,
+                Some(json) => builder.header("content-type", "application/json").body(json).map_err(ClientError::network)?,
                 None => builder.build().map_err(ClientError::network)?,
             };
             let response = request.send().await.map_err(ClientError::network)?;
@@ -178,20 +146,12 @@ pub fn send_json(
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = (method, path, body);
-        async {
-            Err(ClientError::network(
-                "changes are sent from the browser only",
-            ))
-        }
+        async { Err(ClientError::network("changes are sent from the browser only")) }
     }
 }
 
 /// [`send_json`], decoding the answer.
-pub async fn send_for<T: DeserializeOwned>(
-    method: &'static str,
-    path: String,
-    body: Option<String>,
-) -> Result<T, ClientError> {
+pub async fn send_for<T: DeserializeOwned>(method: &'static str, path: String, body: Option<String>) -> Result<T, ClientError> {
     decode(&send_json(method, path, body).await?)
 }
 
@@ -203,15 +163,7 @@ mod tests {
     fn api_errors_keep_their_message_and_details() {
         let body = r#"{"error":{"code":"invalid_query","message":"limit: too big","details":[{"field":"limit","message":"x"}]}}"#;
         let e = ClientError::from_response(400, body);
-        assert_eq!(
-            (
-                e.status,
-                e.code.as_str(),
-                e.message.as_str(),
-                e.details.len()
-            ),
-            (400, "invalid_query", "limit: too big", 1)
-        );
+        assert_eq!((e.status, e.code.as_str(), e.message.as_str(), e.details.len()), (400, "invalid_query", "limit: too big", 1));
         assert_eq!(ClientError::from_response(502, "<html>").code, "http");
     }
 }

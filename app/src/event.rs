@@ -206,16 +206,7 @@ pub(crate) mod tests {
     #[test]
     fn search_text_covers_the_documented_fields_in_lower_case() {
         let text = search_text(&sample_event());
-        for needle in [
-            "project.updated",
-            "ada lovelace",
-            "ada@example.com",
-            "billing",
-            "p_1",
-            "prod-eu",
-            "req_1",
-            "10.0.0.1",
-        ] {
+        for needle in ["project.updated", "ada lovelace", "ada@example.com", "billing", "p_1", "prod-eu", "req_1", "10.0.0.1"] {
             assert!(text.contains(needle), "{needle} missing from {text:?}");
         }
         assert!(!text.contains("curl"), "user agent is not searchable");

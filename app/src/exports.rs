@@ -58,22 +58,10 @@ pub struct ExportList {
 
 /// The formats, with what each is for (the export dialog's choices).
 pub const FORMATS: [(&str, &str, &str); 4] = [
-    (
-        "csv",
-        "CSV",
-        "Spreadsheets and scripts; one column per field",
-    ),
-    (
-        "ndjson",
-        "NDJSON",
-        "One JSON event per line, exactly as the API returns it",
-    ),
+    ("csv", "CSV", "Spreadsheets and scripts; one column per field"),
+    ("ndjson", "NDJSON", "One JSON event per line, exactly as the API returns it"),
     ("cef", "CEF", "ArcSight Common Event Format, for SIEMs"),
-    (
-        "xlsx",
-        "XLSX",
-        "An Excel workbook with typed, filterable columns",
-    ),
+    ("xlsx", "XLSX", "An Excel workbook with typed, filterable columns"),
 ];
 
 /// "7 days", "36 hours", "1 hour".
@@ -95,11 +83,7 @@ pub fn size_label(bytes: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
 impl ExportSummary {
@@ -126,10 +110,7 @@ impl ExportSummary {
             ("running", None) => format!("{} events so far", n(self.rows_done)),
             ("done", _) if self.rows_done == 1 => "1 event".into(),
             ("done", _) => format!("{} events", n(self.rows_done)),
-            _ => format!(
-                "Failed: {}",
-                self.error.as_deref().unwrap_or("unknown error")
-            ),
+            _ => format!("Failed: {}", self.error.as_deref().unwrap_or("unknown error")),
         }
     }
 
@@ -140,10 +121,7 @@ impl ExportSummary {
             return None;
         }
         let started = chrono::DateTime::parse_from_rfc3339(self.started_at.as_deref()?).ok()?;
-        let elapsed = (now - started.with_timezone(&chrono::Utc))
-            .num_milliseconds()
-            .max(0) as f64
-            / 1000.0;
+        let elapsed = (now - started.with_timezone(&chrono::Utc)).num_milliseconds().max(0) as f64 / 1000.0;
         let left = elapsed * (total - self.rows_done) as f64 / self.rows_done as f64;
         Some(match left.round() as u64 {
             s if s < 60 => format!("about {} s left", s.max(1)),
@@ -203,70 +181,30 @@ mod tests {
     #[test]
     fn labels_read_naturally() {
         assert_eq!(job("queued", 0, None).state_label(), "Waiting to start");
-        assert_eq!(
-            job("running", 12_000, Some(40_000)).state_label(),
-            "12,000 of 40,000 events"
-        );
+        assert_eq!(job("running", 12_000, Some(40_000)).state_label(), "12,000 of 40,000 events");
         assert_eq!(job("running", 5, None).state_label(), "5 events so far");
         assert_eq!(job("done", 1, Some(1)).state_label(), "1 event");
         let mut failed = job("failed", 0, None);
         failed.error = Some("the disk is full".into());
         assert_eq!(failed.state_label(), "Failed: the disk is full");
-        assert_eq!(
-            (
-                size_label(812),
-                size_label(1_400_000),
-                size_label(2_000_000_000)
-            ),
-            ("812 B".into(), "1.4 MB".into(), "2.0 GB".into())
-        );
-        assert_eq!(
-            (
-                duration_label(168),
-                duration_label(36),
-                duration_label(24),
-                duration_label(1)
-            ),
-            (
-                "7 days".into(),
-                "36 hours".into(),
-                "1 day".into(),
-                "1 hour".into()
-            )
-        );
-        let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T12:00:00Z")
-            .expect("t")
-            .with_timezone(&chrono::Utc);
+        assert_eq!((size_label(812), size_label(1_400_000), size_label(2_000_000_000)), ("812 B".into(), "1.4 MB".into(), "2.0 GB".into()));
+        assert_eq!((duration_label(168), duration_label(36), duration_label(24), duration_label(1)), ("7 days".into(), "36 hours".into(), "1 day".into(), "1 hour".into()));
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T12:00:00Z").expect("t").with_timezone(&chrono::Utc);
         let mut done = job("done", 3, Some(3));
         done.expires_at = "2026-12-10T12:00:00Z".into();
         assert_eq!(done.expiry_label(now).as_deref(), Some("Expires in 7 days"));
         done.expires_at = "2026-12-10T11:59:00Z".into();
-        assert_eq!(
-            done.expiry_label(now).as_deref(),
-            Some("Expires in 7 days"),
-            "a minute after it was made"
-        );
+        assert_eq!(done.expiry_label(now).as_deref(), Some("Expires in 7 days"), "a minute after it was made");
         done.expires_at = "2026-12-03T17:10:00Z".into();
-        assert_eq!(
-            done.expiry_label(now).as_deref(),
-            Some("Expires in 5 hours")
-        );
+        assert_eq!(done.expiry_label(now).as_deref(), Some("Expires in 5 hours"));
         done.expires_at = "2026-12-03T11:00:00Z".into();
         assert_eq!(done.expiry_label(now).as_deref(), Some("Expired"));
         let mut running = job("running", 25_000, Some(100_000));
         running.started_at = Some("2026-12-03T11:59:30Z".into());
-        assert_eq!(
-            running.time_left(now).as_deref(),
-            Some("about 2 min left"),
-            "30 s for a quarter: 90 s to go"
-        );
+        assert_eq!(running.time_left(now).as_deref(), Some("about 2 min left"), "30 s for a quarter: 90 s to go");
         running.rows_done = 75_000;
         assert_eq!(running.time_left(now).as_deref(), Some("about 10 s left"));
-        assert_eq!(
-            job("running", 0, Some(10)).time_left(now),
-            None,
-            "no pace yet"
-        );
+        assert_eq!(job("running", 0, Some(10)).time_left(now), None, "no pace yet");
         assert_eq!(done.time_left(now), None);
     }
 }

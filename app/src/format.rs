@@ -22,11 +22,7 @@ pub fn thousands(n: u64) -> String {
 
 /// "1 event", "1,204,311 events", or "More than 10,000 events" for a lower bound.
 pub fn total_label(total: Total) -> String {
-    let noun = if total.count == 1 && total.exact {
-        "event"
-    } else {
-        "events"
-    };
+    let noun = if total.count == 1 && total.exact { "event" } else { "events" };
     if total.exact {
         format!("{} {noun}", thousands(total.count))
     } else {
@@ -38,12 +34,7 @@ pub fn total_label(total: Total) -> String {
 /// year when it is not this year) and the exact form for hovering.
 pub fn time_short(t: DateTime<Utc>, offset_minutes: i32, now: DateTime<Utc>) -> String {
     let local = t.with_timezone(&offset(offset_minutes));
-    let clock = format!(
-        "{:02}:{:02}:{:02}",
-        local.hour(),
-        local.minute(),
-        local.second()
-    );
+    let clock = format!("{:02}:{:02}:{:02}", local.hour(), local.minute(), local.second());
     if local.year() == now.with_timezone(&offset(offset_minutes)).year() {
         format!("{}, {clock}", month_day(local))
     } else {
@@ -53,9 +44,7 @@ pub fn time_short(t: DateTime<Utc>, offset_minutes: i32, now: DateTime<Utc>) -> 
 
 /// "Nov 21". (Written out rather than with chrono's strftime: a smaller WebAssembly bundle.)
 pub fn month_day<T: Datelike>(date: T) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     format!("{} {}", MONTHS[date.month0() as usize], date.day())
 }
 
@@ -64,14 +53,7 @@ pub fn time_exact(t: DateTime<Utc>, offset_minutes: i32) -> String {
     let l = t.with_timezone(&offset(offset_minutes));
     format!(
         "{}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} {}",
-        l.year(),
-        l.month(),
-        l.day(),
-        l.hour(),
-        l.minute(),
-        l.second(),
-        l.timestamp_subsec_millis(),
-        offset_label(offset_minutes)
+        l.year(), l.month(), l.day(), l.hour(), l.minute(), l.second(), l.timestamp_subsec_millis(), offset_label(offset_minutes)
     )
 }
 
@@ -88,17 +70,11 @@ pub fn offset_label(offset_minutes: i32) -> String {
 /// A time for ranges and chart labels: "Nov 21, 14:03".
 pub fn time_minutes(t: DateTime<Utc>, offset_minutes: i32) -> String {
     let local = t.with_timezone(&offset(offset_minutes));
-    format!(
-        "{}, {:02}:{:02}",
-        month_day(local),
-        local.hour(),
-        local.minute()
-    )
+    format!("{}, {:02}:{:02}", month_day(local), local.hour(), local.minute())
 }
 
 fn offset(minutes: i32) -> FixedOffset {
-    FixedOffset::east_opt(minutes * 60)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
+    FixedOffset::east_opt(minutes * 60).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
 }
 
 /// What the range button says: "Last 24 hours", or "Nov 20, 10:00 – Nov 21, 10:00".
@@ -109,32 +85,15 @@ pub fn range_label(range: &TimeRange, offset_minutes: i32) -> String {
             // As precise as a window this short needs (a 40-second window never reads
             // "14:03 – 14:03"; an hour reads in minutes), the date once when both ends share it.
             let span = (*to - *from).num_milliseconds().abs();
-            let enough = if span >= 3_600_000 {
-                0
-            } else if span >= 60_000 {
-                1
-            } else {
-                2
-            };
+            let enough = if span >= 3_600_000 { 0 } else if span >= 60_000 { 1 } else { 2 };
             let digits = precision(*from).max(precision(*to)).min(enough);
-            let (a, b) = (
-                from.with_timezone(&offset(offset_minutes)),
-                to.with_timezone(&offset(offset_minutes)),
-            );
-            let end = if a.date_naive() == b.date_naive() {
-                clock(b, digits)
-            } else {
-                format!("{}, {}", month_day(b), clock(b, digits))
-            };
+            let (a, b) = (from.with_timezone(&offset(offset_minutes)), to.with_timezone(&offset(offset_minutes)));
+            let end = if a.date_naive() == b.date_naive() { clock(b, digits) } else { format!("{}, {}", month_day(b), clock(b, digits)) };
             format!("{}, {} – {end}", month_day(a), clock(a, digits))
         }
         TimeRange::Absolute { from, to: None } => {
             let a = from.with_timezone(&offset(offset_minutes));
-            format!(
-                "Since {}, {}",
-                month_day(a),
-                clock(a, precision(*from).min(1))
-            )
+            format!("Since {}, {}", month_day(a), clock(a, precision(*from).min(1)))
         }
     }
 }
@@ -152,13 +111,7 @@ fn clock(t: DateTime<FixedOffset>, precision: u8) -> String {
     match precision {
         0 => format!("{:02}:{:02}", t.hour(), t.minute()),
         1 => format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second()),
-        _ => format!(
-            "{:02}:{:02}:{:02}.{:03}",
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.timestamp_subsec_millis()
-        ),
+        _ => format!("{:02}:{:02}:{:02}.{:03}", t.hour(), t.minute(), t.second(), t.timestamp_subsec_millis()),
     }
 }
 
@@ -200,12 +153,7 @@ pub fn describe_filters(view: &ViewState) -> String {
         .iter()
         .map(|f| {
             let values: Vec<String> = f.values().iter().map(|v| v.display()).collect();
-            format!(
-                "{} {} {}",
-                f.field.label(),
-                f.operator_label(),
-                values.join(", ")
-            )
+            format!("{} {} {}", f.field.label(), f.operator_label(), values.join(", "))
         })
         .collect();
     if let Some(q) = &view.search {
@@ -219,46 +167,19 @@ mod tests {
     use super::*;
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("time")
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
     }
 
     #[test]
     fn ranges_read_as_precisely_as_their_bounds() {
         let range = |a: &str, b: &str| range_label(&TimeRange::absolute(t(a), t(b)), 0);
-        assert_eq!(
-            range("2026-11-21T06:48:00Z", "2026-11-21T07:48:00Z"),
-            "Nov 21, 06:48 – 07:48"
-        );
-        assert_eq!(
-            range("2026-11-21T06:48:05Z", "2026-11-21T06:48:45Z"),
-            "Nov 21, 06:48:05 – 06:48:45"
-        );
-        assert_eq!(
-            range("2026-11-21T06:48:05.250Z", "2026-11-21T06:48:05.750Z"),
-            "Nov 21, 06:48:05.250 – 06:48:05.750"
-        );
-        assert_eq!(
-            range("2026-11-20T22:00:00Z", "2026-11-21T02:00:00Z"),
-            "Nov 20, 22:00 – Nov 21, 02:00"
-        );
-        assert_eq!(
-            range_label(
-                &TimeRange::absolute(t("2026-11-20T22:00:00Z"), t("2026-11-21T02:00:00Z")),
-                120
-            ),
-            "Nov 21, 00:00 – 04:00"
-        );
-        assert_eq!(
-            range("2026-11-21T06:48:05.250Z", "2026-11-21T09:12:41.750Z"),
-            "Nov 21, 06:48 – 09:12",
-            "hours read in minutes"
-        );
-        assert_eq!(
-            range("2026-11-21T06:48:05.250Z", "2026-11-21T06:58:41.750Z"),
-            "Nov 21, 06:48:05 – 06:58:41"
-        );
+        assert_eq!(range("2026-11-21T06:48:00Z", "2026-11-21T07:48:00Z"), "Nov 21, 06:48 – 07:48");
+        assert_eq!(range("2026-11-21T06:48:05Z", "2026-11-21T06:48:45Z"), "Nov 21, 06:48:05 – 06:48:45");
+        assert_eq!(range("2026-11-21T06:48:05.250Z", "2026-11-21T06:48:05.750Z"), "Nov 21, 06:48:05.250 – 06:48:05.750");
+        assert_eq!(range("2026-11-20T22:00:00Z", "2026-11-21T02:00:00Z"), "Nov 20, 22:00 – Nov 21, 02:00");
+        assert_eq!(range_label(&TimeRange::absolute(t("2026-11-20T22:00:00Z"), t("2026-11-21T02:00:00Z")), 120), "Nov 21, 00:00 – 04:00");
+        assert_eq!(range("2026-11-21T06:48:05.250Z", "2026-11-21T09:12:41.750Z"), "Nov 21, 06:48 – 09:12", "hours read in minutes");
+        assert_eq!(range("2026-11-21T06:48:05.250Z", "2026-11-21T06:58:41.750Z"), "Nov 21, 06:48:05 – 06:58:41");
     }
 
     #[test]
@@ -267,53 +188,19 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1_204_311), "1,204,311");
-        assert_eq!(
-            total_label(Total {
-                count: 1,
-                exact: true
-            }),
-            "1 event"
-        );
-        assert_eq!(
-            total_label(Total {
-                count: 1_204_311,
-                exact: true
-            }),
-            "1,204,311 events"
-        );
-        assert_eq!(
-            total_label(Total {
-                count: 10_000,
-                exact: false
-            }),
-            "More than 10,000 events"
-        );
+        assert_eq!(total_label(Total { count: 1, exact: true }), "1 event");
+        assert_eq!(total_label(Total { count: 1_204_311, exact: true }), "1,204,311 events");
+        assert_eq!(total_label(Total { count: 10_000, exact: false }), "More than 10,000 events");
     }
 
     #[test]
     fn times_in_the_display_zone() {
         let now = t("2026-11-21T12:00:00Z");
-        assert_eq!(
-            time_short(t("2026-11-21T13:03:22.481Z"), 60, now),
-            "Nov 21, 14:03:22"
-        );
-        assert_eq!(
-            time_short(t("2025-12-31T23:30:00Z"), 60, now),
-            "Jan 1, 00:30:00",
-            "already 2026 locally"
-        );
-        assert_eq!(
-            time_short(t("2025-06-01T10:00:00Z"), 60, now),
-            "Jun 1 2025, 11:00:00"
-        );
-        assert_eq!(
-            time_exact(t("2026-11-21T13:03:22.481Z"), 60),
-            "2026-11-21 14:03:22.481 UTC+01:00"
-        );
-        assert_eq!(
-            time_exact(t("2026-11-21T13:03:22Z"), -330),
-            "2026-11-21 07:33:22.000 UTC-05:30"
-        );
+        assert_eq!(time_short(t("2026-11-21T13:03:22.481Z"), 60, now), "Nov 21, 14:03:22");
+        assert_eq!(time_short(t("2025-12-31T23:30:00Z"), 60, now), "Jan 1, 00:30:00", "already 2026 locally");
+        assert_eq!(time_short(t("2025-06-01T10:00:00Z"), 60, now), "Jun 1 2025, 11:00:00");
+        assert_eq!(time_exact(t("2026-11-21T13:03:22.481Z"), 60), "2026-11-21 14:03:22.481 UTC+01:00");
+        assert_eq!(time_exact(t("2026-11-21T13:03:22Z"), -330), "2026-11-21 07:33:22.000 UTC-05:30");
         assert_eq!(offset_label(0), "UTC");
     }
 
@@ -329,10 +216,7 @@ mod tests {
         assert_eq!(change_value(None), "—");
         assert_eq!(change_value(Some(&serde_json::json!("v1.2"))), "v1.2");
         assert_eq!(change_value(Some(&serde_json::json!(3))), "3");
-        assert_eq!(
-            change_value(Some(&serde_json::json!({"a": true}))),
-            r#"{"a":true}"#
-        );
+        assert_eq!(change_value(Some(&serde_json::json!({"a": true}))), r#"{"a":true}"#);
     }
 }
 

@@ -13,9 +13,9 @@ pub mod exports;
 pub mod format;
 pub mod insight;
 pub mod live;
+pub mod page_state;
 #[cfg(feature = "hydrate")]
 mod live_socket;
-pub mod page_state;
 pub mod query;
 pub mod reveal;
 pub mod rows;
@@ -24,6 +24,6 @@ pub mod zone;
 mod components;
 mod pages;
 
+pub use pages::{shell, App};
 #[cfg(feature = "ssr")]
 pub use pages::CspNonce;
-pub use pages::{shell, App};

@@ -88,19 +88,11 @@ impl LiveState {
         self.received.update(|r| {
             for e in &delivered {
                 if !r.iter().any(|a| a.position == e.position) {
-                    r.push(Arrival {
-                        position: e.position,
-                        at: e.event.occurred_at,
-                        outcome: e.event.outcome,
-                    });
+                    r.push(Arrival { position: e.position, at: e.event.occurred_at, outcome: e.event.outcome });
                 }
             }
         });
-        let events: Vec<Event> = delivered
-            .into_iter()
-            .map(|e| e.event)
-            .filter(|e| !known.contains(&e.id))
-            .collect();
+        let events: Vec<Event> = delivered.into_iter().map(|e| e.event).filter(|e| !known.contains(&e.id)).collect();
         if events.is_empty() {
             return;
         }
@@ -108,8 +100,7 @@ impl LiveState {
         if hold || self.paused.get_untracked() {
             self.waiting.update(|w| prepend(w, newest_first));
         } else {
-            self.fresh
-                .update(|f| f.extend(newest_first.iter().map(|e| e.id)));
+            self.fresh.update(|f| f.extend(newest_first.iter().map(|e| e.id)));
             self.rows.update(|r| prepend(r, newest_first));
         }
     }
@@ -117,8 +108,7 @@ impl LiveState {
     /// Shows what was waiting.
     pub fn release(&self) {
         let waiting = self.waiting.try_update(std::mem::take).unwrap_or_default();
-        self.fresh
-            .update(|f| f.extend(waiting.iter().map(|e| e.id)));
+        self.fresh.update(|f| f.extend(waiting.iter().map(|e| e.id)));
         self.rows.update(|r| prepend(r, waiting));
     }
 }
@@ -139,9 +129,7 @@ fn prepend(list: &mut Vec<Event>, mut newest_first: Vec<Event>) {
 /// (A few hundred at most: a plain list, which also keeps hash tables out of the bundle.)
 pub fn known_ids(live: &LiveState, page_ids: &[Uuid]) -> Vec<Uuid> {
     let mut ids: Vec<Uuid> = page_ids.to_vec();
-    live.rows
-        .with_untracked(|r| ids.extend(r.iter().map(|e| e.id)));
-    live.waiting
-        .with_untracked(|w| ids.extend(w.iter().map(|e| e.id)));
+    live.rows.with_untracked(|r| ids.extend(r.iter().map(|e| e.id)));
+    live.waiting.with_untracked(|w| ids.extend(w.iter().map(|e| e.id)));
     ids
 }

@@ -36,33 +36,16 @@ pub fn keep_live(page: Page) {
     let attempts = StoredValue::new(0u32);
     let query = Memo::new(move |_| {
         let v = page.view.get();
-        v.live.then(|| {
-            encode_query(
-                &v.with_event(None)
-                    .without_layout()
-                    .with_live(false)
-                    .with_limit(crate::query::view::DEFAULT_LIMIT),
-            )
-        })
+        v.live.then(|| encode_query(&v.with_event(None).without_layout().with_live(false).with_limit(crate::query::view::DEFAULT_LIMIT)))
     });
     // Where a connection must start: the older of the page's position and the chart's, so
     // both get every event after what they counted (each counts only those after its own).
-    let chart_position = move || {
-        page.histogram.with_untracked(|h| {
-            h.as_ref()
-                .and_then(|r| r.as_ref().ok())
-                .map(|c| c.0.position)
-        })
-    };
+    let chart_position = move || page.histogram.with_untracked(|h| h.as_ref().and_then(|r| r.as_ref().ok()).map(|c| c.0.position));
     let started_from = StoredValue::new(i64::MAX);
     // A new query, or new page data for it: start over from the page's position.
     Effect::new(move |_| {
         let wanted = query.get();
-        let page_position = page.events.with(|p| {
-            p.as_ref()
-                .and_then(|r| r.as_ref().ok())
-                .map(|s| s.page.position)
-        });
+        let page_position = page.events.with(|p| p.as_ref().and_then(|r| r.as_ref().ok()).map(|s| s.page.position));
         generation.update_value(|g| *g += 1);
         connection.set_value(None);
         page.live.reset();
@@ -81,11 +64,7 @@ pub fn keep_live(page: Page) {
     // A chart counted up to an older position than the connection started from: go back for
     // the events in between (the table and the counts each take an event once).
     Effect::new(move |_| {
-        let chart = page.histogram.with(|h| {
-            h.as_ref()
-                .and_then(|r| r.as_ref().ok())
-                .map(|c| c.0.position)
-        });
+        let chart = page.histogram.with(|h| h.as_ref().and_then(|r| r.as_ref().ok()).map(|c| c.0.position));
         let wanted = query.get_untracked();
         if let (Some(c), Some(q)) = (chart, wanted) {
             if c < started_from.get_value() && connection.with_value(Option::is_some) {
@@ -110,38 +89,21 @@ fn open(
 ) {
     let mine = generation.get_value();
     let location = window().location();
-    let scheme = if location.protocol().ok().as_deref() == Some("https:") {
-        "wss"
-    } else {
-        "ws"
-    };
+    let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
     let host = location.host().unwrap_or_default();
-    let url = format!(
-        "{scheme}://{host}/api/v1/live?{query}&after={}",
-        position.get_value()
-    );
+    let url = format!("{scheme}://{host}/api/v1/live?{query}&after={}", position.get_value());
     let Ok(socket) = WebSocket::new(&url) else {
-        page.live.status.set(LiveStatus::Failed(
-            "the browser could not open a WebSocket".into(),
-        ));
+        page.live.status.set(LiveStatus::Failed("the browser could not open a WebSocket".into()));
         return;
     };
-    page.live.status.set(if attempts.get_value() == 0 {
-        LiveStatus::Connecting
-    } else {
-        LiveStatus::Reconnecting
-    });
+    page.live.status.set(if attempts.get_value() == 0 { LiveStatus::Connecting } else { LiveStatus::Reconnecting });
 
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         if generation.get_value() != mine {
             return;
         }
-        let Some(text) = ev.data().as_string() else {
-            return;
-        };
-        let Ok(message) = serde_json::from_str::<LiveMessage>(&text) else {
-            return;
-        };
+        let Some(text) = ev.data().as_string() else { return };
+        let Ok(message) = serde_json::from_str::<LiveMessage>(&text) else { return };
         let p = message.position;
         match message.kind {
             LiveMessageKind::Events => {
@@ -163,10 +125,7 @@ fn open(
             return;
         }
         let code = ev.code();
-        if matches!(
-            code,
-            live_close::BAD_REQUEST | live_close::UNAUTHORIZED | live_close::FORBIDDEN
-        ) {
+        if matches!(code, live_close::BAD_REQUEST | live_close::UNAUTHORIZED | live_close::FORBIDDEN) {
             page.live.status.set(LiveStatus::Failed(ev.reason()));
             return;
         }
@@ -187,11 +146,7 @@ fn open(
     });
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    connection.set_value(Some(Connection {
-        socket,
-        _on_message: on_message,
-        _on_close: on_close,
-    }));
+    connection.set_value(Some(Connection { socket, _on_message: on_message, _on_close: on_close }));
 }
 
 /// New rows wait behind the button while the reader is elsewhere: scrolled down, reading an
@@ -203,8 +158,5 @@ fn should_hold(page: Page) -> bool {
 
 /// Un-highlights rows after their entrance.
 fn forget_highlights(page: Page) {
-    set_timeout(
-        move || page.live.fresh.set(Vec::new()),
-        Duration::from_millis(2500),
-    );
+    set_timeout(move || page.live.fresh.set(Vec::new()), Duration::from_millis(2500));
 }

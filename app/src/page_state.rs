@@ -51,10 +51,7 @@ impl Page {
     /// The events shown just above and below `id` in the table (live rows first): the details
     /// step to them.
     pub fn neighbours(&self, id: uuid::Uuid) -> (Option<uuid::Uuid>, Option<uuid::Uuid>) {
-        let mut ids: Vec<uuid::Uuid> = self
-            .live
-            .rows
-            .with(|rows| rows.iter().map(|e| e.id).collect());
+        let mut ids: Vec<uuid::Uuid> = self.live.rows.with(|rows| rows.iter().map(|e| e.id).collect());
         ids.extend(self.page_ids());
         neighbours_in(&ids, id)
     }
@@ -66,23 +63,14 @@ impl Page {
         if self.now().widths.is_some() {
             self.apply(|v| v.with_widths(Some(widths)));
         } else {
-            crate::zone::set_cookie(
-                crate::query::columns::WIDTHS_COOKIE,
-                &crate::query::columns::widths_cookie_value(&widths),
-            );
+            crate::zone::set_cookie(crate::query::columns::WIDTHS_COOKIE, &crate::query::columns::widths_cookie_value(&widths));
             self.own_widths.set(widths);
         }
     }
 
     /// The ids of the page's events (not the live ones), newest first.
     pub fn page_ids(&self) -> Vec<Uuid> {
-        self.events
-            .with_untracked(|r| {
-                r.as_ref()
-                    .and_then(|r| r.as_ref().ok())
-                    .map(|s| s.ids.clone())
-            })
-            .unwrap_or_default()
+        self.events.with_untracked(|r| r.as_ref().and_then(|r| r.as_ref().ok()).map(|s| s.ids.clone())).unwrap_or_default()
     }
 
     /// Shows `columns`: in the link when it carries columns (a shared table stays shared),
@@ -91,10 +79,7 @@ impl Page {
         if self.now().columns.is_some() {
             self.apply(|v| v.with_columns(Some(columns)));
         } else {
-            crate::zone::set_cookie(
-                crate::query::columns::COLUMNS_COOKIE,
-                &crate::query::columns::cookie_value(&columns),
-            );
+            crate::zone::set_cookie(crate::query::columns::COLUMNS_COOKIE, &crate::query::columns::cookie_value(&columns));
             self.own_columns.set(columns);
         }
     }
@@ -129,11 +114,7 @@ pub struct Shown {
 
 impl Shown {
     pub fn fetched(page: EventPage) -> Shown {
-        Shown {
-            ids: page.events.iter().map(|e| e.id).collect(),
-            page,
-            rows_in_html: false,
-        }
+        Shown { ids: page.events.iter().map(|e| e.id).collect(), page, rows_in_html: false }
     }
 }
 
@@ -155,38 +136,16 @@ struct ShownMeta {
 impl Serialize for Shown {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let p = &self.page;
-        ShownMeta {
-            total: p.total,
-            from: p.from,
-            to: p.to,
-            older: p.older.clone(),
-            newer: p.newer.clone(),
-            offset: p.offset,
-            position: p.position,
-            ids: self.ids.clone(),
-        }
-        .serialize(s)
+        ShownMeta { total: p.total, from: p.from, to: p.to, older: p.older.clone(), newer: p.newer.clone(), offset: p.offset, position: p.position, ids: self.ids.clone() }
+            .serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for Shown {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Shown, D::Error> {
         let m = ShownMeta::deserialize(d)?;
-        let page = EventPage {
-            events: vec![],
-            total: m.total,
-            from: m.from,
-            to: m.to,
-            older: m.older,
-            newer: m.newer,
-            offset: m.offset,
-            position: m.position,
-        };
-        Ok(Shown {
-            page,
-            ids: m.ids,
-            rows_in_html: true,
-        })
+        let page = EventPage { events: vec![], total: m.total, from: m.from, to: m.to, older: m.older, newer: m.newer, offset: m.offset, position: m.position };
+        Ok(Shown { page, ids: m.ids, rows_in_html: true })
     }
 }
 
@@ -212,23 +171,10 @@ struct ChartMeta {
 impl Serialize for ChartData {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let h = &self.0;
-        let mut edges: Vec<i64> = h
-            .buckets
-            .iter()
-            .map(|b| b.start.timestamp_micros())
-            .collect();
+        let mut edges: Vec<i64> = h.buckets.iter().map(|b| b.start.timestamp_micros()).collect();
         edges.extend(h.buckets.last().map(|b| b.end.timestamp_micros()));
         let counts = h.buckets.iter().map(|b| [b.success, b.failure]).collect();
-        ChartMeta {
-            from: h.from,
-            to: h.to,
-            width: h.bucket_seconds,
-            total: h.total,
-            position: h.position,
-            edges,
-            counts,
-        }
-        .serialize(s)
+        ChartMeta { from: h.from, to: h.to, width: h.bucket_seconds, total: h.total, position: h.position, edges, counts }.serialize(s)
     }
 }
 
@@ -245,21 +191,9 @@ impl<'de> Deserialize<'de> for ChartData {
             .edges
             .windows(2)
             .zip(m.counts)
-            .map(|(e, [success, failure])| crate::api::HistogramBucket {
-                start: at(e[0]),
-                end: at(e[1]),
-                success,
-                failure,
-            })
+            .map(|(e, [success, failure])| crate::api::HistogramBucket { start: at(e[0]), end: at(e[1]), success, failure })
             .collect();
-        Ok(ChartData(Histogram {
-            from: m.from,
-            to: m.to,
-            bucket_seconds: m.width,
-            buckets,
-            total: m.total,
-            position: m.position,
-        }))
+        Ok(ChartData(Histogram { from: m.from, to: m.to, bucket_seconds: m.width, buckets, total: m.total, position: m.position }))
     }
 }
 
@@ -280,6 +214,7 @@ pub fn use_page() -> Page {
     expect_context::<Page>()
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::{neighbours_in, Shown};
@@ -289,38 +224,13 @@ mod tests {
     #[test]
     fn the_chart_survives_its_compact_form() {
         use crate::api::{Histogram, HistogramBucket};
-        let t = |s: &str| {
-            chrono::DateTime::parse_from_rfc3339(s)
-                .expect("t")
-                .with_timezone(&chrono::Utc)
-        };
-        let (from, mid, to) = (
-            t("2026-12-04T01:14:38.259078502Z"),
-            t("2026-12-04T02:00:00Z"),
-            t("2026-12-04T03:14:38.259078502Z"),
-        );
+        let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).expect("t").with_timezone(&chrono::Utc);
+        let (from, mid, to) = (t("2026-12-04T01:14:38.259078502Z"), t("2026-12-04T02:00:00Z"), t("2026-12-04T03:14:38.259078502Z"));
         let h = Histogram {
-            from,
-            to,
-            bucket_seconds: 3600,
-            total: Total {
-                count: 3,
-                exact: true,
-            },
-            position: 9,
+            from, to, bucket_seconds: 3600, total: Total { count: 3, exact: true }, position: 9,
             buckets: vec![
-                HistogramBucket {
-                    start: from,
-                    end: mid,
-                    success: 1,
-                    failure: 0,
-                },
-                HistogramBucket {
-                    start: mid,
-                    end: to,
-                    success: 1,
-                    failure: 1,
-                },
+                HistogramBucket { start: from, end: mid, success: 1, failure: 0 },
+                HistogramBucket { start: mid, end: to, success: 1, failure: 1 },
             ],
         };
         let json = serde_json::to_string(&super::ChartData(h.clone())).expect("json");
@@ -332,27 +242,15 @@ mod tests {
     fn hydration_data_carries_the_ids_not_the_events() {
         let event = sample_event();
         let page = EventPage {
-            events: vec![event.clone()],
-            total: Total {
-                count: 1,
-                exact: true,
-            },
-            from: event.occurred_at,
-            to: event.occurred_at,
-            older: Some("c".into()),
-            newer: None,
-            offset: Some(0),
-            position: 7,
+            events: vec![event.clone()], total: Total { count: 1, exact: true }, from: event.occurred_at, to: event.occurred_at,
+            older: Some("c".into()), newer: None, offset: Some(0), position: 7,
         };
         let json = serde_json::to_string(&Shown::fetched(page.clone())).expect("json");
         assert!(!json.contains(&event.action), "{json}");
         let back: Shown = serde_json::from_str(&json).expect("decode");
         assert_eq!(back.ids, vec![event.id]);
         assert!(back.rows_in_html && back.page.events.is_empty());
-        assert_eq!(
-            (back.page.total, back.page.older, back.page.position),
-            (page.total, page.older, 7)
-        );
+        assert_eq!((back.page.total, back.page.older, back.page.position), (page.total, page.older, 7));
     }
 
     #[test]
@@ -360,10 +258,6 @@ mod tests {
         assert_eq!(neighbours_in(&[1, 2, 3], 2), (Some(1), Some(3)));
         assert_eq!(neighbours_in(&[1, 2, 3], 1), (None, Some(2)));
         assert_eq!(neighbours_in(&[1, 2, 3], 3), (Some(2), None));
-        assert_eq!(
-            neighbours_in(&[1, 2, 3], 9),
-            (None, None),
-            "an event opened from a link, not in the table"
-        );
+        assert_eq!(neighbours_in(&[1, 2, 3], 9), (None, None), "an event opened from a link, not in the table");
     }
 }

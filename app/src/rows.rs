@@ -94,47 +94,26 @@ fn cell(html: &mut String, event: &Event, field: &Field) {
     match field {
         Field::ActorName => {
             let title = event.actor.email.as_deref().unwrap_or(&event.actor.id);
-            html.push_str(&format!(
-                "<span class=\"actor-name\" title=\"{}\">{}</span>",
-                escape(title),
-                shown(&v)
-            ));
+            html.push_str(&format!("<span class=\"actor-name\" title=\"{}\">{}</span>", escape(title), shown(&v)));
             if let Some(badge) = actor_badge(event) {
-                html.push_str(&format!(
-                    "<span class=\"badge badge-{}\">{badge}</span>",
-                    badge.to_ascii_lowercase()
-                ));
+                html.push_str(&format!("<span class=\"badge badge-{}\">{badge}</span>", badge.to_ascii_lowercase()));
             }
         }
         Field::Action => {
-            let request = format!(
-                "{} {}",
-                event.method.as_deref().unwrap_or_default(),
-                event.path.as_deref().unwrap_or_default()
-            );
+            let request = format!("{} {}", event.method.as_deref().unwrap_or_default(), event.path.as_deref().unwrap_or_default());
             let title = match request.trim() {
                 "" => String::new(),
                 r => format!(" title=\"{}\"", escape(r)),
             };
-            html.push_str(&format!(
-                "<span class=\"action mono\"{title}>{}</span>",
-                shown(&v)
-            ));
+            html.push_str(&format!("<span class=\"action mono\"{title}>{}</span>", shown(&v)));
         }
         Field::Status => {
             let class = event.status.map_or("", status_class);
-            html.push_str(&format!(
-                "<span class=\"status {class}\">{}</span>",
-                shown(&v)
-            ));
+            html.push_str(&format!("<span class=\"status {class}\">{}</span>", shown(&v)));
         }
         Field::Outcome => {
             let failed = event.outcome == Outcome::Failure;
-            let (class, label) = if failed {
-                ("outcome outcome-failure", "Failure")
-            } else {
-                ("outcome", "Success")
-            };
+            let (class, label) = if failed { ("outcome outcome-failure", "Failure") } else { ("outcome", "Success") };
             html.push_str(&format!("<span class=\"{class}\">{label}</span>"));
         }
         Field::ResourceName => {
@@ -147,17 +126,8 @@ fn cell(html: &mut String, event: &Event, field: &Field) {
                 ));
             }
         }
-        Field::Method
-        | Field::RequestId
-        | Field::Ip
-        | Field::Path
-        | Field::ActorId
-        | Field::ResourceId => {
-            let class = if *field == Field::Method {
-                "method mono"
-            } else {
-                "mono"
-            };
+        Field::Method | Field::RequestId | Field::Ip | Field::Path | Field::ActorId | Field::ResourceId => {
+            let class = if *field == Field::Method { "method mono" } else { "mono" };
             html.push_str(&format!("<span class=\"{class}\">{}</span>", shown(&v)));
         }
         _ => html.push_str(&format!("<span>{}</span>", shown(&v))),
@@ -199,15 +169,8 @@ mod tests {
     use crate::query::columns::default_columns;
 
     fn style(columns: &[Field]) -> RowStyle<'_> {
-        const UTC: &DisplayZone = &DisplayZone {
-            name: None,
-            utc: true,
-        };
-        RowStyle {
-            columns,
-            zone: UTC,
-            now: Utc::now(),
-        }
+        const UTC: &DisplayZone = &DisplayZone { name: None, utc: true };
+        RowStyle { columns, zone: UTC, now: Utc::now() }
     }
 
     #[test]
@@ -229,23 +192,10 @@ mod tests {
         event.actor.name = "admin\u{202E}txt.exe".into();
         let html = rows_html(&[event], &style(&[Field::ActorName]), &[]);
         assert!(html.contains(">admin⟦U+202E⟧txt.exe<"), "{html}");
-        assert!(
-            html.contains("data-v=\"admin\u{202E}txt.exe\""),
-            "the raw value for filters: {html}"
-        );
-        let plain = rows_html(
-            &[sample_event()],
-            &style(&[Field::ActorName, Field::Outcome]),
-            &[],
-        );
-        assert!(
-            !plain.contains("<td class=\"col-actor-name\" data-v"),
-            "shown as itself: no copy needed: {plain}"
-        );
-        assert!(
-            plain.contains("data-v=\"success\""),
-            "the outcome's label is not its value: {plain}"
-        );
+        assert!(html.contains("data-v=\"admin\u{202E}txt.exe\""), "the raw value for filters: {html}");
+        let plain = rows_html(&[sample_event()], &style(&[Field::ActorName, Field::Outcome]), &[]);
+        assert!(!plain.contains("<td class=\"col-actor-name\" data-v"), "shown as itself: no copy needed: {plain}");
+        assert!(plain.contains("data-v=\"success\""), "the outcome's label is not its value: {plain}");
     }
 
     #[test]
@@ -259,10 +209,7 @@ mod tests {
         let status = html.find("col-status").expect("status column");
         let action = html.find("col-action").expect("action column");
         assert!(team < status && status < action, "{html}");
-        assert!(
-            html.contains("<td class=\"col-status\"></td>"),
-            "no value, no data-v: {html}"
-        );
+        assert!(html.contains("<td class=\"col-status\"></td>"), "no value, no data-v: {html}");
         assert!(html.contains("class=\"fresh\"") || html.contains("class=\"failed fresh\""));
         assert_eq!(html.matches("<td").count(), 4, "time and three columns");
     }
@@ -270,19 +217,10 @@ mod tests {
     #[test]
     fn filter_buttons_name_the_value_safely() {
         let html = filter_buttons_html("Action", "x\"><b>");
-        assert!(
-            html.contains("aria-label=\"Filter: Action is x&quot;&gt;&lt;b&gt;\""),
-            "{html}"
-        );
+        assert!(html.contains("aria-label=\"Filter: Action is x&quot;&gt;&lt;b&gt;\""), "{html}");
         assert!(html.contains("data-op=\"not\""));
         let link = history_link_html("project", "p\"1<");
-        assert!(
-            link.contains("href=\"/resources/project/p%221%3C\""),
-            "{link}"
-        );
-        assert!(
-            link.contains("aria-label=\"History of project p&quot;1&lt;\""),
-            "{link}"
-        );
+        assert!(link.contains("href=\"/resources/project/p%221%3C\""), "{link}");
+        assert!(link.contains("aria-label=\"History of project p&quot;1&lt;\""), "{link}");
     }
 }

@@ -31,32 +31,19 @@ impl DisplayZone {
 
     /// "UTC" or the zone's name, for labels.
     pub fn label(&self) -> String {
-        if self.shows_utc() {
-            "UTC".into()
-        } else {
-            self.name.clone().unwrap_or_else(|| "UTC".into())
-        }
+        if self.shows_utc() { "UTC".into() } else { self.name.clone().unwrap_or_else(|| "UTC".into()) }
     }
 }
 
 /// The zone as the cookies say, read the same way on both sides.
 pub fn zone_from_cookies(cookies: &str) -> DisplayZone {
     let get = |name: &str| cookie(cookies, name);
-    DisplayZone {
-        name: get(ZONE_COOKIE)
-            .filter(|z| !z.is_empty())
-            .map(|z| z.replace("%2F", "/")),
-        utc: get(UTC_COOKIE).as_deref() == Some("1"),
-    }
+    DisplayZone { name: get(ZONE_COOKIE).filter(|z| !z.is_empty()).map(|z| z.replace("%2F", "/")), utc: get(UTC_COOKIE).as_deref() == Some("1") }
 }
 
 /// One cookie's value from a `Cookie` header (or `document.cookie`).
 pub fn cookie(cookies: &str, name: &str) -> Option<String> {
-    cookies
-        .split(';')
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+    cookies.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
 }
 
 #[cfg(feature = "ssr")]
@@ -96,18 +83,9 @@ mod tests {
     #[test]
     fn cookies_decide_the_zone() {
         let z = zone_from_cookies("a=b; auditorium_tz=Europe%2FBerlin; auditorium_utc=0");
-        assert_eq!(
-            z,
-            DisplayZone {
-                name: Some("Europe/Berlin".into()),
-                utc: false
-            }
-        );
+        assert_eq!(z, DisplayZone { name: Some("Europe/Berlin".into()), utc: false });
         assert!(!z.shows_utc());
         assert!(zone_from_cookies("auditorium_tz=Europe%2FBerlin; auditorium_utc=1").shows_utc());
-        assert!(
-            zone_from_cookies("").shows_utc(),
-            "unknown zone: UTC until the browser tells"
-        );
+        assert!(zone_from_cookies("").shows_utc(), "unknown zone: UTC until the browser tells");
     }
 }

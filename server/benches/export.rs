@@ -29,27 +29,15 @@ fn iso(t: DateTime<Utc>) -> String {
 fn memory(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches(" kB").parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
+        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().trim_end_matches(" kB").parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
     };
     (field("VmRSS:"), field("VmHWM:"))
 }
 
 fn start_server(url: &str, port: u16, export_dir: &std::path::Path) -> Child {
-    let bin =
-        std::env::var("AUDITORIUM_BIN").unwrap_or_else(|_| "../target/release/auditorium".into());
+    let bin = std::env::var("AUDITORIUM_BIN").unwrap_or_else(|_| "../target/release/auditorium".into());
     Command::new(bin)
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--statement-timeout",
-            "60s",
-        ])
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--statement-timeout", "60s"])
         .arg("--export-dir")
         .arg(export_dir)
         .env("DATABASE_URL", url)
@@ -61,14 +49,8 @@ fn start_server(url: &str, port: u16, export_dir: &std::path::Path) -> Child {
 
 async fn wait_ready(client: &HttpClient, port: u16) {
     for _ in 0..240 {
-        let request = hyper::Request::get(format!("http://127.0.0.1:{port}/readyz"))
-            .body(Full::default())
-            .expect("request");
-        if client
-            .request(request)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
+        let request = hyper::Request::get(format!("http://127.0.0.1:{port}/readyz")).body(Full::default()).expect("request");
+        if client.request(request).await.is_ok_and(|r| r.status().is_success()) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -79,16 +61,9 @@ async fn wait_ready(client: &HttpClient, port: u16) {
 /// Streams a GET to its end: (bytes, line breaks, seconds).
 async fn download(client: &HttpClient, url: &str, token: &str) -> (u64, u64, f64) {
     let started = Instant::now();
-    let request = hyper::Request::get(url)
-        .header("authorization", format!("Bearer {token}"))
-        .body(Full::default())
-        .expect("request");
+    let request = hyper::Request::get(url).header("authorization", format!("Bearer {token}")).body(Full::default()).expect("request");
     let response = client.request(request).await.expect("response");
-    assert!(
-        response.status().is_success(),
-        "{url}: {}",
-        response.status()
-    );
+    assert!(response.status().is_success(), "{url}: {}", response.status());
     let mut body = response.into_body();
     let (mut bytes, mut lines) = (0u64, 0u64);
     while let Some(frame) = body.frame().await {
@@ -126,10 +101,7 @@ async fn first_page_ms(client: &HttpClient, url: &str, token: &str, runs: usize)
     let mut ms = Vec::with_capacity(runs);
     for _ in 0..runs {
         let started = Instant::now();
-        let request = hyper::Request::get(url)
-            .header("authorization", format!("Bearer {token}"))
-            .body(Full::default())
-            .expect("request");
+        let request = hyper::Request::get(url).header("authorization", format!("Bearer {token}")).body(Full::default()).expect("request");
         let response = client.request(request).await.expect("response");
         assert!(response.status().is_success());
         let _ = response.into_body().collect().await.expect("body");
@@ -157,15 +129,12 @@ async fn main() {
         None => cluster.fresh_database(&name).await,
     };
     let data = dataset::ensure(&pool, events).await;
-    server::store::partitions::seal_finished_days(&pool)
-        .await
-        .expect("seal");
+    server::store::partitions::seal_finished_days(&pool).await.expect("seal");
     let (token, _) = support::readers(&pool).await;
     let to = data.to + chrono::Duration::seconds(1);
     let view = format!("from={}&to={}", iso(data.from), iso(to));
 
-    let export_dir =
-        std::env::temp_dir().join(format!("auditorium-bench-export-{}", std::process::id()));
+    let export_dir = std::env::temp_dir().join(format!("auditorium-bench-export-{}", std::process::id()));
     let port = 3301;
     let mut server = start_server(&url, port, &export_dir);
     let pid = server.id();
@@ -178,32 +147,15 @@ async fn main() {
     println!("|---|---|---|---|---|---|");
     let (copy_bytes, copy_s) = copy_csv(&pool, data.from, to).await;
     println!("| PostgreSQL `COPY … TO STDOUT (FORMAT csv)` (reference) | {} | {:.0} | {copy_s:.1} | — | — |", rate(events, copy_s), copy_bytes as f64 / 1e6);
-    for (format, target) in [
-        ("csv", "≥ 250,000 rows/s"),
-        ("ndjson", "≥ 150,000 rows/s"),
-        ("cef", "reported"),
-        ("xlsx", "reported"),
-    ] {
+    for (format, target) in [("csv", "≥ 250,000 rows/s"), ("ndjson", "≥ 150,000 rows/s"), ("cef", "reported"), ("xlsx", "reported")] {
         let (rss_before, _) = memory(pid);
-        let (bytes, lines, seconds) = download(
-            &client,
-            &format!("{base}/api/v1/export?{view}&format={format}"),
-            &token,
-        )
-        .await;
+        let (bytes, lines, seconds) = download(&client, &format!("{base}/api/v1/export?{view}&format={format}"), &token).await;
         let (_, peak) = memory(pid);
         if format != "xlsx" {
             let expected = if format == "csv" { events + 1 } else { events };
-            assert!(
-                lines >= expected,
-                "{format}: {lines} lines for {events} events"
-            );
+            assert!(lines >= expected, "{format}: {lines} lines for {events} events");
         }
-        println!(
-            "| {format} | {} | {:.0} | {seconds:.1} | {rss_before:.0} → {peak:.0} | {target} |",
-            rate(events, seconds),
-            bytes as f64 / 1e6
-        );
+        println!("| {format} | {} | {:.0} | {seconds:.1} | {rss_before:.0} → {peak:.0} | {target} |", rate(events, seconds), bytes as f64 / 1e6);
     }
 
     println!("\n## The page while an export job of all four formats runs\n");
@@ -217,34 +169,15 @@ async fn main() {
         .expect("request");
     let created = client.request(request).await.expect("create");
     assert_eq!(created.status(), 201);
-    let job: serde_json::Value = serde_json::from_slice(
-        &created
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes(),
-    )
-    .expect("json");
+    let job: serde_json::Value = serde_json::from_slice(&created.into_body().collect().await.expect("body").to_bytes()).expect("json");
     let id = job["id"].as_str().expect("id").to_string();
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (busy_p50, busy_p95) = first_page_ms(&client, &page, &token, 40).await;
     let finished = loop {
-        let request = hyper::Request::get(format!("{base}/api/v1/exports/{id}"))
-            .header("authorization", format!("Bearer {token}"))
-            .body(Full::default())
-            .expect("request");
+        let request = hyper::Request::get(format!("{base}/api/v1/exports/{id}")).header("authorization", format!("Bearer {token}")).body(Full::default()).expect("request");
         let response = client.request(request).await.expect("job");
-        let job: serde_json::Value = serde_json::from_slice(
-            &response
-                .into_body()
-                .collect()
-                .await
-                .expect("body")
-                .to_bytes(),
-        )
-        .expect("json");
+        let job: serde_json::Value = serde_json::from_slice(&response.into_body().collect().await.expect("body").to_bytes()).expect("json");
         if job["status"] != "running" && job["status"] != "queued" {
             break job;
         }
@@ -255,14 +188,8 @@ async fn main() {
     println!("| first page (`range=24h`, 50 rows) | p50 ms | p95 ms | target |");
     println!("|---|---|---|---|");
     println!("| idle | {idle_p50:.1} | {idle_p95:.1} | — |");
-    println!(
-        "| while the job runs | {busy_p50:.1} | {busy_p95:.1} | p95 ≤ 2 × idle ({:.1} ms) |",
-        idle_p95 * 2.0
-    );
-    let zipped: u64 = finished["files"]
-        .as_array()
-        .map(|f| f.iter().filter_map(|x| x["bytes"].as_u64()).sum())
-        .unwrap_or(0);
+    println!("| while the job runs | {busy_p50:.1} | {busy_p95:.1} | p95 ≤ 2 × idle ({:.1} ms) |", idle_p95 * 2.0);
+    let zipped: u64 = finished["files"].as_array().map(|f| f.iter().filter_map(|x| x["bytes"].as_u64()).sum()).unwrap_or(0);
     println!(
         "\nThe job ({} rows, 4 formats in one pass): {} in {job_s:.0} s ({} rows/s), {:.0} MB of ZIP files; server peak RSS {peak:.0} MiB.",
         finished["rows_done"], finished["status"], rate(events, job_s), zipped as f64 / 1e6

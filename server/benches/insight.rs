@@ -252,6 +252,7 @@ async fn alerts(cluster: &BenchCluster, args: &Args) {
         .expect("state");
     println!("\n## Alerts — ingest with and without 100 rules; {rate} events/s with 100 rules ({seconds} s each)\n");
     let without = flat_out(&state, seconds).await;
+    let baseline = paced_writes(&state, rate, seconds).await;
     let admin = admin(&pool).await;
     for i in 0..100 {
         server::alerts::rules::create(&pool, &admin, &rule(i), &[], Origin::default())
@@ -284,7 +285,11 @@ async fn alerts(cluster: &BenchCluster, args: &Args) {
         (with - without) * 100.0 / without
     );
     println!("\nevaluation caught up {drained:.1} s after the flat-out ingest stopped\n");
-    paced(&state, &pool, rate, seconds, &marker_id).await;
+    let with_rules = paced(&state, &pool, rate, seconds, &marker_id).await;
+    println!("\n| write latency of a 500-event batch at {rate} events/s | p50 | p95 |");
+    println!("|---|---|---|");
+    println!("| no rules | {:.1} ms | {:.1} ms |", percentile(&baseline, 50.0), percentile(&baseline, 95.0));
+    println!("| 100 rules evaluated | {:.1} ms | {:.1} ms |", percentile(&with_rules, 50.0), percentile(&with_rules, 95.0));
     state.live.shut_down();
     pool.close().await;
 }
@@ -368,7 +373,24 @@ async fn drain_time(pool: &PgPool) -> f64 {
 
 /// `rate` events/s in 100 ms steps; every second one marker event, timed from its commit to
 /// its firing row.
-async fn paced(state: &AppState, pool: &PgPool, rate: u64, seconds: u64, marker_rule: &str) {
+/// Write latencies (ms, sorted) of `rate` events/s in 100 ms steps, with no rules.
+async fn paced_writes(state: &AppState, rate: u64, seconds: u64) -> Vec<f64> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+    let mut step = tokio::time::interval(Duration::from_millis(100));
+    let started = Instant::now();
+    let mut ms = Vec::new();
+    while started.elapsed() < Duration::from_secs(seconds) {
+        step.tick().await;
+        let t = Instant::now();
+        state.ingestor.write(chunk(&mut rng, (rate / 10) as usize)).await.expect("write");
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    ms
+}
+
+async fn paced(state: &AppState, pool: &PgPool, rate: u64, seconds: u64, marker_rule: &str) -> Vec<f64> {
+    let mut writes = Vec::new();
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let per_step = (rate / 10) as usize;
     let mut latencies = Vec::new();
@@ -385,6 +407,7 @@ async fn paced(state: &AppState, pool: &PgPool, rate: u64, seconds: u64, marker_
             .write(chunk(&mut rng, per_step))
             .await
             .expect("write");
+        writes.push(t.elapsed().as_secs_f64() * 1000.0);
         if t.elapsed() > Duration::from_millis(100) {
             behind += 1;
         }
@@ -438,4 +461,6 @@ async fn paced(state: &AppState, pool: &PgPool, rate: u64, seconds: u64, marker_
         percentile(&lags, 50.0),
         lags.last().copied().unwrap_or(0.0)
     );
+    writes.sort_by(f64::total_cmp);
+    writes
 }

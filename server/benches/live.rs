@@ -76,19 +76,13 @@ struct Subscriber {
 fn memory(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches(" kB").parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
+        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().trim_end_matches(" kB").parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
     };
     (field("VmRSS:"), field("VmHWM:"))
 }
 
 async fn start_server(url: &str, port: u16) -> Child {
-    let bin =
-        std::env::var("AUDITORIUM_BIN").unwrap_or_else(|_| "../target/release/auditorium".into());
+    let bin = std::env::var("AUDITORIUM_BIN").unwrap_or_else(|_| "../target/release/auditorium".into());
     let child = Command::new(bin)
         .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", url)
@@ -97,10 +91,7 @@ async fn start_server(url: &str, port: u16) -> Child {
         .spawn()
         .expect("start auditorium serve (build it first: make bench-live does)");
     for _ in 0..120 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             return child;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -108,34 +99,21 @@ async fn start_server(url: &str, port: u16) -> Child {
     panic!("the server did not start");
 }
 
-async fn subscribe(
-    port: u16,
-    filter: &'static str,
-    ready: Arc<tokio::sync::Semaphore>,
-) -> Subscriber {
+async fn subscribe(port: u16, filter: &'static str, ready: Arc<tokio::sync::Semaphore>) -> Subscriber {
     let received = Arc::new(Mutex::new(Received::default()));
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/api/v1/live?{filter}"))
-            .await
-            .expect("connect");
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/api/v1/live?{filter}")).await.expect("connect");
     let sink = received.clone();
     tokio::spawn(async move {
         while let Some(Ok(message)) = socket.next().await {
-            let Message::Text(text) = message else {
-                continue;
-            };
-            let Ok(message) = serde_json::from_str::<Lite>(&text) else {
-                continue;
-            };
+            let Message::Text(text) = message else { continue };
+            let Ok(message) = serde_json::from_str::<Lite>(&text) else { continue };
             if message.kind == LiveMessageKind::Ready {
                 ready.add_permits(1);
             }
             let (now, instant) = (Utc::now(), Instant::now());
             let mut r = sink.lock().expect("lock");
             for e in message.events {
-                r.latency_ms.push(
-                    (now - e.event.received_at).num_microseconds().unwrap_or(0) as f64 / 1000.0,
-                );
+                r.latency_ms.push((now - e.event.received_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
                 if r.ids.len() % 20 == 0 {
                     r.samples.push((e.event.id, instant));
                 }
@@ -150,12 +128,7 @@ async fn subscribe(
 async fn expected(pool: &PgPool, filter: &str, after: i64) -> Vec<Uuid> {
     let view = app::query::decode_query(filter, &[]).view;
     let f = app::query::EventFilter::from_view(&view, Utc::now() - chrono::Duration::minutes(5));
-    server::store::live::matching_between(pool, Some(&f), after, None, i64::MAX)
-        .await
-        .expect("expected")
-        .into_iter()
-        .map(|(_, e)| e.id)
-        .collect()
+    server::store::live::matching_between(pool, Some(&f), after, None, i64::MAX).await.expect("expected").into_iter().map(|(_, e)| e.id).collect()
 }
 
 struct Phase {
@@ -173,35 +146,18 @@ async fn run_phase(phase: Phase, pool: &PgPool, port: u16, pid: u32, secret: &st
     for i in 0..phase.subscribers {
         let slot = (i * weights / phase.subscribers.max(1)) % weights;
         let mut acc = 0;
-        let filter = FILTERS
-            .iter()
-            .find(|(_, w)| {
-                acc += w;
-                slot < acc
-            })
-            .map(|f| f.0)
-            .unwrap_or(FILTERS[0].0);
+        let filter = FILTERS.iter().find(|(_, w)| { acc += w; slot < acc }).map(|f| f.0).unwrap_or(FILTERS[0].0);
         subscribers.push(subscribe(port, filter, ready.clone()).await);
     }
-    let _ = ready
-        .acquire_many(phase.subscribers as u32)
-        .await
-        .expect("ready")
-        .forget();
+    let _ = ready.acquire_many(phase.subscribers as u32).await.expect("ready").forget();
     let (connected_memory, _) = memory(pid);
-    let start_position = server::store::page::latest_position(pool)
-        .await
-        .expect("position");
+    let start_position = server::store::page::latest_position(pool).await.expect("position");
 
     // Ingest at a steady rate: one request of rate/20 events every 50 ms.
     let per_tick = (phase.rate / 20).max(1);
     let now = Utc::now();
     let total = per_tick * 20 * phase.seconds as usize;
-    let values = Generator::new(5, now - chrono::Duration::minutes(1), now).events_between(
-        now - chrono::Duration::minutes(1),
-        now,
-        total as u64,
-    );
+    let values = Generator::new(5, now - chrono::Duration::minutes(1), now).events_between(now - chrono::Duration::minutes(1), now, total as u64);
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     let mut in_flight = Vec::new();
@@ -211,26 +167,18 @@ async fn run_phase(phase: Phase, pool: &PgPool, port: u16, pid: u32, secret: &st
     for chunk in values.chunks(per_tick) {
         tick.tick().await;
         // Events happen now (the live view is "the last hour"), with our own ids.
-        let batch: Vec<serde_json::Value> = chunk
-            .iter()
-            .map(|v| {
-                let mut v = v.clone();
-                v["occurred_at"] = serde_json::json!(Utc::now().to_rfc3339());
-                v["id"] = serde_json::json!(Uuid::now_v7());
-                v
-            })
-            .collect();
-        let ids: Vec<Uuid> = batch
-            .iter()
-            .filter_map(|v| v["id"].as_str().and_then(|s| s.parse().ok()))
-            .collect();
+        let batch: Vec<serde_json::Value> = chunk.iter().map(|v| {
+            let mut v = v.clone();
+            v["occurred_at"] = serde_json::json!(Utc::now().to_rfc3339());
+            v["id"] = serde_json::json!(Uuid::now_v7());
+            v
+        }).collect();
+        let ids: Vec<Uuid> = batch.iter().filter_map(|v| v["id"].as_str().and_then(|s| s.parse().ok())).collect();
         let answered = answered.clone();
         let request = hyper::Request::post(format!("http://127.0.0.1:{port}/api/v1/events"))
             .header("content-type", "application/json")
             .header("authorization", format!("Bearer {secret}"))
-            .body(Full::new(Bytes::from(
-                serde_json::to_vec(&batch).expect("json"),
-            )))
+            .body(Full::new(Bytes::from(serde_json::to_vec(&batch).expect("json"))))
             .expect("request");
         let client = client.clone();
         in_flight.push(tokio::spawn(async move {
@@ -238,10 +186,7 @@ async fn run_phase(phase: Phase, pool: &PgPool, port: u16, pid: u32, secret: &st
             let status = response.status();
             let _ = response.into_body().collect().await;
             let at = Instant::now();
-            answered
-                .lock()
-                .expect("lock")
-                .extend(ids.into_iter().map(|id| (id, at)));
+            answered.lock().expect("lock").extend(ids.into_iter().map(|id| (id, at)));
             assert_eq!(status, 201);
         }));
         peak_memory = peak_memory.max(memory(pid).0);
@@ -292,18 +237,9 @@ async fn run_phase(phase: Phase, pool: &PgPool, port: u16, pid: u32, secret: &st
         total, total as f64 / elapsed, phase.subscribers, latencies.len());
     println!("| measurement | value | target |");
     println!("|---|---|---|");
-    println!(
-        "| latency p50 (request received → event at subscriber) | {:.1} ms | ≤ 50 ms |",
-        percentile(&latencies, 50.0)
-    );
-    println!(
-        "| latency p99 | {:.1} ms | ≤ 250 ms |",
-        percentile(&latencies, 99.0)
-    );
-    println!(
-        "| latency max | {:.1} ms | |",
-        latencies.last().copied().unwrap_or(0.0)
-    );
+    println!("| latency p50 (request received → event at subscriber) | {:.1} ms | ≤ 50 ms |", percentile(&latencies, 50.0));
+    println!("| latency p99 | {:.1} ms | ≤ 250 ms |", percentile(&latencies, 99.0));
+    println!("| latency max | {:.1} ms | |", latencies.last().copied().unwrap_or(0.0));
     println!("| latency after the ingest answer (after commit; a lower bound), p50 / p99 | {:.1} / {:.1} ms | |",
         percentile(&after_answer, 50.0), percentile(&after_answer, 99.0));
     println!("| events lost (of {expected_total} expected deliveries) | {lost} | 0 |");
@@ -322,41 +258,12 @@ async fn main() {
     println!("machine: {}", support::machine());
     let cluster = BenchCluster::start().await;
     let (pool, url) = cluster.fresh_database("bench_live").await;
-    let (_, secret) = tokens::create(&pool, "bench", Scope::Ingest)
-        .await
-        .expect("token");
+    let (_, secret) = tokens::create(&pool, "bench", Scope::Ingest).await.expect("token");
     let port = 3300;
     let mut server = start_server(&url, port).await;
     let pid = server.id();
-    run_phase(
-        Phase {
-            label: format!("{subscribers} subscribers, {rate} events/s for {seconds} s"),
-            rate,
-            seconds,
-            subscribers,
-        },
-        &pool,
-        port,
-        pid,
-        &secret,
-    )
-    .await;
-    run_phase(
-        Phase {
-            label: format!(
-                "{sockets} sockets on one instance, {} events/s for 20 s",
-                rate / 4
-            ),
-            rate: rate / 4,
-            seconds: 20,
-            subscribers: sockets,
-        },
-        &pool,
-        port,
-        pid,
-        &secret,
-    )
-    .await;
+    run_phase(Phase { label: format!("{subscribers} subscribers, {rate} events/s for {seconds} s"), rate, seconds, subscribers }, &pool, port, pid, &secret).await;
+    run_phase(Phase { label: format!("{sockets} sockets on one instance, {} events/s for 20 s", rate / 4), rate: rate / 4, seconds: 20, subscribers: sockets }, &pool, port, pid, &secret).await;
     let _ = server.kill();
     pool.close().await;
     cluster.finish().await;

@@ -25,12 +25,7 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Where the embedded PostgreSQL cluster lives.
-    #[arg(
-        long,
-        env = "AUDITORIUM_DATA_DIR",
-        default_value = ".data",
-        global = true
-    )]
+    #[arg(long, env = "AUDITORIUM_DATA_DIR", default_value = ".data", global = true)]
     pub data_dir: PathBuf,
     /// Longest time any single query may run before it is cancelled.
     #[arg(long, env = "AUDITORIUM_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration, global = true)]
@@ -41,10 +36,7 @@ impl DatabaseArgs {
     /// The database to use instead of the embedded cluster: `DATABASE_URL` / `--database-url`,
     /// unless empty (`DATABASE_URL=` means "not set", as in most tools).
     pub fn external_url(&self) -> Option<&str> {
-        self.database_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|url| !url.is_empty())
+        self.database_url.as_deref().map(str::trim).filter(|url| !url.is_empty())
     }
 }
 
@@ -52,10 +44,7 @@ impl DatabaseArgs {
 impl std::fmt::Debug for DatabaseArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseArgs")
-            .field(
-                "database_url",
-                &self.database_url.as_ref().map(|_| "<redacted>"),
-            )
+            .field("database_url", &self.database_url.as_ref().map(|_| "<redacted>"))
             .field("data_dir", &self.data_dir)
             .field("statement_timeout", &self.statement_timeout)
             .finish()
@@ -108,11 +97,7 @@ pub struct ServeArgs {
     pub session_lifetime: Duration,
     /// A reverse proxy whose X-Forwarded-For is believed for the client's address (repeat, or
     /// comma-separate in the variable).
-    #[arg(
-        long = "trusted-proxy",
-        env = "AUDITORIUM_TRUSTED_PROXIES",
-        value_delimiter = ','
-    )]
+    #[arg(long = "trusted-proxy", env = "AUDITORIUM_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Where export files are written (default: `exports/` in the data directory). Several
     /// instances serving one database need a directory they share.
@@ -123,11 +108,7 @@ pub struct ServeArgs {
     pub export_expiry: Duration,
     /// Alert webhooks may only be sent to these hosts (comma-separated names or addresses,
     /// `*.example.com` for subdomains); default: any host.
-    #[arg(
-        long = "webhook-allow",
-        env = "AUDITORIUM_WEBHOOK_ALLOW",
-        value_delimiter = ','
-    )]
+    #[arg(long = "webhook-allow", env = "AUDITORIUM_WEBHOOK_ALLOW", value_delimiter = ',')]
     pub webhook_allow: Vec<String>,
     /// Set from the global `--public-url`.
     #[arg(skip)]
@@ -157,8 +138,7 @@ impl ServeArgs {
     /// variables, exactly as `auditorium serve` would read them.
     pub fn from_env() -> Result<ServeArgs, clap::Error> {
         use clap::FromArgMatches;
-        let matches = <ServeArgs as Args>::augment_args(clap::Command::new("serve"))
-            .try_get_matches_from(["serve"])?;
+        let matches = <ServeArgs as Args>::augment_args(clap::Command::new("serve")).try_get_matches_from(["serve"])?;
         ServeArgs::from_arg_matches(&matches)
     }
 }
@@ -317,23 +297,15 @@ pub enum DbCommand {
 /// Parses `500ms`, `5s`, `2m`, `12h`, `7d` (surrounding spaces allowed).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
-    let (digits, unit) = trimmed.split_at(
-        trimmed
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(trimmed.len()),
-    );
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 500ms, 5s or 2m"))?;
+    let (digits, unit) = trimmed.split_at(trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len()));
+    let n: u64 = digits.parse().map_err(|_| format!("{text:?} is not a duration such as 500ms, 5s or 2m"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" | "" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
         "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
         "d" => Ok(Duration::from_secs(n.saturating_mul(86_400))),
-        _ => Err(format!(
-            "{text:?} is not a duration such as 500ms, 5s, 2m, 12h or 7d"
-        )),
+        _ => Err(format!("{text:?} is not a duration such as 500ms, 5s, 2m, 12h or 7d")),
     }
 }
 
@@ -358,68 +330,23 @@ mod tests {
     #[test]
     fn an_empty_database_url_means_the_embedded_cluster() {
         let parse = |args: &[&str]| Cli::try_parse_from(args).expect("parses").database;
-        assert_eq!(
-            parse(&["auditorium", "--database-url", "", "migrate"]).external_url(),
-            None
-        );
-        assert_eq!(
-            parse(&["auditorium", "--database-url", "  ", "migrate"]).external_url(),
-            None
-        );
-        assert_eq!(
-            parse(&["auditorium", "--database-url", "postgres:///x", "migrate"]).external_url(),
-            Some("postgres:///x")
-        );
+        assert_eq!(parse(&["auditorium", "--database-url", "", "migrate"]).external_url(), None);
+        assert_eq!(parse(&["auditorium", "--database-url", "  ", "migrate"]).external_url(), None);
+        assert_eq!(parse(&["auditorium", "--database-url", "postgres:///x", "migrate"]).external_url(), Some("postgres:///x"));
     }
 
     #[test]
     fn the_command_line_parses() {
-        let cli = Cli::try_parse_from(["auditorium", "--data-dir", "/tmp/x", "demo", "--live"])
-            .expect("valid");
-        assert!(matches!(
-            cli.command,
-            Some(Command::Demo(DemoArgs { live: true, .. }))
-        ));
+        let cli = Cli::try_parse_from(["auditorium", "--data-dir", "/tmp/x", "demo", "--live"]).expect("valid");
+        assert!(matches!(cli.command, Some(Command::Demo(DemoArgs { live: true, .. }))));
         let cli = Cli::try_parse_from(["auditorium"]).expect("valid");
         assert!(cli.command.is_none(), "serve is the default");
-        assert!(Cli::try_parse_from([
-            "auditorium",
-            "token",
-            "create",
-            "--name",
-            "ci",
-            "--scope",
-            "root"
-        ])
-        .is_err());
+        assert!(Cli::try_parse_from(["auditorium", "token", "create", "--name", "ci", "--scope", "root"]).is_err());
         let cli = Cli::try_parse_from([
-            "auditorium",
-            "user",
-            "create",
-            "--email",
-            "e@x.io",
-            "--role",
-            "member",
-            "--scope",
-            "context.team=a",
-            "--scope",
-            "actor.id=u1",
+            "auditorium", "user", "create", "--email", "e@x.io", "--role", "member", "--scope", "context.team=a", "--scope", "actor.id=u1",
         ])
         .expect("the contract's user create");
-        assert!(
-            matches!(cli.command, Some(Command::User(UserCommand::Create { ref scopes, .. })) if scopes.len() == 2)
-        );
-        assert!(Cli::try_parse_from([
-            "auditorium",
-            "token",
-            "create",
-            "--name",
-            "r",
-            "--scope",
-            "read",
-            "--user",
-            "e@x.io"
-        ])
-        .is_ok());
+        assert!(matches!(cli.command, Some(Command::User(UserCommand::Create { ref scopes, .. })) if scopes.len() == 2));
+        assert!(Cli::try_parse_from(["auditorium", "token", "create", "--name", "r", "--scope", "read", "--user", "e@x.io"]).is_ok());
     }
 }

@@ -41,14 +41,8 @@ fn base_url(public_url: Option<&str>) -> String {
     match public_url.map(str::trim).filter(|u| !u.is_empty()) {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => {
-            let addr = ServeArgs::from_env()
-                .map(|a| a.addr)
-                .unwrap_or_else(|_| ServeArgs::default().addr);
-            let host = if addr.ip().is_unspecified() {
-                format!("127.0.0.1:{}", addr.port())
-            } else {
-                addr.to_string()
-            };
+            let addr = ServeArgs::from_env().map(|a| a.addr).unwrap_or_else(|_| ServeArgs::default().addr);
+            let host = if addr.ip().is_unspecified() { format!("127.0.0.1:{}", addr.port()) } else { addr.to_string() };
             format!("http://{host}")
         }
     }
@@ -56,23 +50,16 @@ fn base_url(public_url: Option<&str>) -> String {
 
 /// Runs one command of the `auditorium` binary.
 pub async fn run(cli: Cli) -> Result<(), BoxError> {
-    let Cli {
-        database,
-        public_url,
-        command,
-    } = cli;
+    let Cli { database, public_url, command } = cli;
     let command = match command {
         Some(command) => command,
         None => Command::Serve(ServeArgs::from_env()?),
     };
-    let context = CliContext {
-        base_url: base_url(public_url.as_deref()),
-    };
+    let context = CliContext { base_url: base_url(public_url.as_deref()) };
     match command {
         Command::Serve(mut args) => {
             args.public_url = public_url;
-            args.export_dir
-                .get_or_insert_with(|| database.data_dir.join("exports"));
+            args.export_dir.get_or_insert_with(|| database.data_dir.join("exports"));
             serve::serve(&database, args).await
         }
         Command::Db(command) => commands::db::run(&database, command).await,
@@ -85,11 +72,7 @@ pub async fn run(cli: Cli) -> Result<(), BoxError> {
     }
 }
 
-async fn run_with_database(
-    db: &Database,
-    command: Command,
-    cli: &CliContext,
-) -> Result<(), BoxError> {
+async fn run_with_database(db: &Database, command: Command, cli: &CliContext) -> Result<(), BoxError> {
     match command {
         Command::Migrate => {
             println!("Migrations are applied.");
@@ -122,16 +105,10 @@ async fn demo_with(db: &Database, ingestor: &Ingestor, args: DemoArgs) -> Result
         println!("The database already holds events; no demo data added.");
     } else if args.events > 0 {
         let stored = demo::seed(ingestor, args.events, args.days, seed).await?;
-        println!(
-            "Stored {stored} demo events over the last {} days.",
-            args.days
-        );
+        println!("Stored {stored} demo events over the last {} days.", args.days);
     }
     if args.live {
-        println!(
-            "Emitting about {} events per second; stop with Ctrl-C.",
-            args.rate
-        );
+        println!("Emitting about {} events per second; stop with Ctrl-C.", args.rate);
         tokio::select! {
             result = demo::live(ingestor, args.rate, seed) => result?,
             () = serve::shutdown_signal() => println!("Stopped."),

@@ -79,78 +79,30 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("auditorium");
         let ingest_requests = Family::<StatusLabel, Counter>::default();
-        registry.register(
-            "ingest_requests",
-            "Ingest requests answered, by HTTP status",
-            ingest_requests.clone(),
-        );
+        registry.register("ingest_requests", "Ingest requests answered, by HTTP status", ingest_requests.clone());
         let ingest_events = Family::<ResultLabel, Counter>::default();
-        registry.register(
-            "ingest_events",
-            "Events accepted by ingest (stored, or duplicates of stored ones)",
-            ingest_events.clone(),
-        );
+        registry.register("ingest_events", "Events accepted by ingest (stored, or duplicates of stored ones)", ingest_events.clone());
         let ingest_queue_events = Gauge::default();
-        registry.register(
-            "ingest_queue_events",
-            "Events waiting for the ingest writer or being written",
-            ingest_queue_events.clone(),
-        );
+        registry.register("ingest_queue_events", "Events waiting for the ingest writer or being written", ingest_queue_events.clone());
         let ingest = IngestMetrics::new();
-        registry.register(
-            "ingest_group_events",
-            "Events written per transaction (group commit)",
-            ingest.group_events.clone(),
-        );
-        registry.register(
-            "ingest_commit_seconds",
-            "Time to write and commit one group",
-            ingest.commit_seconds.clone(),
-        );
+        registry.register("ingest_group_events", "Events written per transaction (group commit)", ingest.group_events.clone());
+        registry.register("ingest_commit_seconds", "Time to write and commit one group", ingest.commit_seconds.clone());
         registry.register(
             "db_connections_closed_broken",
             "Database connections closed instead of returned to the pool because an error left their state in doubt",
             ingest.connections_closed.clone(),
         );
         let live = LiveMetrics::default();
-        registry.register(
-            "live_sockets",
-            "Open live-tail WebSockets",
-            live.sockets.clone(),
-        );
-        registry.register(
-            "live_slow_closed",
-            "Live-tail sockets closed because the client could not keep up",
-            live.slow_closed.clone(),
-        );
-        registry.register(
-            "live_max_lag_events",
-            "Events the slowest live-tail socket is behind",
-            live.max_lag_events.clone(),
-        );
-        registry.register(
-            "live_buffered_bytes",
-            "Bytes of committed events held for live-tail sockets",
-            live.buffered_bytes.clone(),
-        );
+        registry.register("live_sockets", "Open live-tail WebSockets", live.sockets.clone());
+        registry.register("live_slow_closed", "Live-tail sockets closed because the client could not keep up", live.slow_closed.clone());
+        registry.register("live_max_lag_events", "Events the slowest live-tail socket is behind", live.max_lag_events.clone());
+        registry.register("live_buffered_bytes", "Bytes of committed events held for live-tail sockets", live.buffered_bytes.clone());
         let embedded_restarts = Counter::default();
-        registry.register(
-            "embedded_postgres_restarts",
-            "Times the embedded PostgreSQL was found stopped and restarted",
-            embedded_restarts.clone(),
-        );
+        registry.register("embedded_postgres_restarts", "Times the embedded PostgreSQL was found stopped and restarted", embedded_restarts.clone());
         let pool_in_use = Gauge::default();
-        registry.register(
-            "db_pool_connections_in_use",
-            "Pooled database connections in use",
-            pool_in_use.clone(),
-        );
+        registry.register("db_pool_connections_in_use", "Pooled database connections in use", pool_in_use.clone());
         let pool_idle = Gauge::default();
-        registry.register(
-            "db_pool_connections_idle",
-            "Pooled database connections idle",
-            pool_idle.clone(),
-        );
+        registry.register("db_pool_connections_idle", "Pooled database connections idle", pool_idle.clone());
         Metrics {
             registry,
             ingest_requests,
@@ -170,8 +122,7 @@ impl Metrics {
         let idle = i64::try_from(pool.num_idle()).unwrap_or(i64::MAX);
         self.pool_in_use.set(size - idle);
         self.pool_idle.set(idle);
-        self.ingest_queue_events
-            .set(i64::try_from(queued_events).unwrap_or(i64::MAX));
+        self.ingest_queue_events.set(i64::try_from(queued_events).unwrap_or(i64::MAX));
         let mut text = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
             tracing::error!(error = %e, "encoding the metrics failed: {e}");

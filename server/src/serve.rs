@@ -7,11 +7,11 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{access, guard};
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::db::Database;
-use crate::metrics::Metrics;
 use crate::state::AppState;
+use crate::auth::{access, guard};
+use crate::metrics::Metrics;
 use crate::store::partitions;
 use crate::{api, demo, store, web};
 
@@ -40,20 +40,15 @@ async fn serve_with(db: &Database, args: ServeArgs, metrics: Arc<Metrics>) -> Re
     let maintenance = tokio::spawn(partitions::maintain(db.pool.clone()));
     let sampling = tokio::spawn(store::trigrams::keep_fresh(db.pool.clone()));
     let (live, ingestor) = (state.live.clone(), state.ingestor.clone());
-    let listener = TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     tracing::info!(addr = %args.addr, "Auditorium is ready at http://{}", args.addr);
-    let served = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        // Live-tail sockets are not tracked by axum: tell them to close (browsers reconnect).
-        live.shut_down();
-    })
-    .await;
+    let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Live-tail sockets are not tracked by axum: tell them to close (browsers reconnect).
+            live.shut_down();
+        })
+        .await;
     maintenance.abort();
     sampling.abort();
     // Requests still queued (their clients may be gone) are written before stopping.
@@ -69,9 +64,7 @@ fn compressible() -> impl tower_http::compression::Predicate {
     use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
     DefaultPredicate::new()
         .and(NotForContentType::const_new("application/zip"))
-        .and(NotForContentType::const_new(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ))
+        .and(NotForContentType::const_new("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
 }
 
 /// The whole application: API, health checks, pages and static files, behind the checks
@@ -81,26 +74,18 @@ pub fn router(state: AppState) -> Router {
     api::router()
         .merge(web::router(&state))
         .layer(middleware::from_fn(guard::check_origin))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            access::authenticate,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), access::authenticate))
         .layer(middleware::from_fn(guard::security_headers))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            guard::check_host,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::check_host))
         .layer(CompressionLayer::new().compress_when(compressible()))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-                let route = request
-                    .extensions()
-                    .get::<axum::extract::MatchedPath>()
-                    .map(|p| p.as_str().to_string())
-                    .unwrap_or_else(|| request.uri().path().to_string());
-                tracing::info_span!("request", method = %request.method(), route = %route)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let route = request
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| request.uri().path().to_string());
+            tracing::info_span!("request", method = %request.method(), route = %route)
+        }))
         .with_state(state)
 }
 

@@ -45,7 +45,7 @@ pub struct AppState {
     pub alert_kick: Arc<Notify>,
     /// Hosts alert webhooks may go to (empty: any).
     pub webhook_allow: Arc<Vec<String>>,
-    /// The overview's top actors and resources, kept current.
+    /// The overview's top actions, actors and resources, kept current.
     pub tops: Arc<crate::insight::TopCache>,
     /// Turns for field-value counts: at most [`FACET_TURNS`] run at once.
     pub facet_turns: Arc<Semaphore>,
@@ -59,51 +59,19 @@ impl AppState {
         AppState::with_metrics(pool, args, Arc::new(Metrics::new())).await
     }
 
-    pub async fn with_metrics(
-        pool: PgPool,
-        args: &ServeArgs,
-        metrics: Arc<Metrics>,
-    ) -> Result<AppState, crate::BoxError> {
-        let web = WebConfig::new(
-            args.addr,
-            args.public_url.as_deref(),
-            args.trusted_proxies.clone(),
-        )?;
+    pub async fn with_metrics(pool: PgPool, args: &ServeArgs, metrics: Arc<Metrics>) -> Result<AppState, crate::BoxError> {
+        let web = WebConfig::new(args.addr, args.public_url.as_deref(), args.trusted_proxies.clone())?;
         let live = LiveHub::start(pool.clone()).await?;
         let partitions = Arc::new(PartitionCache::default());
         let health = Arc::new(Health::default());
-        let ingestor = Arc::new(Ingestor::start(
-            pool.clone(),
-            partitions.clone(),
-            health.clone(),
-            metrics.ingest.clone(),
-        ));
-        let limits = SessionLimits {
-            idle: args.session_idle,
-            absolute: args.session_lifetime,
-        };
+        let ingestor = Arc::new(Ingestor::start(pool.clone(), partitions.clone(), health.clone(), metrics.ingest.clone()));
+        let limits = SessionLimits { idle: args.session_idle, absolute: args.session_lifetime };
         let audit_kick = Arc::new(Notify::new());
-        tokio::spawn(crate::auth::audit::keep_draining(
-            pool.clone(),
-            ingestor.clone(),
-            audit_kick.clone(),
-        ));
-        let export_dir = args.export_dir.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!(
-                "auditorium-exports-{}",
-                uuid::Uuid::new_v4().simple()
-            ))
-        });
+        tokio::spawn(crate::auth::audit::keep_draining(pool.clone(), ingestor.clone(), audit_kick.clone()));
+        let export_dir = args.export_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("auditorium-exports-{}", uuid::Uuid::new_v4().simple())));
         let exports = Arc::new(ExportFiles::new(export_dir, args.export_expiry));
         let export_kick = Arc::new(Notify::new());
-        tokio::spawn(
-            crate::export::worker::Worker::new(
-                pool.clone(),
-                (*exports).clone(),
-                export_kick.clone(),
-            )
-            .run(),
-        );
+        tokio::spawn(crate::export::worker::Worker::new(pool.clone(), (*exports).clone(), export_kick.clone()).run());
         let alert_kick = Arc::new(Notify::new());
         let alerts = crate::alerts::evaluator::Context {
             pool: pool.clone(),
@@ -113,21 +81,14 @@ impl AppState {
             audit_kick: audit_kick.clone(),
         };
         tokio::spawn(crate::alerts::evaluator::run(alerts, live.shutting_down()));
+        tokio::spawn(crate::alerts::webhook::keep_delivering(pool.clone(), alert_kick.clone(), args.webhook_allow.clone(), live.shutting_down()));
         let tops: Arc<crate::insight::TopCache> = Arc::default();
         // Read the overview's top lists once now, not on the first person's overview.
         let (warm, warm_pool) = (tops.clone(), pool.clone());
         tokio::spawn(async move {
             let since = crate::insight::overview::first_day(chrono::Utc::now());
-            let _ = warm
-                .top(&warm_pool, since, crate::insight::overview::TOP as usize)
-                .await;
+            let _ = warm.top(&warm_pool, since, crate::insight::overview::TOP as usize).await;
         });
-        tokio::spawn(crate::alerts::webhook::keep_delivering(
-            pool.clone(),
-            alert_kick.clone(),
-            args.webhook_allow.clone(),
-            live.shutting_down(),
-        ));
         Ok(AppState {
             auth: Arc::new(Authenticator::new(live.clone(), limits)),
             throttle: Arc::new(Throttle::default()),

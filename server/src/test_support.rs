@@ -11,12 +11,7 @@ pub fn sample_event() -> Event {
         occurred_at: t,
         received_at: t,
         action: "a".into(),
-        actor: Actor {
-            id: "u".into(),
-            name: "U".into(),
-            email: None,
-            actor_type: ActorType::User,
-        },
+        actor: Actor { id: "u".into(), name: "U".into(), email: None, actor_type: ActorType::User },
         source: None,
         method: None,
         status: None,

@@ -13,20 +13,14 @@ fn scratch_dir(name: &str) -> PathBuf {
 }
 
 fn start(dir: &Path, kind: LeaseKind) -> EmbeddedPostgres {
-    EmbeddedPostgres::locate(dir)
-        .and_then(|c| c.start(kind))
-        .expect("the embedded cluster starts")
+    EmbeddedPostgres::locate(dir).and_then(|c| c.start(kind)).expect("the embedded cluster starts")
 }
 
 async fn can_query(cluster: &EmbeddedPostgres) -> bool {
-    let Ok(pool) = server::db::connect(&cluster.url("postgres"), Duration::from_secs(5), 1).await
-    else {
+    let Ok(pool) = server::db::connect(&cluster.url("postgres"), Duration::from_secs(5), 1).await else {
         return false;
     };
-    let ok = sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(&pool)
-        .await
-        .is_ok();
+    let ok = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&pool).await.is_ok();
     pool.close().await;
     ok
 }
@@ -54,23 +48,12 @@ async fn the_last_user_stops_the_cluster() {
     let pinned = start(&dir, LeaseKind::Pinned);
     let process = start(&dir, LeaseKind::Process);
     assert!(can_query(&process).await);
-    assert!(
-        process.url(DATABASE).contains("host="),
-        "a unix socket, never a TCP port"
-    );
+    assert!(process.url(DATABASE).contains("host="), "a unix socket, never a TCP port");
     process.release().expect("release");
-    assert!(
-        pinned.running_pid().is_some(),
-        "the `db start` lease keeps it running"
-    );
-    let still_used = EmbeddedPostgres::locate(&dir)
-        .and_then(|c| c.stop(false))
-        .expect("stop");
+    assert!(pinned.running_pid().is_some(), "the `db start` lease keeps it running");
+    let still_used = EmbeddedPostgres::locate(&dir).and_then(|c| c.stop(false)).expect("stop");
     assert!(still_used.is_empty());
-    assert!(
-        pinned.running_pid().is_none(),
-        "stopped once nobody uses it"
-    );
+    assert!(pinned.running_pid().is_none(), "stopped once nobody uses it");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -82,10 +65,7 @@ async fn a_stale_pid_file_from_a_killed_server_does_not_block_the_next_start() {
     let pid = cluster.running_pid().expect("running");
 
     // kill -9 the postmaster: postmaster.pid stays behind.
-    Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .expect("kill");
+    Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
     wait_until_no_process_in(&pgdata);
     assert!(pgdata.join("postmaster.pid").exists());
     // ... and its number now belongs to another, unrelated process.
@@ -100,10 +80,7 @@ async fn a_stale_pid_file_from_a_killed_server_does_not_block_the_next_start() {
     assert!(again.running_pid().is_some_and(|p| p != impostor.id()));
     assert!(can_query(&again).await);
     again.release().expect("release");
-    assert!(EmbeddedPostgres::locate(&dir)
-        .expect("locate")
-        .running_pid()
-        .is_none());
+    assert!(EmbeddedPostgres::locate(&dir).expect("locate").running_pid().is_none());
     let _ = impostor.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -19,22 +19,14 @@ fn scratch_dir(name: &str) -> PathBuf {
 
 fn auditorium(data_dir: &Path) -> Command {
     let mut command = Command::new(BIN);
-    command
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "info")
-        .arg("--data-dir")
-        .arg(data_dir);
+    command.env_remove("DATABASE_URL").env("RUST_LOG", "info").arg("--data-dir").arg(data_dir);
     command
 }
 
 /// Runs a command to completion and returns its standard output.
 fn output(command: &mut Command) -> String {
     let out = command.output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{command:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -57,13 +49,7 @@ impl Server {
         }
         let log = std::fs::File::create(data_dir.join(log)).expect("log file");
         let child = command
-            .args([
-                "serve",
-                "--addr",
-                &addr.to_string(),
-                "--site-root",
-                "/nonexistent",
-            ])
+            .args(["serve", "--addr", &addr.to_string(), "--site-root", "/nonexistent"])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -79,10 +65,7 @@ impl Server {
 
     /// SIGTERM, then wait for the process to exit.
     fn stop(mut self) {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
         let status = self.child.wait().expect("exits");
         assert!(status.success(), "the server exited with {status}");
     }
@@ -95,19 +78,9 @@ impl Drop for Server {
 }
 
 /// One HTTP/1.1 request: (status, body). Status 0 when the connection failed.
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, String) {
-    let Ok(mut stream) = TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
+fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let Ok(mut stream) = TcpStream::connect(addr) else { return (0, String::new()) };
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -118,14 +91,7 @@ fn http(
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     let status = answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (
-        status,
-        answer
-            .split("\r\n\r\n")
-            .nth(1)
-            .unwrap_or_default()
-            .to_string(),
-    )
+    (status, answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
 }
 
 fn one_event(n: usize) -> String {
@@ -134,38 +100,21 @@ fn one_event(n: usize) -> String {
 
 fn postmaster_pid(data_dir: &Path) -> Option<u32> {
     let status = output(auditorium(data_dir).args(["db", "status"]));
-    status
-        .strip_prefix("running (pid ")?
-        .split(')')
-        .next()?
-        .parse()
-        .ok()
+    status.strip_prefix("running (pid ")?.split(')').next()?.parse().ok()
 }
 
 #[test]
 fn a_killed_embedded_postgres_is_restarted_and_ingest_resumes() {
     let dir = scratch_dir("supervised");
     let server = Server::start(&dir, None, "server.log");
-    let token =
-        output(auditorium(&dir).args(["token", "create", "--name", "app", "--scope", "ingest"]));
-    assert_eq!(
-        http(
-            server.addr,
-            "POST",
-            "/api/v1/events",
-            Some(&token),
-            &one_event(0)
-        )
-        .0,
-        201
-    );
+    let token = output(auditorium(&dir).args(["token", "create", "--name", "app", "--scope", "ingest"]));
+    assert_eq!(http(server.addr, "POST", "/api/v1/events", Some(&token), &one_event(0)).0, 201);
 
     // An application keeps posting, one event every 20 ms, through the outage.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let answers = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(u16, String)>::new()));
     let poster = {
-        let (stop, answers, addr, token) =
-            (stop.clone(), answers.clone(), server.addr, token.clone());
+        let (stop, answers, addr, token) = (stop.clone(), answers.clone(), server.addr, token.clone());
         std::thread::spawn(move || {
             let mut n = 1;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
@@ -177,30 +126,17 @@ fn a_killed_embedded_postgres_is_restarted_and_ingest_resumes() {
         })
     };
     let killed = postmaster_pid(&dir).expect("the cluster runs");
-    Command::new("kill")
-        .args(["-KILL", &killed.to_string()])
-        .status()
-        .expect("kill");
+    Command::new("kill").args(["-KILL", &killed.to_string()]).status().expect("kill");
 
     // The supervisor starts it again; then ingest resumes.
     let deadline = Instant::now() + Duration::from_secs(60);
     while postmaster_pid(&dir).is_none_or(|pid| pid == killed) {
-        assert!(
-            Instant::now() < deadline,
-            "PostgreSQL was never started again"
-        );
+        assert!(Instant::now() < deadline, "PostgreSQL was never started again");
         std::thread::sleep(Duration::from_millis(50));
     }
     let seen = answers.lock().expect("answers").len();
-    while !answers.lock().expect("answers")[seen..]
-        .iter()
-        .any(|(status, _)| *status == 201)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "ingest never resumed: {:?}",
-            answers.lock().expect("answers")
-        );
+    while !answers.lock().expect("answers")[seen..].iter().any(|(status, _)| *status == 201) {
+        assert!(Instant::now() < deadline, "ingest never resumed: {:?}", answers.lock().expect("answers"));
         std::thread::sleep(Duration::from_millis(50));
     }
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -210,53 +146,21 @@ fn a_killed_embedded_postgres_is_restarted_and_ingest_resumes() {
     // an internal error; and every acknowledged event is stored.
     let answers = answers.lock().expect("answers").clone();
     for (status, body) in &answers {
-        assert!(
-            *status == 201 || *status == 503,
-            "while PostgreSQL was down: {status} {body}"
-        );
+        assert!(*status == 201 || *status == 503, "while PostgreSQL was down: {status} {body}");
     }
     let acknowledged = 1 + answers.iter().filter(|(status, _)| *status == 201).count();
     assert_eq!(http(server.addr, "GET", "/readyz", None, "").0, 200);
-    output(auditorium(&dir).args([
-        "user",
-        "create",
-        "--email",
-        "reader@example.com",
-        "--role",
-        "auditor",
-    ]));
-    let reader = output(auditorium(&dir).args([
-        "token",
-        "create",
-        "--name",
-        "reader",
-        "--scope",
-        "read",
-        "--user",
-        "reader@example.com",
-    ]));
-    let (status, body) = http(
-        server.addr,
-        "GET",
-        "/api/v1/events?action=supervision.check&range=1h&limit=1",
-        Some(&reader),
-        "",
-    );
+    output(auditorium(&dir).args(["user", "create", "--email", "reader@example.com", "--role", "auditor"]));
+    let reader = output(auditorium(&dir).args(["token", "create", "--name", "reader", "--scope", "read", "--user", "reader@example.com"]));
+    let (status, body) = http(server.addr, "GET", "/api/v1/events?action=supervision.check&range=1h&limit=1", Some(&reader), "");
     assert_eq!(status, 200, "{body}");
     let page: serde_json::Value = serde_json::from_str(&body).expect("json");
     let stored = page["total"]["count"].as_u64().expect("count") as usize;
-    assert!(
-        stored >= acknowledged,
-        "{acknowledged} events were acknowledged but {stored} are stored ({answers:?})"
-    );
+    assert!(stored >= acknowledged, "{acknowledged} events were acknowledged but {stored} are stored ({answers:?})");
     let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
     assert!(log.contains("starting it again"), "the restart is logged");
     server.stop();
-    assert_eq!(
-        postmaster_pid(&dir),
-        None,
-        "the last user stopped the cluster"
-    );
+    assert_eq!(postmaster_pid(&dir), None, "the last user stopped the cluster");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -266,32 +170,14 @@ fn a_stopping_instance_does_not_take_the_cluster_from_another() {
     let first = Server::start(&dir, None, "first.log");
     let url = output(auditorium(&dir).args(["db", "url"]));
     let second = Server::start(&dir, Some(&url), "second.log");
-    let token =
-        output(auditorium(&dir).args(["token", "create", "--name", "app", "--scope", "ingest"]));
+    let token = output(auditorium(&dir).args(["token", "create", "--name", "app", "--scope", "ingest"]));
 
     first.stop();
-    assert!(
-        postmaster_pid(&dir).is_some(),
-        "the second instance holds a lease"
-    );
-    assert_eq!(
-        http(
-            second.addr,
-            "POST",
-            "/api/v1/events",
-            Some(&token),
-            &one_event(1)
-        )
-        .0,
-        201
-    );
+    assert!(postmaster_pid(&dir).is_some(), "the second instance holds a lease");
+    assert_eq!(http(second.addr, "POST", "/api/v1/events", Some(&token), &one_event(1)).0, 201);
     assert_eq!(http(second.addr, "GET", "/readyz", None, "").0, 200);
     second.stop();
-    assert_eq!(
-        postmaster_pid(&dir),
-        None,
-        "the last user stopped the cluster"
-    );
+    assert_eq!(postmaster_pid(&dir), None, "the last user stopped the cluster");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -299,27 +185,12 @@ fn a_stopping_instance_does_not_take_the_cluster_from_another() {
 fn commands_racing_on_a_fresh_data_directory_both_succeed() {
     let dir = scratch_dir("race");
     let racers: Vec<_> = (0..3)
-        .map(|_| {
-            auditorium(&dir)
-                .arg("migrate")
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
+        .map(|_| auditorium(&dir).arg("migrate").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn"))
         .collect();
     for racer in racers {
         let out = racer.wait_with_output().expect("waits");
-        assert!(
-            out.status.success(),
-            "a racing command failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "a racing command failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    assert_eq!(
-        postmaster_pid(&dir),
-        None,
-        "the last one out stopped the cluster"
-    );
+    assert_eq!(postmaster_pid(&dir), None, "the last one out stopped the cluster");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -82,18 +82,11 @@ fn parse_cef(line: &str) -> (Vec<String>, BTreeMap<String, String>) {
         }
         i += 1;
     }
-    let key_start = |eq: usize| {
-        extension[..eq]
-            .iter()
-            .rposition(|c| *c == ' ')
-            .map_or(0, |p| p + 1)
-    };
+    let key_start = |eq: usize| extension[..eq].iter().rposition(|c| *c == ' ').map_or(0, |p| p + 1);
     let mut pairs = BTreeMap::new();
     for (n, &eq) in equals.iter().enumerate() {
         let key: String = extension[key_start(eq)..eq].iter().collect();
-        let end = equals
-            .get(n + 1)
-            .map_or(extension.len(), |&next| key_start(next).saturating_sub(1));
+        let end = equals.get(n + 1).map_or(extension.len(), |&next| key_start(next).saturating_sub(1));
         let mut value = String::new();
         let mut raw = extension[eq + 1..end].iter();
         while let Some(c) = raw.next() {
@@ -115,15 +108,8 @@ fn parse_cef(line: &str) -> (Vec<String>, BTreeMap<String, String>) {
 async fn export(app: &axum::Router, view: &str, format: &str) -> Reply {
     let reply = send(app, read(&format!("/api/v1/export?{view}&format={format}"))).await;
     assert_eq!(reply.status, StatusCode::OK, "{format}: {}", reply.text);
-    let disposition = reply
-        .headers
-        .get(header::CONTENT_DISPOSITION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    assert!(
-        disposition.starts_with("attachment;") && disposition.contains(&format!(".{format}")),
-        "{disposition}"
-    );
+    let disposition = reply.headers.get(header::CONTENT_DISPOSITION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(disposition.starts_with("attachment;") && disposition.contains(&format!(".{format}")), "{disposition}");
     reply
 }
 
@@ -133,43 +119,25 @@ async fn every_format_holds_the_view_exactly_and_neutralises_formulas(pool: PgPo
     let ingest_token = token(&pool, TokenScope::Ingest).await;
     let mut events: Vec<Value> = (0..3).map(hostile).collect();
     events.extend((0..5).map(common::event));
-    assert_eq!(
-        ingest(&app, &ingest_token, &json!(events)).await.status,
-        StatusCode::CREATED
-    );
+    assert_eq!(ingest(&app, &ingest_token, &json!(events)).await.status, StatusCode::CREATED);
     let view = "action=document.shared&range=1h";
     let api = api_events(&app, view).await;
     assert_eq!(api.len(), 3);
 
     // NDJSON: the API's JSON, exactly, in the same order.
     let ndjson = export(&app, view, "ndjson").await;
-    let lines: Vec<Value> = ndjson
-        .text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
+    let lines: Vec<Value> = ndjson.text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
     assert_eq!(lines, api);
 
     // CSV: a byte order mark when asked; one record per event; values whole, formulas inert.
     let csv = export(&app, &format!("{view}&bom=true"), "csv").await;
-    assert!(
-        csv.raw.starts_with("\u{feff}".as_bytes()),
-        "starts with a BOM"
-    );
+    assert!(csv.raw.starts_with("\u{feff}".as_bytes()), "starts with a BOM");
     let records = csv_records(&csv.raw[3..]);
     assert_eq!(records.len(), api.len());
     for (record, event) in records.iter().zip(&api) {
         assert_eq!(record["id"], text(&event["id"]));
-        assert_eq!(
-            record["actor.name"],
-            text(&event["actor"]["name"]),
-            "commas, quotes and line breaks survive"
-        );
-        assert!(
-            record["actor.id"].starts_with("'+"),
-            "a formula start is neutralised: {}",
-            record["actor.id"]
-        );
+        assert_eq!(record["actor.name"], text(&event["actor"]["name"]), "commas, quotes and line breaks survive");
+        assert!(record["actor.id"].starts_with("'+"), "a formula start is neutralised: {}", record["actor.id"]);
         for (column, value) in [
             ("actor.id", &event["actor"]["id"]),
             ("actor.email", &event["actor"]["email"]),
@@ -182,18 +150,10 @@ async fn every_format_holds_the_view_exactly_and_neutralises_formulas(pool: PgPo
         ] {
             assert_eq!(unneutralise(&record[column]), text(value), "{column}");
         }
-        assert_eq!(
-            serde_json::from_str::<Value>(&record["changes"]).expect("changes as JSON"),
-            event["changes"]
-        );
-        assert_eq!(
-            serde_json::from_str::<Value>(&record["metadata"]).expect("metadata as JSON"),
-            event["metadata"]
-        );
-        let csv_time =
-            chrono::DateTime::parse_from_rfc3339(&record["occurred_at"]).expect("ISO 8601");
-        let api_time =
-            chrono::DateTime::parse_from_rfc3339(&text(&event["occurred_at"])).expect("time");
+        assert_eq!(serde_json::from_str::<Value>(&record["changes"]).expect("changes as JSON"), event["changes"]);
+        assert_eq!(serde_json::from_str::<Value>(&record["metadata"]).expect("metadata as JSON"), event["metadata"]);
+        let csv_time = chrono::DateTime::parse_from_rfc3339(&record["occurred_at"]).expect("ISO 8601");
+        let api_time = chrono::DateTime::parse_from_rfc3339(&text(&event["occurred_at"])).expect("time");
         assert_eq!(csv_time, api_time);
         assert!(record["occurred_at"].ends_with('Z'), "UTC");
     }
@@ -205,22 +165,10 @@ async fn every_format_holds_the_view_exactly_and_neutralises_formulas(pool: PgPo
     for (line, event) in lines.iter().zip(&api) {
         let (header, ext) = parse_cef(line);
         assert_eq!(header[0], "CEF:0");
-        assert_eq!(
-            (
-                header[1].as_str(),
-                header[2].as_str(),
-                header[4].as_str(),
-                header[6].as_str()
-            ),
-            ("Auditorium", "Auditorium", "document.shared", "6")
-        );
+        assert_eq!((header[1].as_str(), header[2].as_str(), header[4].as_str(), header[6].as_str()), ("Auditorium", "Auditorium", "document.shared", "6"));
         assert_eq!(ext["externalId"], text(&event["id"]));
         assert_eq!(ext["act"], "document.shared");
-        assert_eq!(
-            ext["suid"],
-            text(&event["actor"]["id"]),
-            "CEF data is not neutralised"
-        );
+        assert_eq!(ext["suid"], text(&event["actor"]["id"]), "CEF data is not neutralised");
         assert_eq!(ext["suser"], text(&event["actor"]["name"]));
         assert_eq!(ext["msg"], text(&event["error"]));
         assert_eq!(ext["request"], text(&event["path"]));
@@ -228,13 +176,8 @@ async fn every_format_holds_the_view_exactly_and_neutralises_formulas(pool: PgPo
         assert_eq!(ext["requestClientApplication"], text(&event["user_agent"]));
         assert_eq!(ext["src"], "203.0.113.9");
         assert_eq!(ext["outcome"], "failure");
-        assert_eq!(
-            serde_json::from_str::<Value>(&ext["cs4"]).expect("context as JSON"),
-            event["context"]
-        );
-        let millis = chrono::DateTime::parse_from_rfc3339(&text(&event["occurred_at"]))
-            .expect("time")
-            .timestamp_millis();
+        assert_eq!(serde_json::from_str::<Value>(&ext["cs4"]).expect("context as JSON"), event["context"]);
+        let millis = chrono::DateTime::parse_from_rfc3339(&text(&event["occurred_at"])).expect("time").timestamp_millis();
         assert_eq!(ext["rt"], millis.to_string());
     }
 
@@ -245,28 +188,12 @@ async fn every_format_holds_the_view_exactly_and_neutralises_formulas(pool: PgPo
     let rows: Vec<_> = sheet.rows().collect();
     let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
     assert_eq!(rows.len(), api.len() + 1);
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("{name} in {header:?}"))
-    };
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("{name} in {header:?}"));
     for (row, record) in rows[1..].iter().zip(&records) {
         assert_eq!(row[column("actor.name")].to_string(), record["actor.name"]);
-        assert_eq!(
-            row[column("context.team")].to_string(),
-            record["context.team"],
-            "neutralised like the CSV"
-        );
-        assert_eq!(
-            row[column("status")],
-            Data::Float(403.0),
-            "status is a number"
-        );
-        assert!(
-            matches!(row[column("occurred_at")], Data::DateTime(_)),
-            "time is a date-time"
-        );
+        assert_eq!(row[column("context.team")].to_string(), record["context.team"], "neutralised like the CSV");
+        assert_eq!(row[column("status")], Data::Float(403.0), "status is a number");
+        assert!(matches!(row[column("occurred_at")], Data::DateTime(_)), "time is a date-time");
     }
 }
 
@@ -275,62 +202,19 @@ async fn a_view_that_does_not_parse_or_a_missing_format_is_a_clear_error(pool: P
     let app = app(&pool).await;
     let missing = send(&app, read("/api/v1/export?range=1h")).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
-    assert!(
-        missing.body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("format")),
-        "{}",
-        missing.text
-    );
+    assert!(missing.body["error"]["message"].as_str().is_some_and(|m| m.contains("format")), "{}", missing.text);
     let wrong = send(&app, read("/api/v1/export?range=1h&format=pdf")).await;
     assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
     let bad_view = send(&app, read("/api/v1/export?colour=red&format=csv")).await;
     assert_eq!(bad_view.status, StatusCode::BAD_REQUEST);
     assert!(bad_view.text.contains("colour"), "{}", bad_view.text);
-    let no_format = send(
-        &app,
-        json_request(
-            Method::POST,
-            "/api/v1/exports",
-            TEST_READER,
-            json!({"formats": []}),
-        ),
-    )
-    .await;
-    assert_eq!(
-        no_format.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        no_format.text
-    );
+    let no_format = send(&app, json_request(Method::POST, "/api/v1/exports", TEST_READER, json!({"formats": []}))).await;
+    assert_eq!(no_format.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", no_format.text);
 }
 
 async fn member(pool: &PgPool, email: &str, scope: &str) -> String {
-    let user = accounts::create_user(
-        pool,
-        email,
-        None,
-        Role::Member,
-        &[scope.to_string()],
-        None,
-        Actor::system(),
-        Origin::default(),
-    )
-    .await
-    .expect("user")
-    .0
-    .id;
-    accounts::create_token(
-        pool,
-        &format!("{email} reads"),
-        TokenScope::Read,
-        Some(user),
-        Actor::system(),
-        Origin::default(),
-    )
-    .await
-    .expect("token")
-    .1
+    let user = accounts::create_user(pool, email, None, Role::Member, &[scope.to_string()], None, Actor::system(), Origin::default()).await.expect("user").0.id;
+    accounts::create_token(pool, &format!("{email} reads"), TokenScope::Read, Some(user), Actor::system(), Origin::default()).await.expect("token").1
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -339,93 +223,36 @@ async fn a_member_exports_only_what_they_may_see(pool: PgPool) {
     let ingest_token = token(&pool, TokenScope::Ingest).await;
     let mut events: Vec<Value> = (0..4).map(hostile).collect();
     events.extend((0..6).map(common::event)); // context.cluster = prod-eu
-    assert_eq!(
-        ingest(&app, &ingest_token, &json!(events)).await.status,
-        StatusCode::CREATED
-    );
+    assert_eq!(ingest(&app, &ingest_token, &json!(events)).await.status, StatusCode::CREATED);
     let eu = member(&pool, "eu@example.com", "context.cluster=prod-eu").await;
     let other = member(&pool, "docs@example.com", "action=document.shared").await;
 
-    let mine = send(
-        &app,
-        as_reader("/api/v1/export?range=1h&format=ndjson", &eu),
-    )
-    .await;
+    let mine = send(&app, as_reader("/api/v1/export?range=1h&format=ndjson", &eu)).await;
     assert_eq!(mine.status, StatusCode::OK);
-    let lines: Vec<Value> = mine
-        .text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
+    let lines: Vec<Value> = mine.text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
     assert_eq!(lines.len(), 6, "only the member's events");
     assert!(lines.iter().all(|e| e["context"]["cluster"] == "prod-eu"));
-    let asked_for_more = send(
-        &app,
-        as_reader(
-            "/api/v1/export?action=document.shared&range=1h&format=csv",
-            &eu,
-        ),
-    )
-    .await;
-    assert_eq!(
-        csv_records(&asked_for_more.raw).len(),
-        0,
-        "a filter cannot widen the scope"
-    );
+    let asked_for_more = send(&app, as_reader("/api/v1/export?action=document.shared&range=1h&format=csv", &eu)).await;
+    assert_eq!(csv_records(&asked_for_more.raw).len(), 0, "a filter cannot widen the scope");
 
     // A member's job: seen by them and by those who see everything, not by another member.
-    let created = send(
-        &app,
-        json_request(
-            Method::POST,
-            "/api/v1/exports",
-            &eu,
-            json!({"formats": ["ndjson"], "view": "range=1h"}),
-        ),
-    )
-    .await;
+    let created = send(&app, json_request(Method::POST, "/api/v1/exports", &eu, json!({"formats": ["ndjson"], "view": "range=1h"}))).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let id = created.body["id"].as_str().expect("id").to_string();
     assert_eq!(created.body["mine"], true);
     let job = finished(&app, &eu, &id).await;
     assert_eq!(job["status"], "done", "{job}");
     assert_eq!(job["rows_done"], 6);
-    let zip = send(
-        &app,
-        as_reader(&format!("/api/v1/exports/{id}/ndjson"), &eu),
-    )
-    .await;
+    let zip = send(&app, as_reader(&format!("/api/v1/exports/{id}/ndjson"), &eu)).await;
     assert_eq!(zip.status, StatusCode::OK);
     assert_eq!(unzip(&zip.raw).1.lines().count(), 6);
-    assert_eq!(
-        send(&app, read(&format!("/api/v1/exports/{id}")))
-            .await
-            .status,
-        StatusCode::OK,
-        "an auditor sees it"
-    );
-    for path in [
-        format!("/api/v1/exports/{id}"),
-        format!("/api/v1/exports/{id}/ndjson"),
-    ] {
-        assert_eq!(
-            send(&app, as_reader(&path, &other)).await.status,
-            StatusCode::NOT_FOUND,
-            "{path}"
-        );
+    assert_eq!(send(&app, read(&format!("/api/v1/exports/{id}"))).await.status, StatusCode::OK, "an auditor sees it");
+    for path in [format!("/api/v1/exports/{id}"), format!("/api/v1/exports/{id}/ndjson")] {
+        assert_eq!(send(&app, as_reader(&path, &other)).await.status, StatusCode::NOT_FOUND, "{path}");
     }
     let listed = send(&app, as_reader("/api/v1/exports", &other)).await;
     assert_eq!(listed.body["exports"].as_array().map(Vec::len), Some(0));
-    let refused = send(
-        &app,
-        Request::builder()
-            .method(Method::DELETE)
-            .uri(format!("/api/v1/exports/{id}"))
-            .header(header::AUTHORIZATION, format!("Bearer {other}"))
-            .body(axum::body::Body::empty())
-            .expect("request"),
-    )
-    .await;
+    let refused = send(&app, Request::builder().method(Method::DELETE).uri(format!("/api/v1/exports/{id}")).header(header::AUTHORIZATION, format!("Bearer {other}")).body(axum::body::Body::empty()).expect("request")).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
 }
 
@@ -451,25 +278,12 @@ async fn raw_get(addr: SocketAddr, path: &str, limit: Option<usize>) -> Vec<u8> 
 
 /// The body of a chunked HTTP/1.1 answer.
 fn dechunk(answer: &[u8]) -> Vec<u8> {
-    let split = answer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("head")
-        + 4;
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
     let mut rest = &answer[split..];
     let mut body = Vec::new();
     loop {
-        let line_end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("chunk size");
-        let size = usize::from_str_radix(
-            std::str::from_utf8(&rest[..line_end])
-                .expect("ascii")
-                .trim(),
-            16,
-        )
-        .expect("hex");
+        let line_end = rest.windows(2).position(|w| w == b"\r\n").expect("chunk size");
+        let size = usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).expect("ascii").trim(), 16).expect("hex");
         if size == 0 {
             return body;
         }
@@ -484,22 +298,12 @@ async fn abandoned_downloads_leave_the_server_healthy_and_complete_ones_whole(po
     let ingestor = server::ingest::Ingestor::for_command(pool.clone());
     for batch in 0..20 {
         let events: Vec<Value> = (0..1000).map(|n| common::event(batch * 1000 + n)).collect();
-        server::ingest::ingest(&ingestor, &events)
-            .await
-            .expect("events");
+        server::ingest::ingest(&ingestor, &events).await.expect("events");
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let router = server::serve::router(common::state(&pool).await);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await });
     tokio::time::sleep(Duration::from_millis(500)).await;
     let busy = || pool.size() as usize - pool.num_idle();
     let held_before = busy();
@@ -509,47 +313,22 @@ async fn abandoned_downloads_leave_the_server_healthy_and_complete_ones_whole(po
     let path = "/api/v1/export?action=project.updated,project.updated_again&range=1h&format=csv";
     let mut tasks = Vec::new();
     for n in 0..48 {
-        tasks.push(tokio::spawn(async move {
-            (n, raw_get(addr, path, (n >= 8).then_some(4096)).await)
-        }));
+        tasks.push(tokio::spawn(async move { (n, raw_get(addr, path, (n >= 8).then_some(4096)).await) }));
     }
     for task in tasks {
         let (n, answer) = task.await.expect("client");
         if n < 8 {
-            assert_eq!(
-                csv_records(&dechunk(&answer)).len(),
-                20_000,
-                "a complete download holds the whole view"
-            );
+            assert_eq!(csv_records(&dechunk(&answer)).len(), 20_000, "a complete download holds the whole view");
         }
     }
     // Every connection the abandoned downloads held comes back to the pool.
     let deadline = Instant::now() + Duration::from_secs(10);
     while busy() > held_before {
-        assert!(
-            Instant::now() < deadline,
-            "connections were kept: {} in use, {held_before} before",
-            busy()
-        );
+        assert!(Instant::now() < deadline, "connections were kept: {} in use, {held_before} before", busy());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let ready = raw_get(addr, "/readyz", None).await;
-    assert!(
-        ready.starts_with(b"HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&ready)
-    );
-    let again = raw_get(
-        addr,
-        "/api/v1/export?action=project.updated,project.updated_again&range=1h&format=ndjson",
-        None,
-    )
-    .await;
-    assert_eq!(
-        dechunk(&again)
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .count(),
-        20_000
-    );
+    assert!(ready.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&ready));
+    let again = raw_get(addr, "/api/v1/export?action=project.updated,project.updated_again&range=1h&format=ndjson", None).await;
+    assert_eq!(dechunk(&again).split(|b| *b == b'\n').filter(|l| !l.is_empty()).count(), 20_000);
 }

@@ -40,11 +40,7 @@ async fn a_body_cut_short_stores_nothing(pool: PgPool) {
     let token = token(&pool, Scope::Ingest).await;
     let body = ndjson(50);
     // Cut after 25 complete lines.
-    let cut = body
-        .match_indices('\n')
-        .nth(24)
-        .map(|(i, _)| i + 1)
-        .expect("25 lines");
+    let cut = body.match_indices('\n').nth(24).map(|(i, _)| i + 1).expect("25 lines");
     let head = format!(
         "POST /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n",

@@ -63,9 +63,7 @@ async fn answered(addr: SocketAddr, raw: &str) -> u16 {
 }
 
 async fn abandoned(addr: SocketAddr, raw: &str, fate: Fate, wait: Duration) {
-    let Ok(mut stream) = TcpStream::connect(addr).await else {
-        return;
-    };
+    let Ok(mut stream) = TcpStream::connect(addr).await else { return };
     let bytes = raw.as_bytes();
     let sent = match fate {
         Fate::CutMidBody => &bytes[..bytes.len() - bytes.len() / 3],
@@ -80,11 +78,7 @@ async fn abandoned(addr: SocketAddr, raw: &str, fate: Fate, wait: Duration) {
 
 /// A batch of 1 (most often) to 40 events with fresh ids.
 fn batch(rng: &mut impl Rng) -> Vec<Value> {
-    let n = if rng.random_bool(0.7) {
-        1
-    } else {
-        rng.random_range(2..=40)
-    };
+    let n = if rng.random_bool(0.7) { 1 } else { rng.random_range(2..=40) };
     (0..n)
         .map(|i| {
             let mut e = event(i);
@@ -142,18 +136,11 @@ async fn abandoned_requests_break_nothing_and_lose_or_double_nothing(pool: PgPoo
     }
 
     // Every request whose answer was read was answered 201 — none 401, none 5xx.
-    let statuses: HashMap<u16, usize> =
-        sent.iter()
-            .filter(|s| s.1 == Fate::Answered)
-            .fold(HashMap::new(), |mut m, s| {
-                *m.entry(s.2).or_default() += 1;
-                m
-            });
-    assert_eq!(
-        statuses.keys().copied().collect::<Vec<_>>(),
-        vec![201],
-        "statuses of answered requests: {statuses:?}"
-    );
+    let statuses: HashMap<u16, usize> = sent.iter().filter(|s| s.1 == Fate::Answered).fold(HashMap::new(), |mut m, s| {
+        *m.entry(s.2).or_default() += 1;
+        m
+    });
+    assert_eq!(statuses.keys().copied().collect::<Vec<_>>(), vec![201], "statuses of answered requests: {statuses:?}");
 
     // Abandoned writes finish in the writer: wait (bounded) until its queue is empty.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -163,24 +150,12 @@ async fn abandoned_requests_break_nothing_and_lose_or_double_nothing(pool: PgPoo
     }
 
     // What is stored: every acknowledged event, never a cut one, nothing twice, nothing else.
-    let stored: Vec<(Uuid, i64)> = sqlx::query_as("SELECT id, count(*) FROM events GROUP BY id")
-        .fetch_all(&pool)
-        .await
-        .expect("stored");
-    assert!(
-        stored.iter().all(|(_, n)| *n == 1),
-        "an event was stored twice"
-    );
+    let stored: Vec<(Uuid, i64)> =
+        sqlx::query_as("SELECT id, count(*) FROM events GROUP BY id").fetch_all(&pool).await.expect("stored");
+    assert!(stored.iter().all(|(_, n)| *n == 1), "an event was stored twice");
     let stored: HashSet<Uuid> = stored.into_iter().map(|(id, _)| id).collect();
-    let positions: i64 = sqlx::query_scalar("SELECT count(*) FROM event_positions")
-        .fetch_one(&pool)
-        .await
-        .expect("positions");
-    assert_eq!(
-        positions as usize,
-        stored.len(),
-        "one position per stored event"
-    );
+    let positions: i64 = sqlx::query_scalar("SELECT count(*) FROM event_positions").fetch_one(&pool).await.expect("positions");
+    assert_eq!(positions as usize, stored.len(), "one position per stored event");
     let mut abandoned_stored = 0;
     for (ids, fate, _) in &sent {
         let kept = ids.iter().filter(|id| stored.contains(id)).count();
@@ -189,10 +164,7 @@ async fn abandoned_requests_break_nothing_and_lose_or_double_nothing(pool: PgPoo
             Fate::CutMidBody => assert_eq!(kept, 0, "events of a body cut short were stored"),
             // All of a request or none of it.
             _ => {
-                assert!(
-                    kept == 0 || kept == ids.len(),
-                    "a request was stored in part"
-                );
+                assert!(kept == 0 || kept == ids.len(), "a request was stored in part");
                 abandoned_stored += usize::from(kept > 0);
             }
         }
@@ -221,47 +193,24 @@ async fn abandoned_requests_break_nothing_and_lose_or_double_nothing(pool: PgPoo
         assert_eq!(read.await.expect("read"), 200);
     }
     // ... it is ready ...
-    let ready = answered(
-        addr,
-        "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-    )
-    .await;
+    let ready = answered(addr, "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await;
     assert_eq!(ready, 200);
     // ... and the live tail delivers.
-    let (mut socket, _) = tokio_tungstenite::connect_async(common::ws_request(
-        addr,
-        "range=1h&action=tail.check",
-        &read_token,
-    ))
-    .await
-    .expect("websocket");
+    let (mut socket, _) = tokio_tungstenite::connect_async(common::ws_request(addr, "range=1h&action=tail.check", &read_token))
+        .await
+        .expect("websocket");
     loop {
-        let text = socket
-            .next()
-            .await
-            .expect("message")
-            .expect("frame")
-            .into_text()
-            .expect("text");
+        let text = socket.next().await.expect("message").expect("frame").into_text().expect("text");
         if text.contains("\"ready\"") {
             break;
         }
     }
     let mut check = event(0);
     check["action"] = json!("tail.check");
-    assert_eq!(
-        answered(addr, &request(&ingest_token, &check.to_string())).await,
-        201
-    );
+    assert_eq!(answered(addr, &request(&ingest_token, &check.to_string())).await, 201);
     let delivered = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let text = socket
-                .next()
-                .await
-                .expect("message")
-                .expect("frame")
-                .into_text()
-                .expect("text");
+            let text = socket.next().await.expect("message").expect("frame").into_text().expect("text");
             if text.contains("tail.check") {
                 return;
             }
@@ -281,14 +230,7 @@ async fn concurrent_single_events_are_committed_in_groups(pool: PgPool) {
             let ingest_token = ingest_token.clone();
             tokio::spawn(async move {
                 for i in 0..20 {
-                    assert_eq!(
-                        answered(
-                            addr,
-                            &request(&ingest_token, &event(c * 100 + i).to_string())
-                        )
-                        .await,
-                        201
-                    );
+                    assert_eq!(answered(addr, &request(&ingest_token, &event(c * 100 + i).to_string())).await, 201);
                 }
             })
         })

@@ -21,9 +21,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn start_server(pool: &PgPool) -> SocketAddr {
     install_reader(pool).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = server::serve::router(state(pool).await);
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -38,27 +36,18 @@ async fn subscribe(addr: SocketAddr, query: &str) -> Socket {
 async fn subscribe_as(addr: SocketAddr, query: &str, token: Option<&str>) -> Socket {
     let request = match token {
         Some(token) => ws_request(addr, query, token),
-        None => tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-            format!("ws://{addr}/api/v1/live?{query}"),
-        )
-        .expect("request"),
+        None => tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{addr}/api/v1/live?{query}"))
+            .expect("request"),
     };
-    let (socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
+    let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("connect");
     socket
 }
 
 /// The next live message (pings are answered by the client library).
 async fn next(socket: &mut Socket) -> Option<LiveMessage> {
     loop {
-        match tokio::time::timeout(Duration::from_secs(20), socket.next())
-            .await
-            .expect("a message within 20 s")?
-        {
-            Ok(Message::Text(text)) => {
-                return Some(serde_json::from_str(&text).expect("a live message"))
-            }
+        match tokio::time::timeout(Duration::from_secs(20), socket.next()).await.expect("a message within 20 s")? {
+            Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).expect("a live message")),
             Ok(Message::Close(_)) | Err(_) => return None,
             Ok(_) => {}
         }
@@ -72,9 +61,7 @@ async fn until_ready(socket: &mut Socket) -> (i64, Vec<(i64, Uuid)>) {
         let message = next(socket).await.expect("open");
         match message.kind {
             LiveMessageKind::Ready => return (message.position, replayed),
-            LiveMessageKind::Events => {
-                replayed.extend(message.events.iter().map(|e| (e.position, e.event.id)))
-            }
+            LiveMessageKind::Events => replayed.extend(message.events.iter().map(|e| (e.position, e.event.id))),
             LiveMessageKind::Position => {}
         }
     }
@@ -93,20 +80,15 @@ async fn collect(socket: &mut Socket, count: usize) -> Vec<(i64, Uuid)> {
 }
 
 fn batch(prefix: &str, n: usize) -> Vec<Value> {
-    (0..n)
-        .map(|i| {
-            let mut e = event(i);
-            e["action"] = json!(format!("{prefix}.written"));
-            e
-        })
-        .collect()
+    (0..n).map(|i| {
+        let mut e = event(i);
+        e["action"] = json!(format!("{prefix}.written"));
+        e
+    }).collect()
 }
 
 async fn committed(pool: &PgPool) -> Vec<(i64, Uuid)> {
-    sqlx::query_as("SELECT seq, id FROM event_positions ORDER BY seq")
-        .fetch_all(pool)
-        .await
-        .expect("positions")
+    sqlx::query_as("SELECT seq, id FROM event_positions ORDER BY seq").fetch_all(pool).await.expect("positions")
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -122,9 +104,7 @@ async fn concurrent_writers_are_seen_once_each_in_commit_order(pool: PgPool) {
             tokio::spawn(async move {
                 let ingestor = server::ingest::Ingestor::for_command(pool.clone());
                 for _ in 0..25 {
-                    server::ingest::ingest(&ingestor, &batch(&format!("writer{w}"), 20))
-                        .await
-                        .expect("ingest");
+                    server::ingest::ingest(&ingestor, &batch(&format!("writer{w}"), 20)).await.expect("ingest");
                 }
             })
         })
@@ -135,10 +115,7 @@ async fn concurrent_writers_are_seen_once_each_in_commit_order(pool: PgPool) {
     }
     let stored = committed(&pool).await;
     assert_eq!(stored.len(), 4000);
-    assert_eq!(
-        received, stored,
-        "every committed event, once, in commit order"
-    );
+    assert_eq!(received, stored, "every committed event, once, in commit order");
     assert!(received.windows(2).all(|w| w[0].0 < w[1].0));
 }
 
@@ -148,58 +125,35 @@ async fn reconnecting_with_a_position_replays_exactly_what_was_missed(pool: PgPo
     let ingestor = server::ingest::Ingestor::for_command(pool.clone());
     let mut socket = subscribe(addr, "range=1h&action=kept.*").await;
     until_ready(&mut socket).await;
-    server::ingest::ingest(&ingestor, &batch("kept", 10))
-        .await
-        .expect("ingest");
+    server::ingest::ingest(&ingestor, &batch("kept", 10)).await.expect("ingest");
     let first = collect(&mut socket, 10).await;
     let last = first.last().expect("events").0;
     socket.close(None).await.expect("close");
 
     // While disconnected: matching and non-matching events.
-    server::ingest::ingest(&ingestor, &batch("kept", 7))
-        .await
-        .expect("ingest");
-    server::ingest::ingest(&ingestor, &batch("ignored", 5))
-        .await
-        .expect("ingest");
-    server::ingest::ingest(&ingestor, &batch("kept", 8))
-        .await
-        .expect("ingest");
+    server::ingest::ingest(&ingestor, &batch("kept", 7)).await.expect("ingest");
+    server::ingest::ingest(&ingestor, &batch("ignored", 5)).await.expect("ingest");
+    server::ingest::ingest(&ingestor, &batch("kept", 8)).await.expect("ingest");
 
     let mut socket = subscribe(addr, &format!("range=1h&action=kept.*&after={last}")).await;
     let (ready_at, replayed) = until_ready(&mut socket).await;
-    assert_eq!(
-        replayed.len(),
-        15,
-        "the 15 matching events missed, not the 5 others, not the 10 seen"
-    );
+    assert_eq!(replayed.len(), 15, "the 15 matching events missed, not the 5 others, not the 10 seen");
     let seen: HashSet<Uuid> = first.iter().map(|(_, id)| *id).collect();
-    assert!(replayed
-        .iter()
-        .all(|(p, id)| *p > last && !seen.contains(id)));
+    assert!(replayed.iter().all(|(p, id)| *p > last && !seen.contains(id)));
     assert_eq!(ready_at, committed(&pool).await.last().expect("stored").0);
 
     // And then live again.
-    server::ingest::ingest(&ingestor, &batch("kept", 3))
-        .await
-        .expect("ingest");
+    server::ingest::ingest(&ingestor, &batch("kept", 3)).await.expect("ingest");
     assert_eq!(collect(&mut socket, 3).await.len(), 3);
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn two_instances_deliver_each_others_events(pool: PgPool) {
     let (a, b) = (start_server(&pool).await, start_server(&pool).await);
-    let (mut on_a, mut on_b) = (
-        subscribe(a, "range=1h").await,
-        subscribe(b, "range=1h").await,
-    );
+    let (mut on_a, mut on_b) = (subscribe(a, "range=1h").await, subscribe(b, "range=1h").await);
     until_ready(&mut on_a).await;
     until_ready(&mut on_b).await;
-    let token =
-        server::store::tokens::create(&pool, "writer", server::store::tokens::Scope::Ingest)
-            .await
-            .expect("token")
-            .1;
+    let token = server::store::tokens::create(&pool, "writer", server::store::tokens::Scope::Ingest).await.expect("token").1;
     let http = |addr: SocketAddr, body: String| {
         let token = token.clone();
         async move {
@@ -237,16 +191,12 @@ async fn a_stalled_client_neither_delays_others_nor_loses_events(pool: PgPool) {
     let writer = {
         tokio::spawn(async move {
             for i in 0..300 {
-                let events: Vec<Value> = (0..10)
-                    .map(|j| {
-                        let mut e = event(j);
-                        e["metadata"] = json!({ "batch": i, "padding": padding });
-                        e
-                    })
-                    .collect();
-                server::ingest::ingest(&ingestor, &events)
-                    .await
-                    .expect("ingest");
+                let events: Vec<Value> = (0..10).map(|j| {
+                    let mut e = event(j);
+                    e["metadata"] = json!({ "batch": i, "padding": padding });
+                    e
+                }).collect();
+                server::ingest::ingest(&ingestor, &events).await.expect("ingest");
             }
         })
     };
@@ -255,10 +205,7 @@ async fn a_stalled_client_neither_delays_others_nor_loses_events(pool: PgPool) {
     let fast_took = started.elapsed();
     writer.await.expect("writer");
     assert_eq!(fast_got.len(), total, "the reading client gets everything");
-    assert!(
-        fast_took < Duration::from_secs(30),
-        "and is not held back by the stalled one ({fast_took:?})"
-    );
+    assert!(fast_took < Duration::from_secs(30), "and is not held back by the stalled one ({fast_took:?})");
 
     // The stalled client now reads: everything arrives, once, in order — through the socket,
     // through catch-up from the database, or after a reconnect with its last position.

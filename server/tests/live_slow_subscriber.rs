@@ -28,17 +28,12 @@ fn scratch_dir() -> PathBuf {
 
 fn auditorium(data_dir: &Path) -> Command {
     let mut command = Command::new(BIN);
-    command
-        .env_remove("DATABASE_URL")
-        .arg("--data-dir")
-        .arg(data_dir);
+    command.env_remove("DATABASE_URL").arg("--data-dir").arg(data_dir);
     command
 }
 
 fn http(addr: SocketAddr, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
-    let Ok(mut stream) = TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
+    let Ok(mut stream) = TcpStream::connect(addr) else { return (0, String::new()) };
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -47,10 +42,7 @@ fn http(addr: SocketAddr, method: &str, path: &str, token: &str, body: &str) -> 
     let _ = stream.write_all(request.as_bytes());
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
-    (
-        answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0),
-        answer,
-    )
+    (answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0), answer)
 }
 
 fn rss_mb(pid: u32) -> u64 {
@@ -66,9 +58,7 @@ struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
         let _ = self.0.wait();
     }
 }
@@ -76,58 +66,17 @@ impl Drop for Running {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_subscriber_costs_bounded_memory_and_gets_4408() {
     let dir = scratch_dir();
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
-    let admin = auditorium(&dir)
-        .args([
-            "user",
-            "create",
-            "--email",
-            "ops@example.com",
-            "--role",
-            "admin",
-        ])
-        .output()
-        .expect("user");
-    assert!(
-        admin.status.success(),
-        "{}",
-        String::from_utf8_lossy(&admin.stderr)
-    );
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let admin = auditorium(&dir).args(["user", "create", "--email", "ops@example.com", "--role", "admin"]).output().expect("user");
+    assert!(admin.status.success(), "{}", String::from_utf8_lossy(&admin.stderr));
     let token = {
-        let out = auditorium(&dir)
-            .args([
-                "token",
-                "create",
-                "--name",
-                "t",
-                "--scope",
-                "admin",
-                "--user",
-                "ops@example.com",
-            ])
-            .output()
-            .expect("token");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = auditorium(&dir).args(["token", "create", "--name", "t", "--scope", "admin", "--user", "ops@example.com"]).output().expect("token");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     let server = Running(
         auditorium(&dir)
-            .args([
-                "serve",
-                "--addr",
-                &addr.to_string(),
-                "--site-root",
-                "/nonexistent",
-                "--live-send-timeout",
-                "3s",
-            ])
+            .args(["serve", "--addr", &addr.to_string(), "--site-root", "/nonexistent", "--live-send-timeout", "3s"])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("server.log")).expect("log"))
             .spawn()
@@ -144,20 +93,15 @@ async fn a_stalled_subscriber_costs_bounded_memory_and_gets_4408() {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(16 * 1024).expect("buffer");
     let stream = socket.connect(addr).await.expect("connect");
-    let request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        format!("ws://{addr}/api/v1/live?range=1h"),
-    )
+    let request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+        "ws://{addr}/api/v1/live?range=1h"
+    ))
     .map(|mut r| {
-        r.headers_mut().insert(
-            "Authorization",
-            format!("Bearer {token}").parse().expect("header"),
-        );
+        r.headers_mut().insert("Authorization", format!("Bearer {token}").parse().expect("header"));
         r
     })
     .expect("request");
-    let (mut subscriber, _) = tokio_tungstenite::client_async(request, stream)
-        .await
-        .expect("upgrade");
+    let (mut subscriber, _) = tokio_tungstenite::client_async(request, stream).await.expect("upgrade");
     loop {
         let message = subscriber.next().await.expect("message").expect("frame");
         if message.to_text().is_ok_and(|t| t.contains("\"ready\"")) {
@@ -177,13 +121,7 @@ async fn a_stalled_subscriber_costs_bounded_memory_and_gets_4408() {
                 )
             })
             .collect();
-        let (status, answer) = http(
-            addr,
-            "POST",
-            "/api/v1/events",
-            &token,
-            &format!("[{}]", events.join(",")),
-        );
+        let (status, answer) = http(addr, "POST", "/api/v1/events", &token, &format!("[{}]", events.join(",")));
         assert_eq!(status, 201, "{answer}");
         peak = peak.max(rss_mb(pid));
     }
@@ -195,15 +133,9 @@ async fn a_stalled_subscriber_costs_bounded_memory_and_gets_4408() {
     }
     let growth = peak.saturating_sub(baseline);
     eprintln!("server memory: {baseline} MB before, peak {peak} MB (growth {growth} MB)");
-    assert!(
-        growth <= MAX_GROWTH_MB,
-        "the server grew by {growth} MB (bound {MAX_GROWTH_MB} MB)"
-    );
+    assert!(growth <= MAX_GROWTH_MB, "the server grew by {growth} MB (bound {MAX_GROWTH_MB} MB)");
     let (_, metrics) = http(addr, "GET", "/metrics", &token, "");
-    assert!(
-        metrics.contains("auditorium_live_slow_closed_total 1"),
-        "the slow socket was counted: {metrics}"
-    );
+    assert!(metrics.contains("auditorium_live_slow_closed_total 1"), "the slow socket was counted: {metrics}");
 
     // The client reads again: the data that was in flight, then the close frame 4408.
     let close = tokio::time::timeout(Duration::from_secs(60), async {
@@ -216,11 +148,7 @@ async fn a_stalled_subscriber_costs_bounded_memory_and_gets_4408() {
     })
     .await
     .expect("the socket ends");
-    assert_eq!(
-        close,
-        Some(CloseCode::from(4408)),
-        "the documented close code"
-    );
+    assert_eq!(close, Some(CloseCode::from(4408)), "the documented close code");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -30,35 +30,21 @@ fn every_mounted_path_is_documented() {
     let mounted = mounted_paths();
     assert!(mounted.len() >= 8, "{mounted:?}");
     for path in &mounted {
-        assert!(
-            paths.contains_key(path),
-            "{path} is mounted but not documented"
-        );
+        assert!(paths.contains_key(path), "{path} is mounted but not documented");
     }
     for path in paths.keys() {
-        assert!(
-            mounted.contains(path),
-            "{path} is documented but not mounted"
-        );
+        assert!(mounted.contains(path), "{path} is documented but not mounted");
     }
 }
 
 /// The required properties of a schema (resolving one `$ref`).
 fn required(doc: &Value, schema: &str) -> Vec<String> {
-    doc["components"]["schemas"][schema]["required"]
-        .as_array()
-        .expect("required")
-        .iter()
-        .map(|v| v.as_str().unwrap_or("").to_string())
-        .collect()
+    doc["components"]["schemas"][schema]["required"].as_array().expect("required").iter().map(|v| v.as_str().unwrap_or("").to_string()).collect()
 }
 
 fn assert_has(doc: &Value, schema: &str, value: &Value) {
     for key in required(doc, schema) {
-        assert!(
-            value.get(&key).is_some(),
-            "{schema}.{key} missing in {value}"
-        );
+        assert!(value.get(&key).is_some(), "{schema}.{key} missing in {value}");
     }
 }
 
@@ -69,62 +55,30 @@ async fn documented_operations_answer_with_documented_shapes(pool: PgPool) {
     let token = token(&pool, Scope::Admin).await;
     let stored = ingest(&app, &token, &json!([event(1)])).await;
     assert_has(&doc, "IngestResponse", &stored.body);
-    let id = stored.body["events"][0]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let id = stored.body["events"][0]["id"].as_str().expect("id").to_string();
 
     for (path, operations) in doc["paths"].as_object().expect("paths") {
         for method in operations.as_object().expect("operations").keys() {
-            let uri = path
-                .replace("{type}", "project")
-                .replace("{id}", &id)
-                .replace("{field}", "action")
-                .replace("{handle}", "0123456789abcdef")
-                .replace("{format}", "csv");
+            let uri = path.replace("{type}", "project").replace("{id}", &id).replace("{field}", "action").replace("{handle}", "0123456789abcdef").replace("{format}", "csv");
             let request = match method.as_str() {
-                "post" => post(
-                    &uri,
-                    Some(&token),
-                    "application/json",
-                    json!([event(2)]).to_string(),
-                ),
+                "post" => post(&uri, Some(&token), "application/json", json!([event(2)]).to_string()),
                 other => Request::builder()
                     .method(Method::from_bytes(other.to_uppercase().as_bytes()).expect("method"))
                     .uri(&uri)
                     .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
                     .header(axum::http::header::CONTENT_TYPE, "application/json")
-                    .body(axum::body::Body::from(if other == "patch" {
-                        "{}"
-                    } else {
-                        ""
-                    }))
+                    .body(axum::body::Body::from(if other == "patch" { "{}" } else { "" }))
                     .expect("request"),
             };
             let response = send(&app, request).await;
             // A documented operation is routed: no "no such endpoint" 404 and no 405 (a 404
             // about the resource, e.g. "no such user" for an event's id, is an answer).
-            let unrouted = response.status == StatusCode::NOT_FOUND
-                && response.text.contains("there is no API endpoint");
-            assert!(
-                !unrouted && response.status != StatusCode::METHOD_NOT_ALLOWED,
-                "{method} {uri}: {} {}",
-                response.status,
-                response.text
-            );
+            let unrouted = response.status == StatusCode::NOT_FOUND && response.text.contains("there is no API endpoint");
+            assert!(!unrouted && response.status != StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}: {} {}", response.status, response.text);
             let documented = &operations[method]["responses"];
-            assert!(
-                documented.get(response.status.as_str()).is_some(),
-                "{method} {path} answered {} which is not documented: {}",
-                response.status,
-                response.text
-            );
+            assert!(documented.get(response.status.as_str()).is_some(), "{method} {path} answered {} which is not documented: {}", response.status, response.text);
             if path == "/metrics" {
-                assert!(
-                    response.text.contains("# TYPE auditorium_ingest_requests"),
-                    "{}",
-                    response.text
-                );
+                assert!(response.text.contains("# TYPE auditorium_ingest_requests"), "{}", response.text);
                 continue;
             }
             if path == "/api/v1/live" {
@@ -135,11 +89,7 @@ async fn documented_operations_answer_with_documented_shapes(pool: PgPool) {
             if response.status == StatusCode::NO_CONTENT {
                 continue;
             }
-            assert!(
-                response.body.is_object(),
-                "{method} {uri} answers JSON: {}",
-                response.text
-            );
+            assert!(response.body.is_object(), "{method} {uri} answers JSON: {}", response.text);
         }
     }
     let page = send(&app, read("/api/v1/events?range=1h")).await.body;
@@ -149,31 +99,15 @@ async fn documented_operations_answer_with_documented_shapes(pool: PgPool) {
     let histogram = send(&app, read("/api/v1/histogram?range=1h")).await.body;
     assert_has(&doc, "Histogram", &histogram);
     assert_has(&doc, "HistogramBucket", &histogram["buckets"][0]);
-    assert_has(
-        &doc,
-        "FieldList",
-        &send(&app, read("/api/v1/fields")).await.body,
-    );
-    assert_has(
-        &doc,
-        "FieldValues",
-        &send(&app, read("/api/v1/fields/action/values")).await.body,
-    );
+    assert_has(&doc, "FieldList", &send(&app, read("/api/v1/fields")).await.body);
+    assert_has(&doc, "FieldValues", &send(&app, read("/api/v1/fields/action/values")).await.body);
     let error = send(&app, read("/api/v1/events?colour=red")).await.body;
     assert_has(&doc, "ErrorBody", &error);
     let job = json!({"name": "shape", "formats": ["csv"], "view": "range=1h"}).to_string();
-    let created = send(
-        &app,
-        post("/api/v1/exports", Some(&token), "application/json", job),
-    )
-    .await;
+    let created = send(&app, post("/api/v1/exports", Some(&token), "application/json", job)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert_has(&doc, "ExportSummary", &created.body);
-    assert_has(
-        &doc,
-        "ExportList",
-        &send(&app, read("/api/v1/exports")).await.body,
-    );
+    assert_has(&doc, "ExportList", &send(&app, read("/api/v1/exports")).await.body);
     let served = send(&app, read("/api/v1/openapi.json")).await;
     assert_eq!(served.body, doc);
 }

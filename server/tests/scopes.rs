@@ -38,37 +38,15 @@ fn random_scope(rng: &mut TestRng) -> Vec<String> {
 }
 
 async fn member_token(pool: &PgPool, n: usize, scopes: &[String]) -> String {
-    let user = accounts::create_user(
-        pool,
-        &format!("member{n}@example.com"),
-        None,
-        Role::Member,
-        scopes,
-        None,
-        Actor::system(),
-        Origin::default(),
-    )
-    .await
-    .expect("member")
-    .0;
-    accounts::create_token(
-        pool,
-        &format!("m{n}"),
-        TokenScope::Read,
-        Some(user.id),
-        Actor::system(),
-        Origin::default(),
-    )
-    .await
-    .expect("token")
-    .1
+    let user = accounts::create_user(pool, &format!("member{n}@example.com"), None, Role::Member, scopes, None, Actor::system(), Origin::default())
+        .await
+        .expect("member")
+        .0;
+    accounts::create_token(pool, &format!("m{n}"), TokenScope::Read, Some(user.id), Actor::system(), Origin::default()).await.expect("token").1
 }
 
 async fn stored(pool: &PgPool) -> Vec<Event> {
-    let rows: Vec<EventRow> = sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM events e"))
-        .fetch_all(pool)
-        .await
-        .expect("events");
+    let rows: Vec<EventRow> = sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM events e")).fetch_all(pool).await.expect("events");
     rows.into_iter().map(Event::from).collect()
 }
 
@@ -82,11 +60,7 @@ async fn listed(app: &axum::Router, token: &str, query: &str) -> (BTreeSet<Strin
             Some(c) => format!("{query}&limit=500&cursor={c}"),
             None => format!("{query}&limit=500"),
         };
-        let reply = send(
-            app,
-            get(&format!("/api/v1/events?{page_query}"), Some(token)),
-        )
-        .await;
+        let reply = send(app, get(&format!("/api/v1/events?{page_query}"), Some(token))).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         if cursor.is_none() {
             first_total = reply.body["total"].clone();
@@ -107,9 +81,7 @@ async fn a_member_reads_exactly_scope_and_view(pool: PgPool) {
     let ingestor = server::ingest::Ingestor::for_command(pool.clone());
     let events: Vec<Value> = (0..400).map(|_| random_event(&mut rng)).collect();
     for chunk in events.chunks(100) {
-        server::ingest::ingest(&ingestor, chunk)
-            .await
-            .expect("ingest");
+        server::ingest::ingest(&ingestor, chunk).await.expect("ingest");
     }
     let all = stored(&pool).await;
     let app = common::app(&pool).await;
@@ -121,47 +93,19 @@ async fn a_member_reads_exactly_scope_and_view(pool: PgPool) {
         let view = random_view(&mut rng);
         let query = encode_query(&view);
         let filter = EventFilter::for_window(&view, now).within(&scope);
-        let expected: BTreeSet<String> = all
-            .iter()
-            .filter(|e| filter.matches(e))
-            .map(|e| e.id.to_string())
-            .collect();
+        let expected: BTreeSet<String> = all.iter().filter(|e| filter.matches(e)).map(|e| e.id.to_string()).collect();
         let context = format!("case {case}: scope {scopes:?}, view {query}");
 
         let (ids, total) = listed(&app, &token, &query).await;
         assert_eq!(ids, expected, "{context}: listed ids");
         if total["exact"] == true {
-            assert_eq!(
-                total["count"].as_u64(),
-                Some(expected.len() as u64),
-                "{context}: total"
-            );
+            assert_eq!(total["count"].as_u64(), Some(expected.len() as u64), "{context}: total");
         }
-        let histogram = send(
-            &app,
-            get(&format!("/api/v1/histogram?{query}"), Some(&token)),
-        )
-        .await;
-        assert_eq!(
-            histogram.body["total"]["count"].as_u64(),
-            Some(expected.len() as u64),
-            "{context}: histogram {}",
-            histogram.text
-        );
+        let histogram = send(&app, get(&format!("/api/v1/histogram?{query}"), Some(&token))).await;
+        assert_eq!(histogram.body["total"]["count"].as_u64(), Some(expected.len() as u64), "{context}: histogram {}", histogram.text);
 
-        for field in [
-            Field::Action,
-            Field::Context("cluster".into()),
-            Field::Method,
-        ] {
-            let reply = send(
-                &app,
-                get(
-                    &format!("/api/v1/fields/{}/values?{query}", field.key()),
-                    Some(&token),
-                ),
-            )
-            .await;
+        for field in [Field::Action, Field::Context("cluster".into()), Field::Method] {
+            let reply = send(&app, get(&format!("/api/v1/fields/{}/values?{query}", field.key()), Some(&token))).await;
             assert_eq!(reply.status, StatusCode::OK, "{context}: {}", reply.text);
             let facet_filter = filter.without_field(&field);
             let mut tally: BTreeMap<String, u64> = BTreeMap::new();
@@ -173,35 +117,18 @@ async fn a_member_reads_exactly_scope_and_view(pool: PgPool) {
             for value in reply.body["values"].as_array().expect("values") {
                 let name = value["value"].as_str().expect("value");
                 let seen = tally.get(name).copied().unwrap_or(0);
-                assert!(
-                    seen > 0,
-                    "{context}: {} offers {name:?}, which the member cannot see",
-                    field.key()
-                );
+                assert!(seen > 0, "{context}: {} offers {name:?}, which the member cannot see", field.key());
                 if reply.body["exact"] == true {
-                    assert_eq!(
-                        value["count"].as_u64(),
-                        Some(seen),
-                        "{context}: {} = {name}",
-                        field.key()
-                    );
+                    assert_eq!(value["count"].as_u64(), Some(seen), "{context}: {} = {name}", field.key());
                 }
             }
         }
 
         // One event by id: visible inside the scope, absent (404, not 403) outside.
         for event in all.iter().take(60) {
-            let reply = send(
-                &app,
-                get(&format!("/api/v1/events/{}", event.id), Some(&token)),
-            )
-            .await;
+            let reply = send(&app, get(&format!("/api/v1/events/{}", event.id), Some(&token))).await;
             let inside = scope.matches(event, &app::event::search_text(event));
-            let wanted = if inside {
-                StatusCode::OK
-            } else {
-                StatusCode::NOT_FOUND
-            };
+            let wanted = if inside { StatusCode::OK } else { StatusCode::NOT_FOUND };
             assert_eq!(reply.status, wanted, "{context}: event {}", event.id);
         }
     }
@@ -210,30 +137,16 @@ async fn a_member_reads_exactly_scope_and_view(pool: PgPool) {
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn a_members_live_tail_carries_only_their_scope(pool: PgPool) {
     let mut rng = TestRng::seed_from_u64(7);
-    let scopes = vec![
-        "context.cluster=prod-eu".to_string(),
-        "action=user.*&method!=GET".to_string(),
-    ];
+    let scopes = vec!["context.cluster=prod-eu".to_string(), "action=user.*&method!=GET".to_string()];
     let scope = Scope::parse(&scopes).expect("scope");
     let token = member_token(&pool, 0, &scopes).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = server::serve::router(common::state(&pool).await);
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(common::ws_request(addr, "range=1h", &token))
-            .await
-            .expect("connect");
+    let (mut socket, _) = tokio_tungstenite::connect_async(common::ws_request(addr, "range=1h", &token)).await.expect("connect");
     loop {
-        let text = socket
-            .next()
-            .await
-            .expect("open")
-            .expect("frame")
-            .into_text()
-            .expect("text");
+        let text = socket.next().await.expect("open").expect("frame").into_text().expect("text");
         if text.contains("\"ready\"") {
             break;
         }
@@ -244,33 +157,20 @@ async fn a_members_live_tail_carries_only_their_scope(pool: PgPool) {
     for e in &mut batch {
         e["occurred_at"] = serde_json::json!(now.to_rfc3339());
     }
-    let results = server::ingest::ingest(&ingestor, &batch)
-        .await
-        .expect("ingest");
+    let results = server::ingest::ingest(&ingestor, &batch).await.expect("ingest");
     let ids: BTreeSet<String> = results.iter().map(|r| r.id.to_string()).collect();
     let expected: BTreeSet<String> = stored(&pool)
         .await
         .into_iter()
-        .filter(|e| {
-            ids.contains(&e.id.to_string()) && scope.matches(e, &app::event::search_text(e))
-        })
+        .filter(|e| ids.contains(&e.id.to_string()) && scope.matches(e, &app::event::search_text(e)))
         .map(|e| e.id.to_string())
         .collect();
-    assert!(
-        !expected.is_empty() && expected.len() < ids.len(),
-        "the batch mixes visible and invisible events"
-    );
+    assert!(!expected.is_empty() && expected.len() < ids.len(), "the batch mixes visible and invisible events");
     let mut received = BTreeSet::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while received.len() < expected.len() {
-        let frame = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .expect("events within 20 s")
-            .expect("open")
-            .expect("frame");
-        let tokio_tungstenite::tungstenite::Message::Text(text) = frame else {
-            continue;
-        };
+        let frame = tokio::time::timeout_at(deadline, socket.next()).await.expect("events within 20 s").expect("open").expect("frame");
+        let tokio_tungstenite::tungstenite::Message::Text(text) = frame else { continue };
         let message: app::api::LiveMessage = serde_json::from_str(&text).expect("a live message");
         received.extend(message.events.iter().map(|e| e.event.id.to_string()));
     }

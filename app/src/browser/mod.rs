@@ -28,10 +28,7 @@ pub fn focus_id_soon(id: String) {
     {
         fn attempt(id: String, left: u32) {
             if !focus_id(&id) && left > 0 {
-                set_timeout(
-                    move || attempt(id, left - 1),
-                    std::time::Duration::from_millis(25),
-                );
+                set_timeout(move || attempt(id, left - 1), std::time::Duration::from_millis(25));
             }
         }
         attempt(id, 20);
@@ -83,14 +80,8 @@ pub fn toggle_theme() {
     #[cfg(feature = "hydrate")]
     {
         const STORAGE_KEY: &str = "auditorium-theme";
-        let Some(html) = document().document_element() else {
-            return;
-        };
-        let system_dark = window()
-            .match_media("(prefers-color-scheme: dark)")
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.matches());
+        let Some(html) = document().document_element() else { return };
+        let system_dark = window().match_media("(prefers-color-scheme: dark)").ok().flatten().is_some_and(|m| m.matches());
         let dark_now = match html.get_attribute("data-theme").as_deref() {
             Some("dark") => true,
             Some("light") => false,
@@ -139,12 +130,8 @@ pub fn zone_offset_minutes(t: DateTime<Utc>) -> i32 {
 pub fn zone_name() -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
-        let options =
-            js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
-                .resolved_options();
-        js_sys::Reflect::get(&options, &"timeZone".into())
-            .ok()
-            .and_then(|v| v.as_string())
+        let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new()).resolved_options();
+        js_sys::Reflect::get(&options, &"timeZone".into()).ok().and_then(|v| v.as_string())
     }
     #[cfg(not(feature = "hydrate"))]
     None
@@ -155,23 +142,13 @@ pub fn cookies() -> String {
     #[cfg(feature = "ssr")]
     {
         use_context::<http::request::Parts>()
-            .and_then(|parts| {
-                parts
-                    .headers
-                    .get(http::header::COOKIE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-            })
+            .and_then(|parts| parts.headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).map(str::to_string))
             .unwrap_or_default()
     }
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
-        document()
-            .dyn_into::<web_sys::HtmlDocument>()
-            .ok()
-            .and_then(|d| d.cookie().ok())
-            .unwrap_or_default()
+        document().dyn_into::<web_sys::HtmlDocument>().ok().and_then(|d| d.cookie().ok()).unwrap_or_default()
     }
     #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     String::new()
@@ -183,10 +160,7 @@ pub fn set_cookie(name: &str, value: &str) {
     {
         use wasm_bindgen::JsCast;
         if let Ok(doc) = document().dyn_into::<web_sys::HtmlDocument>() {
-            let _ = doc.set_cookie(&format!(
-                "{name}={}; path=/; max-age=31536000; samesite=lax",
-                value.replace('/', "%2F")
-            ));
+            let _ = doc.set_cookie(&format!("{name}={}; path=/; max-age=31536000; samesite=lax", value.replace('/', "%2F")));
         }
     }
     #[cfg(not(feature = "hydrate"))]
@@ -208,9 +182,7 @@ pub fn copy_text(text: String, done: impl Fn(bool) + 'static) {
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move {
         let clipboard = window().navigator().clipboard();
-        let ok = wasm_bindgen_futures::JsFuture::from(clipboard.write_text(&text))
-            .await
-            .is_ok();
+        let ok = wasm_bindgen_futures::JsFuture::from(clipboard.write_text(&text)).await.is_ok();
         done(ok);
     });
     #[cfg(not(feature = "hydrate"))]
@@ -252,14 +224,7 @@ pub fn pretty_json(json: &str, member: Option<&str>) -> String {
             None => parsed,
         };
         value
-            .and_then(|v| {
-                js_sys::JSON::stringify_with_replacer_and_space(
-                    &v,
-                    &wasm_bindgen::JsValue::NULL,
-                    &wasm_bindgen::JsValue::from(2),
-                )
-                .ok()
-            })
+            .and_then(|v| js_sys::JSON::stringify_with_replacer_and_space(&v, &wasm_bindgen::JsValue::NULL, &wasm_bindgen::JsValue::from(2)).ok())
             .and_then(|s| s.as_string())
             .unwrap_or_default()
     }
@@ -290,24 +255,16 @@ pub struct Key {
 pub fn on_key(handle: impl Fn(&Key) -> bool + 'static) {
     #[cfg(feature = "hydrate")]
     {
-        let listener =
-            window_event_listener(leptos::ev::keydown, move |ev: web_sys::KeyboardEvent| {
-                let typing = ev
-                    .target()
-                    .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-                    .is_some_and(|el| {
-                        matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-                    });
-                let key = Key {
-                    key: ev.key(),
-                    typing,
-                    modifier: ev.ctrl_key() || ev.meta_key(),
-                    handled: ev.default_prevented(),
-                };
-                if handle(&key) {
-                    ev.prevent_default();
-                }
-            });
+        let listener = window_event_listener(leptos::ev::keydown, move |ev: web_sys::KeyboardEvent| {
+            let typing = ev
+                .target()
+                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+            let key = Key { key: ev.key(), typing, modifier: ev.ctrl_key() || ev.meta_key(), handled: ev.default_prevented() };
+            if handle(&key) {
+                ev.prevent_default();
+            }
+        });
         on_cleanup(move || listener.remove());
     }
     #[cfg(not(feature = "hydrate"))]
@@ -355,10 +312,7 @@ pub fn parent_width(ev: &leptos::ev::Event) -> f64 {
 /// Keeps a pointer's moves going to the element it went down on (for dragging).
 pub fn capture_pointer(ev: &leptos::ev::PointerEvent) {
     #[cfg(feature = "hydrate")]
-    if let Some(el) = ev
-        .target()
-        .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-    {
+    if let Some(el) = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok()) {
         let _ = el.set_pointer_capture(ev.pointer_id());
     }
     #[cfg(not(feature = "hydrate"))]
@@ -369,11 +323,7 @@ pub fn capture_pointer(ev: &leptos::ev::PointerEvent) {
 pub fn matches_media(query: &str) -> bool {
     #[cfg(feature = "hydrate")]
     {
-        window()
-            .match_media(query)
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.matches())
+        window().match_media(query).ok().flatten().is_some_and(|m| m.matches())
     }
     #[cfg(not(feature = "hydrate"))]
     {

@@ -6,13 +6,10 @@ use chrono::Utc;
 use leptos::prelude::*;
 
 use crate::api::{Histogram, HistogramBucket};
-use crate::chart_math::{
-    bucket_at, compact, drag_window, fraction_of, pan, percent, window_label, with_arrivals,
-    x_ticks, y_ticks, zoom_out,
-};
+use crate::chart_math::{bucket_at, compact, drag_window, fraction_of, pan, percent, window_label, with_arrivals, x_ticks, y_ticks, zoom_out};
+use crate::live::arrived_after;
 use crate::components::icons::{Icon, IconName};
 use crate::format::thousands;
-use crate::live::arrived_after;
 use crate::page_state::use_page;
 use crate::query::TimeRange;
 
@@ -46,72 +43,35 @@ type Drag = (f64, f64);
 #[component]
 fn ChartBody(histogram: Histogram) -> impl IntoView {
     let page = use_page();
-    let Histogram {
-        from,
-        to,
-        buckets,
-        total,
-        bucket_seconds,
-        position,
-    } = histogram;
+    let Histogram { from, to, buckets, total, bucket_seconds, position } = histogram;
     // The bars: the histogram, plus the events that arrived live after its position (new
     // bars for those past its end).
-    let bars = Memo::new(move |_| {
-        page.live
-            .received
-            .with(|r| with_arrivals(&buckets, bucket_seconds, position, r))
-    });
+    let bars = Memo::new(move |_| page.live.received.with(|r| with_arrivals(&buckets, bucket_seconds, position, r)));
     let n = move || bars.with(Vec::len).max(1);
-    let end = move || {
-        bars.with_untracked(|b| b.last().map(|x| x.end))
-            .unwrap_or(to)
-            .max(to)
-    };
-    let counts = Memo::new(move |_| {
-        bars.with(|b| {
-            b.iter()
-                .map(|x| [x.success, x.failure])
-                .collect::<Vec<[u64; 2]>>()
-        })
-    });
-    let ticks = Memo::new(move |_| {
-        y_ticks(counts.with(|c| c.iter().map(|p| p[0] + p[1]).max().unwrap_or(0)))
-    });
+    let end = move || bars.with_untracked(|b| b.last().map(|x| x.end)).unwrap_or(to).max(to);
+    let counts = Memo::new(move |_| bars.with(|b| b.iter().map(|x| [x.success, x.failure]).collect::<Vec<[u64; 2]>>()));
+    let ticks = Memo::new(move |_| y_ticks(counts.with(|c| c.iter().map(|p| p[0] + p[1]).max().unwrap_or(0))));
     let top = move || *ticks.with(|t| t.last().copied()).as_ref().unwrap_or(&1) as f64;
     let max_is_zero = move || counts.with(|c| c.iter().all(|p| p[0] + p[1] == 0));
     let total_now = move || {
         let live = page.live.received.with(|r| arrived_after(r, position));
-        crate::api::Total {
-            count: total.count + live,
-            exact: total.exact,
-        }
+        crate::api::Total { count: total.count + live, exact: total.exact }
     };
     let hovered = RwSignal::new(None::<usize>);
     let drag = RwSignal::new(None::<Drag>);
     let plot = NodeRef::<leptos::html::Div>::new();
     let offset = move || page.zone.get().offset_minutes(from);
 
-    let zoom_to = move |start, end| {
-        page.apply(|v| {
-            v.with_range(TimeRange::absolute(start, end))
-                .with_live(false)
-        })
-    };
+    let zoom_to = move |start, end| page.apply(|v| v.with_range(TimeRange::absolute(start, end)).with_live(false));
     let zoom_bar = move |i: usize| {
         if let Some(b) = bars.with_untracked(|b| b.get(i).cloned()) {
             zoom_to(b.start.max(from), b.end.min(end()));
         }
     };
     let fraction = move |client_x: i32| -> f64 {
-        plot_geometry(plot)
-            .map(|(left, width)| ((f64::from(client_x) - left) / width.max(1.0)).clamp(0.0, 1.0))
-            .unwrap_or(0.0)
+        plot_geometry(plot).map(|(left, width)| ((f64::from(client_x) - left) / width.max(1.0)).clamp(0.0, 1.0)).unwrap_or(0.0)
     };
-    let width_px = move || {
-        plot_geometry(plot)
-            .map(|(_, width)| width)
-            .unwrap_or(1000.0)
-    };
+    let width_px = move || plot_geometry(plot).map(|(_, width)| width).unwrap_or(1000.0);
     let on_down = move |ev: leptos::ev::PointerEvent| {
         if ev.button() != 0 {
             return;
@@ -125,25 +85,17 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
     let on_move = move |ev: leptos::ev::PointerEvent| {
         let x = fraction(ev.client_x());
         hovered.set(bars.with_untracked(|b| bucket_at(b, x)));
-        drag.update(|d| {
-            if let Some(d) = d {
-                d.1 = x
-            }
-        });
+        drag.update(|d| if let Some(d) = d { d.1 = x });
     };
     let on_up = move |ev: leptos::ev::PointerEvent| {
-        let Some((a, _)) = drag.get_untracked() else {
-            return;
-        };
+        let Some((a, _)) = drag.get_untracked() else { return };
         drag.set(None);
         let b = fraction(ev.client_x());
         if (a - b).abs() * width_px() < 4.0 {
             if let Some(i) = bars.with_untracked(|bk| bucket_at(bk, b)) {
                 zoom_bar(i);
             }
-        } else if let Some((start, stop)) =
-            bars.with_untracked(|bk| drag_window(bk, a, b, from, end()))
-        {
+        } else if let Some((start, stop)) = bars.with_untracked(|bk| drag_window(bk, a, b, from, end())) {
             zoom_to(start, stop);
         }
     };
@@ -194,21 +146,18 @@ fn ChartBody(histogram: Histogram) -> impl IntoView {
             (ok, failed)
         })
     });
-    let shapes = move || {
-        view! {
-            {move || hovered.get().map(|i| view! { <rect class="bar-hover" x=(i * 100).to_string() y="0" width="100" height="1000"/> })}
-            <path class="bar bar-success" d=move || paths.with(|p| p.0.clone())/>
-            <path class="bar bar-failure" d=move || paths.with(|p| p.1.clone())/>
-        }
+    let shapes = move || view! {
+        {move || hovered.get().map(|i| view! { <rect class="bar-hover" x=(i * 100).to_string() y="0" width="100" height="1000"/> })}
+        <path class="bar bar-success" d=move || paths.with(|p| p.0.clone())/>
+        <path class="bar bar-failure" d=move || paths.with(|p| p.1.clone())/>
     };
-    let grid =
-        move || {
-            let top = top();
-            ticks.get().into_iter().map(|t| {
+    let grid = move || {
+        let top = top();
+        ticks.get().into_iter().map(|t| {
             let y = (1000 - height(t, top)).to_string();
             view! { <line class="grid" x1="0" x2=(n() * 100).to_string() y1=y.clone() y2=y/> }
         }).collect_view()
-        };
+    };
     let y_labels = move || {
         let top = top();
         ticks.get().into_iter().map(|t| view! {

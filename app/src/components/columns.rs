@@ -15,12 +15,7 @@ pub fn ColumnsMenu() -> impl IntoView {
     let choices = move || {
         let mut all = Field::FIXED.to_vec();
         if let Some(Ok(list)) = page.fields.get() {
-            all.extend(
-                list.fields
-                    .iter()
-                    .filter_map(|f| Field::parse(&f.key).ok())
-                    .filter(|f| matches!(f, Field::Context(_))),
-            );
+            all.extend(list.fields.iter().filter_map(|f| Field::parse(&f.key).ok()).filter(|f| matches!(f, Field::Context(_))));
         }
         all
     };

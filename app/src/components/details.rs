@@ -5,8 +5,8 @@ use chrono::Duration;
 use leptos::prelude::*;
 
 use crate::client::get_json_and_text;
-use crate::components::cells::{FilterButtons, OutcomeBadge};
 use crate::components::icons::{Icon, IconName};
+use crate::components::cells::{FilterButtons, OutcomeBadge};
 use crate::components::toolbar::copy_text;
 use crate::event::Event;
 use crate::format::{actor_badge, change_value, pretty_json, status_class, time_exact};
@@ -18,17 +18,12 @@ use crate::reveal::{has_hidden, shown};
 pub fn DetailsPanel() -> impl IntoView {
     let page = use_page();
     let opened = Memo::new(move |_| page.view.get().event);
-    let details = Resource::new(
-        move || opened.get(),
-        |id| async move {
-            match id {
-                Some(id) => get_json_and_text::<Event>(format!("/api/v1/events/{id}"))
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
-        },
-    );
+    let details = Resource::new(move || opened.get(), |id| async move {
+        match id {
+            Some(id) => get_json_and_text::<Event>(format!("/api/v1/events/{id}")).await.map(Some),
+            None => Ok(None),
+        }
+    });
     let close = move || page.close_event();
     view! {
         <Show when=move || opened.get().is_some()>
@@ -65,20 +60,14 @@ fn EventDetails(event: Event, json: String) -> impl IntoView {
     });
     let t = event.occurred_at;
     let received = event.received_at;
-    let metadata = event
-        .metadata
-        .is_some()
-        .then(|| pretty_json(&json, Some("metadata")));
+    let metadata = event.metadata.is_some().then(|| pretty_json(&json, Some("metadata")));
     let json = pretty_json(&json, None);
     let copied = RwSignal::new(false);
     let copy = move |_| {
         let json = json.clone();
         copy_text(json, move |ok| {
             copied.set(ok);
-            set_timeout(
-                move || copied.set(false),
-                std::time::Duration::from_millis(2000),
-            );
+            set_timeout(move || copied.set(false), std::time::Duration::from_millis(2000));
         })
     };
     let request = event.request_id.clone().map(|rid| {
@@ -98,16 +87,14 @@ fn EventDetails(event: Event, json: String) -> impl IntoView {
     });
     let badge = actor_badge(&event);
     let fact = |label: &'static str, value: Option<String>, field: Option<Field>| {
-        value.map(|v| {
-            view! {
-                <div class="fact">
-                    <dt>{label}</dt>
-                    <dd>
-                        <FactValue value=v.clone()/>
-                        {field.map(|f| view! { <FilterButtons field=f value=v.clone()/> })}
-                    </dd>
-                </div>
-            }
+        value.map(|v| view! {
+            <div class="fact">
+                <dt>{label}</dt>
+                <dd>
+                    <FactValue value=v.clone()/>
+                    {field.map(|f| view! { <FilterButtons field=f value=v.clone()/> })}
+                </dd>
+            </div>
         })
     };
     let resource = event.resource.clone();

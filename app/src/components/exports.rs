@@ -29,12 +29,7 @@ impl Exports {
             version.track();
             crate::client::get_json::<ExportList>("/api/v1/exports".into())
         });
-        let exports = Exports {
-            version,
-            list,
-            shown: RwSignal::new(true),
-            dialog: RwSignal::new(false),
-        };
+        let exports = Exports { version, list, shown: RwSignal::new(true), dialog: RwSignal::new(false) };
         // While a job runs, look again every second.
         Effect::new(move |_| {
             if exports.jobs().iter().any(ExportSummary::is_active) {
@@ -45,11 +40,7 @@ impl Exports {
     }
 
     fn jobs(&self) -> Vec<ExportSummary> {
-        self.list
-            .get()
-            .and_then(Result::ok)
-            .map(|l| l.exports)
-            .unwrap_or_default()
+        self.list.get().and_then(Result::ok).map(|l| l.exports).unwrap_or_default()
     }
 
     fn refresh(&self) {
@@ -63,14 +54,7 @@ fn use_exports() -> Exports {
 
 /// The view to export: what the page shows, without paging, live mode or an opened event.
 fn export_query() -> String {
-    let view = use_page()
-        .view
-        .get()
-        .with_event(None)
-        .without_layout()
-        .with_cursor(None)
-        .with_live(false)
-        .with_limit(DEFAULT_LIMIT);
+    let view = use_page().view.get().with_event(None).without_layout().with_cursor(None).with_live(false).with_limit(DEFAULT_LIMIT);
     encode_query(&view)
 }
 
@@ -79,13 +63,7 @@ pub fn ExportMenu() -> impl IntoView {
     let exports = use_exports();
     let menu = NodeRef::<leptos::html::Details>::new();
     let link = move |format: &'static str, bom: bool| {
-        move || {
-            format!(
-                "/api/v1/export?{}&format={format}{}",
-                export_query(),
-                if bom { "&bom=true" } else { "" }
-            )
-        }
+        move || format!("/api/v1/export?{}&format={format}{}", export_query(), if bom { "&bom=true" } else { "" })
     };
     let active = move || exports.jobs().iter().filter(|j| j.is_active()).count();
     let open_dialog = move |_| {
@@ -146,19 +124,10 @@ fn ExportDialog() -> impl IntoView {
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let new = NewExport {
-            name: Some(name.get_untracked()).filter(|n| !n.trim().is_empty()),
-            formats: chosen.get_untracked(),
-            view: export_query(),
-        };
+        let new = NewExport { name: Some(name.get_untracked()).filter(|n| !n.trim().is_empty()), formats: chosen.get_untracked(), view: export_query() };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let created = send_for::<ExportSummary>(
-                "POST",
-                "/api/v1/exports".into(),
-                serde_json::to_string(&new).ok(),
-            )
-            .await;
+            let created = send_for::<ExportSummary>("POST", "/api/v1/exports".into(), serde_json::to_string(&new).ok()).await;
             busy.set(false);
             match created {
                 Ok(_) => {
@@ -181,36 +150,15 @@ fn ExportDialog() -> impl IntoView {
     };
     let range = move || {
         let view = page.view.get();
-        let label = range_label(
-            &view.range,
-            page.zone.get().offset_minutes(chrono::Utc::now()),
-        );
+        let label = range_label(&view.range, page.zone.get().offset_minutes(chrono::Utc::now()));
         match view.range {
-            TimeRange::Relative(_) => {
-                format!("{label}, counted back from the moment the job starts")
-            }
+            TimeRange::Relative(_) => format!("{label}, counted back from the moment the job starts"),
             TimeRange::Absolute { .. } => label,
         }
     };
-    let filters = move || {
-        Some(describe_filters(&page.view.get()))
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| "None: every event in the range".into())
-    };
-    let count = move || {
-        page.events
-            .get()
-            .and_then(Result::ok)
-            .map(|s| crate::format::total_label(s.page.total))
-    };
-    let expiry = move || {
-        exports
-            .list
-            .get()
-            .and_then(Result::ok)
-            .map(|l| duration_label(l.expiry_hours))
-            .unwrap_or_else(|| "7 days".into())
-    };
+    let filters = move || Some(describe_filters(&page.view.get())).filter(|d| !d.is_empty()).unwrap_or_else(|| "None: every event in the range".into());
+    let count = move || page.events.get().and_then(Result::ok).map(|s| crate::format::total_label(s.page.total));
+    let expiry = move || exports.list.get().and_then(Result::ok).map(|l| duration_label(l.expiry_hours)).unwrap_or_else(|| "7 days".into());
     view! {
         <Show when=move || exports.dialog.get()>
             <div class="modal-backdrop" on:click=move |_| close()></div>
@@ -299,11 +247,7 @@ fn view_label(query: &str, offset_minutes: i32) -> String {
     let view = decode_query(query, &[]).view;
     let filters = describe_filters(&view);
     let range = range_label(&view.range, offset_minutes);
-    if filters.is_empty() {
-        format!("{range} · every event")
-    } else {
-        format!("{range} · {filters}")
-    }
+    if filters.is_empty() { format!("{range} · every event") } else { format!("{range} · {filters}") }
 }
 
 /// "Dec 3, 10:04" in the page's zone.
@@ -314,31 +258,16 @@ fn created_label(at: &str, offset_minutes: i32) -> String {
 }
 
 #[component]
-fn ExportRow(
-    job: ExportSummary,
-    deletable: bool,
-    remove: impl Fn(String) + Copy + 'static,
-) -> impl IntoView {
+fn ExportRow(job: ExportSummary, deletable: bool, remove: impl Fn(String) + Copy + 'static) -> impl IntoView {
     let now = chrono::Utc::now();
     let offset = use_page().zone.get_untracked().offset_minutes(now);
     let percent = job.progress().map(|p| (p * 100.0).round() as u32);
     let id = job.id.clone();
-    let formats = job
-        .formats
-        .iter()
-        .map(|f| f.to_uppercase())
-        .collect::<Vec<_>>()
-        .join(" · ");
-    let expiry = (job.status == "done")
-        .then(|| job.expiry_label(now))
-        .flatten();
+    let formats = job.formats.iter().map(|f| f.to_uppercase()).collect::<Vec<_>>().join(" · ");
+    let expiry = (job.status == "done").then(|| job.expiry_label(now)).flatten();
     let status = job.status.clone();
     let what = view_label(&job.view, offset);
-    let who = format!(
-        "{} · {}",
-        job.created_by,
-        created_label(&job.created_at, offset)
-    );
+    let who = format!("{} · {}", job.created_by, created_label(&job.created_at, offset));
     view! {
         <li class=format!("export-item status-{status}")>
             <div class="export-line">

@@ -69,12 +69,7 @@ fn Pill(filter: Filter, draft: RwSignal<Option<Draft>>) -> impl IntoView {
     // Each value quoted on its own ("a, b" is one value; "a", "b" two) and a wildcard outside
     // the quotes ("project."* is a prefix; "project.*" the exact text).
     let spoken: Vec<String> = filter.values().iter().map(spoken_value).collect();
-    let summary = format!(
-        "{} {} {}",
-        filter.field.label(),
-        filter.operator_label(),
-        spoken.join(", ")
-    );
+    let summary = format!("{} {} {}", filter.field.label(), filter.operator_label(), spoken.join(", "));
     let (field, negated) = (filter.field.clone(), filter.negated);
     let edit = {
         let filter = filter.clone();
@@ -148,28 +143,14 @@ fn FieldPicker(draft: RwSignal<Option<Draft>>) -> impl IntoView {
     let fields = move || -> Vec<FieldInfo> {
         let known = page.fields.get().and_then(|r| r.ok()).map(|l| l.fields);
         let all = known.unwrap_or_else(|| {
-            Field::FIXED
-                .iter()
-                .map(|f| FieldInfo {
-                    key: f.key(),
-                    label: f.label(),
-                    kind: f.kind(),
-                    values: vec![],
-                })
-                .collect()
+            Field::FIXED.iter().map(|f| FieldInfo { key: f.key(), label: f.label(), kind: f.kind(), values: vec![] }).collect()
         });
         let needle = text.get().to_ascii_lowercase();
-        all.into_iter()
-            .filter(|f| f.label.to_ascii_lowercase().contains(&needle) || f.key.contains(&needle))
-            .collect()
+        all.into_iter().filter(|f| f.label.to_ascii_lowercase().contains(&needle) || f.key.contains(&needle)).collect()
     };
     let choose = move |key: String| {
         if let Ok(field) = Field::parse(&key) {
-            draft.update(|d| {
-                if let Some(d) = d {
-                    d.field = Some(field)
-                }
-            });
+            draft.update(|d| if let Some(d) = d { d.field = Some(field) });
         }
     };
     view! {
@@ -206,22 +187,12 @@ fn ValueEditor(draft: RwSignal<Option<Draft>>, field: Field) -> impl IntoView {
     let suggestions = LocalResource::new({
         let key = key.clone();
         move || {
-            let query = encode_query(
-                &page
-                    .view
-                    .get()
-                    .with_event(None)
-                    .without_layout()
-                    .with_cursor(None),
-            );
+            let query = encode_query(&page.view.get().with_event(None).without_layout().with_cursor(None));
             let prefix = utf8_percent_encode(&text.get(), NON_ALPHANUMERIC).to_string();
-            get_json::<FieldValues>(format!(
-                "/api/v1/fields/{key}/values?{query}&prefix={prefix}"
-            ))
+            get_json::<FieldValues>(format!("/api/v1/fields/{key}/values?{query}&prefix={prefix}"))
         }
     });
-    let operator =
-        move || draft.with(|d| d.as_ref().map(|d| (d.negated, d.multi)).unwrap_or_default());
+    let operator = move || draft.with(|d| d.as_ref().map(|d| (d.negated, d.multi)).unwrap_or_default());
     let add_value = move |value: FilterValue| {
         draft.update(|d| {
             if let Some(d) = d {
@@ -262,9 +233,7 @@ fn ValueEditor(draft: RwSignal<Option<Draft>>, field: Field) -> impl IntoView {
             if !add_typed() {
                 return;
             }
-            let Some(d) = draft.get_untracked() else {
-                return;
-            };
+            let Some(d) = draft.get_untracked() else { return };
             let Some(filter) = Filter::new(field.clone(), d.negated, d.values.clone()) else {
                 error.set(Some("Add at least one value.".into()));
                 return;

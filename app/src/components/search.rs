@@ -26,9 +26,7 @@ pub fn SearchBox() -> impl IntoView {
     let on_input = move |ev: leptos::ev::Event| {
         let text = event_target_value(&ev);
         cancel();
-        pending.set_value(
-            set_timeout_with_handle(move || submit(text), Duration::from_millis(350)).ok(),
-        );
+        pending.set_value(set_timeout_with_handle(move || submit(text), Duration::from_millis(350)).ok());
     };
     view! {
         <form class="search" role="search" on:submit=move |ev| ev.prevent_default()>

@@ -13,12 +13,7 @@ use crate::query::{encode_query, Field};
 use crate::reveal::shown;
 
 /// Open when the page opens: what investigators look at first.
-const OPEN_AT_START: [Field; 4] = [
-    Field::Action,
-    Field::ActorName,
-    Field::Outcome,
-    Field::ResourceType,
-];
+const OPEN_AT_START: [Field; 4] = [Field::Action, Field::ActorName, Field::Outcome, Field::ResourceType];
 
 /// How many values a field shows before "more".
 const FIRST_VALUES: usize = 5;
@@ -28,14 +23,7 @@ const SETTLE_MS: i32 = 300;
 
 /// The view the values are counted for (not the page, the opened event, the columns).
 fn values_query(view: &crate::query::ViewState) -> String {
-    encode_query(
-        &view
-            .clone()
-            .with_event(None)
-            .without_layout()
-            .with_cursor(None)
-            .with_live(false),
-    )
+    encode_query(&view.clone().with_event(None).without_layout().with_cursor(None).with_live(false))
 }
 
 #[component]
@@ -54,12 +42,7 @@ pub fn FieldSidebar() -> impl IntoView {
     let fields = move || {
         let mut all = Field::FIXED.to_vec();
         if let Some(Ok(list)) = page.fields.get() {
-            all.extend(
-                list.fields
-                    .iter()
-                    .filter_map(|f| Field::parse(&f.key).ok())
-                    .filter(|f| matches!(f, Field::Context(_))),
-            );
+            all.extend(list.fields.iter().filter_map(|f| Field::parse(&f.key).ok()).filter(|f| matches!(f, Field::Context(_))));
         }
         all
     };
@@ -87,10 +70,7 @@ fn FieldEntry(field: Field) -> impl IntoView {
     let key = field.key();
     let filtered = {
         let field = field.clone();
-        move || {
-            page.view
-                .with(|v| v.filters().iter().any(|f| f.field == field))
-        }
+        move || page.view.with(|v| v.filters().iter().any(|f| f.field == field))
     };
     let values = LocalResource::new({
         let key = key.clone();
@@ -108,9 +88,7 @@ fn FieldEntry(field: Field) -> impl IntoView {
                 if values_query(&page.view.get_untracked()) != query {
                     return Ok(None);
                 }
-                get_json::<FieldValues>(format!("/api/v1/fields/{key}/values?{query}"))
-                    .await
-                    .map(Some)
+                get_json::<FieldValues>(format!("/api/v1/fields/{key}/values?{query}")).await.map(Some)
             }
         }
     });
@@ -142,23 +120,12 @@ fn FieldEntry(field: Field) -> impl IntoView {
 }
 
 #[component]
-fn ValueList(
-    values: FieldValues,
-    field: Field,
-    label: String,
-    all: RwSignal<bool>,
-) -> impl IntoView {
+fn ValueList(values: FieldValues, field: Field, label: String, all: RwSignal<bool>) -> impl IntoView {
     let page = use_page();
     if values.values.is_empty() {
         return view! { <p class="muted facet-note">"No values in this view."</p> }.into_any();
     }
-    let most = values
-        .values
-        .iter()
-        .map(|v| v.count)
-        .max()
-        .unwrap_or(1)
-        .max(1);
+    let most = values.values.iter().map(|v| v.count).max().unwrap_or(1).max(1);
     let more = values.values.len() > FIRST_VALUES;
     let items = values.values.into_iter().enumerate().map(|(i, v)| {
         let share = (v.count as f64 / most as f64 * 100.0).round();

@@ -4,21 +4,21 @@ use chrono::Utc;
 use leptos::prelude::*;
 
 use crate::api::EventPage;
-use crate::browser::{offer_filters, table_hit, TableHit};
 use crate::client::ClientError;
-use crate::components::columns::ColumnsMenu;
 use crate::components::icons::{Icon, IconName};
 use crate::components::live::NewEventsButton;
+use crate::browser::{offer_filters, table_hit, TableHit};
+use crate::components::columns::ColumnsMenu;
 use crate::event::Event;
-use crate::format::{describe_filters, thousands, total_label};
 use crate::live::arrived_after;
+use crate::format::{describe_filters, thousands, total_label};
 use crate::page_state::{use_page, Shown};
-use crate::query::columns::{MAX_WIDTH, MIN_WIDTH};
+use crate::rows::{column_class, rows_html, RowStyle};
 use crate::query::time_range::{RelativeRange, TimeUnit};
 use crate::query::view::PAGE_SIZES;
+use crate::query::columns::{MAX_WIDTH, MIN_WIDTH};
 use crate::query::{Field, TimeRange};
 use crate::reveal::shown;
-use crate::rows::{column_class, rows_html, RowStyle};
 
 #[component]
 pub fn Results() -> impl IntoView {
@@ -43,11 +43,7 @@ fn ResultsHeader(page: EventPage) -> impl IntoView {
     let ctx = use_page();
     let (older, newer) = (page.older.clone(), page.newer.clone());
     let at_top = ctx.now().cursor.is_none();
-    let (offset, shown, position) = (
-        page.offset,
-        page.events.len().max(ctx.page_ids().len()) as u64,
-        page.position,
-    );
+    let (offset, shown, position) = (page.offset, page.events.len().max(ctx.page_ids().len()) as u64, page.position);
     view! {
         <div class="results-head">
             <h2 class="total" aria-live="polite">
@@ -110,15 +106,7 @@ fn EventsTable(shown: Shown) -> impl IntoView {
     let events = StoredValue::new(shown.page.events);
     let write = move |events: &[Event], fresh: &[uuid::Uuid]| {
         let (columns, zone) = (page.columns.get(), page.zone.get());
-        rows_html(
-            events,
-            &RowStyle {
-                columns: &columns,
-                zone: &zone,
-                now: Utc::now(),
-            },
-            fresh,
-        )
+        rows_html(events, &RowStyle { columns: &columns, zone: &zone, now: Utc::now() }, fresh)
     };
     // Rows that came in the server's HTML stay as they are; to write them differently (other
     // columns, the browser's zone) the browser reads those events first.
@@ -150,17 +138,8 @@ fn EventsTable(shown: Shown) -> impl IntoView {
     let on_click = move |ev: leptos::ev::MouseEvent| match table_hit(&ev) {
         TableHit::Filter { is, column, value } => {
             ev.stop_propagation();
-            let Some(field) = page.columns.with_untracked(|c| c.get(column).cloned()) else {
-                return;
-            };
-            page.apply(|v| {
-                if is {
-                    v.focus_on(field, value)
-                } else {
-                    v.exclude_value(field, value)
-                }
-                .with_event(None)
-            });
+            let Some(field) = page.columns.with_untracked(|c| c.get(column).cloned()) else { return };
+            page.apply(|v| if is { v.focus_on(field, value) } else { v.exclude_value(field, value) }.with_event(None));
         }
         TableHit::Row(id) => page.apply(|v| v.with_event(Some(id))),
         TableHit::Nothing => {}
@@ -201,12 +180,7 @@ fn ColumnHeader(field: Field) -> impl IntoView {
     let page = use_page();
     let label = field.label();
     let field = StoredValue::new(field);
-    let chosen = move || {
-        field.with_value(|f| {
-            page.widths
-                .with(|w| w.iter().find(|(c, _)| c == f).map(|(_, px)| f64::from(*px)))
-        })
-    };
+    let chosen = move || field.with_value(|f| page.widths.with(|w| w.iter().find(|(c, _)| c == f).map(|(_, px)| f64::from(*px))));
     // While dragging: where the pointer went down and the width then; the width shown now.
     let drag = RwSignal::new(None::<(f64, f64)>);
     let dragged = RwSignal::new(None::<f64>);
@@ -251,14 +225,8 @@ fn read_shown_events(page: crate::page_state::Page, into: RwSignal<Option<Vec<Ev
     view.limit = (ids.len() as u32 + 50).min(crate::query::view::MAX_LIMIT);
     let query = crate::page_state::events_query(&view);
     leptos::task::spawn_local(async move {
-        if let Ok(read) =
-            crate::client::get_json::<EventPage>(format!("/api/v1/events?{query}")).await
-        {
-            into.set(Some(
-                ids.iter()
-                    .filter_map(|id| read.events.iter().find(|e| e.id == *id).cloned())
-                    .collect(),
-            ));
+        if let Ok(read) = crate::client::get_json::<EventPage>(format!("/api/v1/events?{query}")).await {
+            into.set(Some(ids.iter().filter_map(|id| read.events.iter().find(|e| e.id == *id).cloned()).collect()));
         }
     });
 }
@@ -269,16 +237,8 @@ pub fn position_label(offset: Option<u64>, shown: u64, total: crate::api::Total)
     let everything = total.exact && shown >= total.count;
     match offset {
         Some(first) if shown > 0 && !everything => {
-            let of = if total.exact {
-                total_label(total)
-            } else {
-                format!("more than {} events", thousands(total.count))
-            };
-            format!(
-                "{}–{} of {of}",
-                thousands(first + 1),
-                thousands(first + shown)
-            )
+            let of = if total.exact { total_label(total) } else { format!("more than {} events", thousands(total.count)) };
+            format!("{}–{} of {of}", thousands(first + 1), thousands(first + shown))
         }
         _ => total_label(total),
     }
@@ -330,53 +290,12 @@ mod tests {
 
     #[test]
     fn the_header_says_which_events_of_how_many() {
-        let total = Total {
-            count: 1234,
-            exact: true,
-        };
+        let total = Total { count: 1234, exact: true };
         assert_eq!(position_label(Some(0), 50, total), "1–50 of 1,234 events");
-        assert_eq!(
-            position_label(Some(1200), 34, total),
-            "1,201–1,234 of 1,234 events"
-        );
-        assert_eq!(
-            position_label(None, 50, total),
-            "1,234 events",
-            "an old link's cursor has no position"
-        );
-        assert_eq!(
-            position_label(
-                Some(0),
-                0,
-                Total {
-                    count: 0,
-                    exact: true
-                }
-            ),
-            "0 events"
-        );
-        assert_eq!(
-            position_label(
-                Some(0),
-                30,
-                Total {
-                    count: 30,
-                    exact: true
-                }
-            ),
-            "30 events",
-            "all on one page"
-        );
-        assert_eq!(
-            position_label(
-                Some(0),
-                50,
-                Total {
-                    count: 10_000,
-                    exact: false
-                }
-            ),
-            "1–50 of more than 10,000 events"
-        );
+        assert_eq!(position_label(Some(1200), 34, total), "1,201–1,234 of 1,234 events");
+        assert_eq!(position_label(None, 50, total), "1,234 events", "an old link's cursor has no position");
+        assert_eq!(position_label(Some(0), 0, Total { count: 0, exact: true }), "0 events");
+        assert_eq!(position_label(Some(0), 30, Total { count: 30, exact: true }), "30 events", "all on one page");
+        assert_eq!(position_label(Some(0), 50, Total { count: 10_000, exact: false }), "1–50 of more than 10,000 events");
     }
 }

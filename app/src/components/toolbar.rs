@@ -12,10 +12,7 @@ use crate::query::{encode_query, Bounds, TimeRange};
 /// The window the page currently shows (relative ranges resolved by the server).
 fn shown_window() -> Bounds {
     let page = use_page();
-    let from_page = page.events.get().and_then(|r| r.ok()).map(|s| Bounds {
-        from: s.page.from,
-        to: s.page.to,
-    });
+    let from_page = page.events.get().and_then(|r| r.ok()).map(|s| Bounds { from: s.page.from, to: s.page.to });
     from_page.unwrap_or_else(|| page.now().range.resolve(Utc::now()))
 }
 
@@ -37,24 +34,13 @@ pub fn RangePicker() -> impl IntoView {
     let local_value = move |t: DateTime<Utc>| {
         let offset = page.zone.get_untracked().offset_minutes(t);
         let l = (t + chrono::Duration::minutes(i64::from(offset))).naive_utc();
-        format!(
-            "{}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            l.year(),
-            l.month(),
-            l.day(),
-            l.hour(),
-            l.minute(),
-            l.second()
-        )
+        format!("{}-{:02}-{:02}T{:02}:{:02}:{:02}", l.year(), l.month(), l.day(), l.hour(), l.minute(), l.second())
     };
     let apply_custom = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let read = |r: NodeRef<leptos::html::Input>| r.get().map(|i| i.value()).unwrap_or_default();
         let zone = page.zone.get_untracked();
-        match (
-            parse_local(&read(from_input), zone.shows_utc()),
-            parse_local(&read(to_input), zone.shows_utc()),
-        ) {
+        match (parse_local(&read(from_input), zone.shows_utc()), parse_local(&read(to_input), zone.shows_utc())) {
             (Some(from), Some(to)) if from < to => {
                 error.set(None);
                 open.set(false);
@@ -119,9 +105,7 @@ fn parse_datetime_local(text: &str) -> Option<chrono::NaiveDateTime> {
     let (date, time) = text.split_once('T')?;
     let mut d = date.splitn(3, '-').map(|p| p.parse::<u32>().ok());
     let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let mut t = time
-        .splitn(3, ':')
-        .map(|p| p.split('.').next().and_then(|p| p.parse::<u32>().ok()));
+    let mut t = time.splitn(3, ':').map(|p| p.split('.').next().and_then(|p| p.parse::<u32>().ok()));
     let (h, min) = (t.next()??, t.next()??);
     let sec = t.next().flatten().unwrap_or(0);
     chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, day)?.and_hms_opt(h, min, sec)
@@ -136,10 +120,7 @@ pub fn CopyLink() -> impl IntoView {
         let mut view = page.now();
         if pinned {
             let window = shown_window();
-            view = view
-                .with_range(TimeRange::absolute(window.from, window.to))
-                .with_live(false)
-                .with_cursor(page.now().cursor);
+            view = view.with_range(TimeRange::absolute(window.from, window.to)).with_live(false).with_cursor(page.now().cursor);
         }
         // Columns this browser chose travel with the link (a colleague sees the same table).
         let columns = page.columns.get_untracked();
@@ -153,15 +134,8 @@ pub fn CopyLink() -> impl IntoView {
         let link = format!("{}/?{}", origin(), encode_query(&view));
         open.set(false);
         copy_text(link, move |ok| {
-            copied.set(Some(if ok {
-                "Link copied"
-            } else {
-                "Copying failed: copy the address bar instead"
-            }));
-            set_timeout(
-                move || copied.set(None),
-                std::time::Duration::from_millis(2500),
-            );
+            copied.set(Some(if ok { "Link copied" } else { "Copying failed: copy the address bar instead" }));
+            set_timeout(move || copied.set(None), std::time::Duration::from_millis(2500));
         });
     };
     view! {
@@ -221,18 +195,9 @@ mod tests {
     #[test]
     fn datetime_local_values_parse() {
         let at = |s: &str| parse_datetime_local(s).map(|t| t.to_string());
-        assert_eq!(
-            at("2026-11-21T10:00").as_deref(),
-            Some("2026-11-21 10:00:00")
-        );
-        assert_eq!(
-            at("2026-11-21T10:00:05").as_deref(),
-            Some("2026-11-21 10:00:05")
-        );
-        assert_eq!(
-            at("2026-11-21T10:00:05.250").as_deref(),
-            Some("2026-11-21 10:00:05")
-        );
+        assert_eq!(at("2026-11-21T10:00").as_deref(), Some("2026-11-21 10:00:00"));
+        assert_eq!(at("2026-11-21T10:00:05").as_deref(), Some("2026-11-21 10:00:05"));
+        assert_eq!(at("2026-11-21T10:00:05.250").as_deref(), Some("2026-11-21 10:00:05"));
         assert_eq!(at("2026-13-01T10:00"), None);
         assert_eq!(at("yesterday"), None);
     }

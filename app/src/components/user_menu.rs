@@ -19,16 +19,8 @@ pub fn use_me() -> Resource<Result<Me, ClientError>> {
 }
 
 fn initials(name: &str) -> String {
-    let letters: String = name
-        .split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .collect();
-    if letters.is_empty() {
-        "?".into()
-    } else {
-        letters.to_uppercase()
-    }
+    let letters: String = name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();
+    if letters.is_empty() { "?".into() } else { letters.to_uppercase() }
 }
 
 #[component]

@@ -12,9 +12,7 @@ fn sign_in_message(error: Option<&str>) -> Option<&'static str> {
     match error? {
         "invalid" => Some("The email or password is not right."),
         "throttled" => Some("Too many attempts. Wait a minute, then try again."),
-        "unavailable" => {
-            Some("Auditorium cannot reach its database right now. Try again in a few seconds.")
-        }
+        "unavailable" => Some("Auditorium cannot reach its database right now. Try again in a few seconds."),
         _ => Some("Signing in did not work. Try again."),
     }
 }

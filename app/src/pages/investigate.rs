@@ -22,9 +22,7 @@ use crate::components::toolbar::{CopyLink, RangePicker, ZoneToggle};
 use crate::components::user_menu::{use_me, UserMenu};
 use crate::live::LiveState;
 use crate::page_state::{ChartData, Page, Shown};
-use crate::query::columns::{
-    columns_from_cookie, widths_from_cookie, COLUMNS_COOKIE, WIDTHS_COOKIE,
-};
+use crate::query::columns::{columns_from_cookie, widths_from_cookie, COLUMNS_COOKIE, WIDTHS_COOKIE};
 use crate::query::{decode_query, encode_query, ViewState};
 use crate::zone::{cookie, current_cookies, zone_from_cookies, DisplayZone};
 
@@ -35,94 +33,38 @@ pub fn InvestigatePage() -> impl IntoView {
     let decoded = Memo::new(move |_| decode_query(&location.search.get(), &[]));
     let view = Memo::new(move |_| {
         let d = decoded.get();
-        if d.is_empty {
-            ViewState::page_default()
-                .with_columns(d.view.columns)
-                .with_widths(d.view.widths)
-        } else {
-            d.view
-        }
+        if d.is_empty { ViewState::page_default().with_columns(d.view.columns).with_widths(d.view.widths) } else { d.view }
     });
     let problems = Memo::new(move |_| decoded.get().problems);
     let go = Callback::new(move |v: ViewState| {
-        navigate(
-            &format!("/?{}", encode_query(&v)),
-            NavigateOptions {
-                scroll: false,
-                ..Default::default()
-            },
-        );
+        navigate(&format!("/?{}", encode_query(&v)), NavigateOptions { scroll: false, ..Default::default() });
     });
     // The page of events depends on everything but the opened event.
     // (A server-side render that was abandoned disposes the view while its resources' tasks
     // may still ask: they then keep the query they had instead of panicking.)
     let events_query = Memo::new(move |before: Option<&String>| {
-        view.try_with(crate::page_state::events_query)
-            .unwrap_or_else(|| before.cloned().unwrap_or_default())
+        view.try_with(crate::page_state::events_query).unwrap_or_else(|| before.cloned().unwrap_or_default())
     });
-    let events = Resource::new(
-        move || events_query.get(),
-        |q| async move {
-            get_json::<EventPage>(format!("/api/v1/events?{q}"))
-                .await
-                .map(Shown::fetched)
-        },
-    );
+    let events = Resource::new(move || events_query.get(), |q| async move {
+        get_json::<EventPage>(format!("/api/v1/events?{q}")).await.map(Shown::fetched)
+    });
     let fields = LocalResource::new(|| get_json::<FieldList>("/api/v1/fields".into()));
     let zone = RwSignal::new(zone_from_cookies(&current_cookies()));
     // The chart depends on the selection and the display zone, not on paging or the opened row.
     let histogram_query = Memo::new(move |before: Option<&String>| {
-        let (Some(v), Some(z)) = (view.try_get(), zone.try_get()) else {
-            return before.cloned().unwrap_or_default();
-        };
-        let v = v
-            .with_event(None)
-            .without_layout()
-            .with_live(false)
-            .with_cursor(None)
-            .with_limit(crate::query::view::DEFAULT_LIMIT);
-        let tz = if z.shows_utc() {
-            "UTC".to_string()
-        } else {
-            z.name.unwrap_or_else(|| "UTC".into())
-        };
-        format!(
-            "{}{}",
-            encode_query(&v),
-            crate::query::codec::extra_param("tz", &tz)
-        )
+        let (Some(v), Some(z)) = (view.try_get(), zone.try_get()) else { return before.cloned().unwrap_or_default() };
+        let v = v.with_event(None).without_layout().with_live(false).with_cursor(None).with_limit(crate::query::view::DEFAULT_LIMIT);
+        let tz = if z.shows_utc() { "UTC".to_string() } else { z.name.unwrap_or_else(|| "UTC".into()) };
+        format!("{}{}", encode_query(&v), crate::query::codec::extra_param("tz", &tz))
     });
-    let histogram = Resource::new(
-        move || histogram_query.get(),
-        |q| async move {
-            get_json::<Histogram>(format!("/api/v1/histogram?{q}"))
-                .await
-                .map(ChartData)
-        },
-    );
-    let own_columns = RwSignal::new(columns_from_cookie(
-        cookie(&current_cookies(), COLUMNS_COOKIE).as_deref(),
-    ));
+    let histogram = Resource::new(move || histogram_query.get(), |q| async move {
+        get_json::<Histogram>(format!("/api/v1/histogram?{q}")).await.map(ChartData)
+    });
+    let own_columns = RwSignal::new(columns_from_cookie(cookie(&current_cookies(), COLUMNS_COOKIE).as_deref()));
     let columns = Memo::new(move |_| view.get().columns.unwrap_or_else(|| own_columns.get()));
-    let own_widths = RwSignal::new(widths_from_cookie(
-        cookie(&current_cookies(), WIDTHS_COOKIE).as_deref(),
-    ));
+    let own_widths = RwSignal::new(widths_from_cookie(cookie(&current_cookies(), WIDTHS_COOKIE).as_deref()));
     let widths = Memo::new(move |_| view.get().widths.unwrap_or_else(|| own_widths.get()));
-    let page = Page {
-        view,
-        problems,
-        go,
-        events,
-        histogram,
-        fields,
-        zone,
-        columns,
-        own_columns,
-        widths,
-        own_widths,
-        loading: RwSignal::new(false),
-        live: LiveState::new(),
-    };
+    let page = Page { view, problems, go, events, histogram, fields, zone, columns, own_columns, widths, own_widths, loading: RwSignal::new(false), live: LiveState::new() };
     provide_context(page);
     Exports::provide();
     crate::browser::keep_live(page);
@@ -170,18 +112,8 @@ pub fn InvestigatePage() -> impl IntoView {
 fn AlertMe() -> impl IntoView {
     let page = crate::page_state::use_page();
     let href = move || {
-        let view = page
-            .view
-            .get()
-            .with_cursor(None)
-            .with_event(None)
-            .with_columns(None)
-            .with_widths(None)
-            .with_live(false);
-        format!(
-            "/alerts?view={}",
-            crate::insight::segment(&crate::query::encode_query(&view))
-        )
+        let view = page.view.get().with_cursor(None).with_event(None).with_columns(None).with_widths(None).with_live(false);
+        format!("/alerts?view={}", crate::insight::segment(&encode_query(&view)))
     };
     view! {
         <a class="button" href=href title="Alert me when this happens">
@@ -220,13 +152,9 @@ fn keyboard_shortcuts(page: Page) {
 
 /// Opens the details of the next older (or newer) event in the table; whether there was one.
 fn step_details(page: Page, older: bool) -> bool {
-    let Some(opened) = page.now().event else {
-        return false;
-    };
+    let Some(opened) = page.now().event else { return false };
     let (newer, next_older) = page.neighbours(opened);
-    let Some(to) = (if older { next_older } else { newer }) else {
-        return false;
-    };
+    let Some(to) = (if older { next_older } else { newer }) else { return false };
     page.apply(|v| v.with_event(Some(to)));
     true
 }

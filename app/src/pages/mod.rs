@@ -58,9 +58,7 @@ pub fn App() -> impl IntoView {
 /// server chose for this request (no other inline script runs).
 fn provide_csp_nonce() {
     #[cfg(feature = "ssr")]
-    if let Some(nonce) = use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<CspNonce>().cloned())
-    {
+    if let Some(nonce) = use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<CspNonce>().cloned()) {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0));
     }
 }

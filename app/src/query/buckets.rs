@@ -2,24 +2,8 @@
 
 /// Round widths in seconds: 1s … 30s, 1m … 30m, 1h … 12h, 1d, 2d, 7d, 14d, 30d.
 pub const LADDER: [i64; 18] = [
-    1,
-    5,
-    10,
-    30,
-    60,
-    300,
-    600,
-    1800,
-    3600,
-    3 * 3600,
-    6 * 3600,
-    12 * 3600,
-    86_400,
-    2 * 86_400,
-    7 * 86_400,
-    14 * 86_400,
-    30 * 86_400,
-    90 * 86_400,
+    1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 2 * 86_400, 7 * 86_400,
+    14 * 86_400, 30 * 86_400, 90 * 86_400,
 ];
 
 /// At most this many bars.
@@ -29,14 +13,11 @@ pub const MAX_BARS: i64 = 120;
 /// the ladder (ranges of decades), whole days, as many as it takes to stay within 120 bars.
 pub fn bucket_width(range_seconds: i64) -> i64 {
     let range = range_seconds.max(1);
-    LADDER
-        .into_iter()
-        .find(|w| (range + w - 1) / w <= MAX_BARS)
-        .unwrap_or_else(|| {
-            // One bar less: aligning the first bucket to a calendar boundary may add one.
-            let days = (range + (MAX_BARS - 1) * 86_400 - 1) / ((MAX_BARS - 1) * 86_400);
-            days.max(90) * 86_400
-        })
+    LADDER.into_iter().find(|w| (range + w - 1) / w <= MAX_BARS).unwrap_or_else(|| {
+        // One bar less: aligning the first bucket to a calendar boundary may add one.
+        let days = (range + (MAX_BARS - 1) * 86_400 - 1) / ((MAX_BARS - 1) * 86_400);
+        days.max(90) * 86_400
+    })
 }
 
 /// Day-sized widths follow the calendar of the viewer's time zone.
@@ -60,21 +41,11 @@ mod tests {
 
     #[test]
     fn presets_get_between_40_and_120_bars() {
-        for (range, expected) in [
-            (15 * 60, 10),
-            (3600, 30),
-            (24 * 3600, 1800),
-            (7 * 86_400, 3 * 3600),
-            (30 * 86_400, 6 * 3600),
-            (365 * 86_400, 7 * 86_400),
-        ] {
+        for (range, expected) in [(15 * 60, 10), (3600, 30), (24 * 3600, 1800), (7 * 86_400, 3 * 3600), (30 * 86_400, 6 * 3600), (365 * 86_400, 7 * 86_400)] {
             let width = bucket_width(range);
             assert_eq!(width, expected, "range {range}");
             let bars = range / width;
-            assert!(
-                (40..=120).contains(&bars),
-                "{range}s -> {bars} bars of {width}s"
-            );
+            assert!((40..=120).contains(&bars), "{range}s -> {bars} bars of {width}s");
         }
     }
 
@@ -91,11 +62,7 @@ mod tests {
             let range = years * 365 * 86_400;
             let width = bucket_width(range);
             assert_eq!(width % 86_400, 0);
-            assert!(
-                (range + width - 1) / width < MAX_BARS,
-                "{years} years: {} bars",
-                range / width
-            );
+            assert!((range + width - 1) / width < MAX_BARS, "{years} years: {} bars", range / width);
         }
     }
 

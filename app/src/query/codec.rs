@@ -68,11 +68,7 @@ pub fn encode_query(view: &ViewState) -> String {
         }
     }
     for filter in view.filters() {
-        let key = if filter.negated {
-            format!("{}!", filter.field.key())
-        } else {
-            filter.field.key()
-        };
+        let key = if filter.negated { format!("{}!", filter.field.key()) } else { filter.field.key() };
         params.push((key, encode_values(filter.values())));
     }
     if let Some(q) = &view.search {
@@ -106,19 +102,12 @@ pub fn encode_query(view: &ViewState) -> String {
 /// Decodes a query string (with or without the leading `?`). Never fails: every parameter
 /// that cannot be used is reported in `problems` and left out of the view.
 pub fn decode_query(query: &str, extra_params: &[&str]) -> DecodedQuery {
-    let mut out = DecodedQuery {
-        is_empty: true,
-        ..DecodedQuery::default()
-    };
+    let mut out = DecodedQuery { is_empty: true, ..DecodedQuery::default() };
     let mut seen: Vec<String> = Vec::new();
     let (mut relative, mut from, mut to) = (None, None, None);
     let mut filters: Vec<(Field, bool, Vec<FilterValue>)> = Vec::new();
 
-    for pair in query
-        .trim_start_matches('?')
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
+    for pair in query.trim_start_matches('?').split('&').filter(|p| !p.is_empty()) {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let (key, value) = match (unescape(raw_key), unescape(raw_value)) {
             (Ok(k), Ok(v)) => (k, v),
@@ -138,10 +127,7 @@ pub fn decode_query(query: &str, extra_params: &[&str]) -> DecodedQuery {
         }
         // Columns are how the table looks, not what it selects: the default view keeps them.
         out.is_empty &= key == "cols" || key == "colw";
-        let scalar = matches!(
-            key.as_str(),
-            "range" | "from" | "to" | "q" | "live" | "limit" | "cursor" | "event" | "cols" | "colw"
-        );
+        let scalar = matches!(key.as_str(), "range" | "from" | "to" | "q" | "live" | "limit" | "cursor" | "event" | "cols" | "colw");
         if scalar {
             if seen.contains(&key) {
                 out.problem(&key, "is given more than once");
@@ -158,9 +144,7 @@ pub fn decode_query(query: &str, extra_params: &[&str]) -> DecodedQuery {
             }
             // Fields are joined by line breaks in the searched text: a search holding one
             // would match across two fields.
-            "q" if value.contains(crate::event::SEARCH_SEPARATOR) => {
-                Err("must be one line (no line breaks)".into())
-            }
+            "q" if value.contains(crate::event::SEARCH_SEPARATOR) => Err("must be one line (no line breaks)".into()),
             "q" => {
                 out.view.search = (!value.is_empty()).then_some(value);
                 Ok(())
@@ -174,9 +158,7 @@ pub fn decode_query(query: &str, extra_params: &[&str]) -> DecodedQuery {
                 Ok(n @ 1..=MAX_LIMIT) => Ok(out.view.limit = n),
                 _ => Err(format!("must be a whole number from 1 to {MAX_LIMIT}")),
             },
-            "cursor" if value.is_empty() || value.len() > MAX_CURSOR_LEN => {
-                Err("is not a valid page cursor".into())
-            }
+            "cursor" if value.is_empty() || value.len() > MAX_CURSOR_LEN => Err("is not a valid page cursor".into()),
             "cursor" => Ok(out.view.cursor = Some(value)),
             "cols" => parse_columns(&value).map(|c| out.view.columns = Some(c)),
             "colw" => parse_widths(&value).map(|w| out.view.widths = Some(w)),
@@ -190,10 +172,7 @@ pub fn decode_query(query: &str, extra_params: &[&str]) -> DecodedQuery {
                 };
                 Field::parse(field_key).and_then(|field| {
                     let values = parse_values(&field, &value)?;
-                    match filters
-                        .iter_mut()
-                        .find(|(f, n, _)| *f == field && *n == negated)
-                    {
+                    match filters.iter_mut().find(|(f, n, _)| *f == field && *n == negated) {
                         Some((_, _, existing)) => existing.extend(values),
                         None => filters.push((field, negated, values)),
                     }
@@ -233,10 +212,7 @@ pub fn decode_query(query: &str, extra_params: &[&str]) -> DecodedQuery {
 
 impl DecodedQuery {
     fn problem(&mut self, param: &str, message: &str) {
-        self.problems.push(QueryProblem {
-            param: param.to_string(),
-            message: message.to_string(),
-        });
+        self.problems.push(QueryProblem { param: param.to_string(), message: message.to_string() });
     }
 }
 
@@ -251,9 +227,7 @@ pub fn extra_param(key: &str, value: &str) -> String {
 
 fn unescape(text: &str) -> Result<String, std::str::Utf8Error> {
     let spaced = text.replace('+', " ");
-    percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(|s| s.into_owned())
+    percent_decode_str(&spaced).decode_utf8().map(|s| s.into_owned())
 }
 
 #[cfg(test)]
@@ -267,27 +241,17 @@ mod tests {
         let decoded = decode_query(url, &[]);
         assert_eq!(decoded.problems, vec![]);
         assert_eq!(decoded.view.filters().len(), 4);
-        assert_eq!(
-            decoded.view.range,
-            TimeRange::Relative(RelativeRange::new(24, TimeUnit::Hour))
-        );
+        assert_eq!(decoded.view.range, TimeRange::Relative(RelativeRange::new(24, TimeUnit::Hour)));
         assert_eq!(encode_query(&decoded.view), url);
     }
 
     #[test]
     fn special_characters_are_escaped_and_restored() {
         let view = ViewState::default()
-            .with_filter_values(
-                Field::ResourceName,
-                false,
-                [FilterValue::Exact("a,b & c=d #1 50% \"q\" 🚀".into())],
-            )
+            .with_filter_values(Field::ResourceName, false, [FilterValue::Exact("a,b & c=d #1 50% \"q\" 🚀".into())])
             .with_search("ünïcode + space");
         let encoded = encode_query(&view);
-        assert!(
-            !encoded.contains(' ') && !encoded.contains('#') && !encoded.contains('"'),
-            "{encoded}"
-        );
+        assert!(!encoded.contains(' ') && !encoded.contains('#') && !encoded.contains('"'), "{encoded}");
         assert_eq!(decode_query(&encoded, &[]).view, view);
     }
 
@@ -296,11 +260,7 @@ mod tests {
         let decoded = decode_query("?range=24x&action=a&colour=red&status=999&limit=0", &[]);
         let params: Vec<&str> = decoded.problems.iter().map(|p| p.param.as_str()).collect();
         assert_eq!(params, vec!["range", "colour", "status", "limit"]);
-        assert_eq!(
-            decoded.view.filters().len(),
-            1,
-            "the good action filter survives"
-        );
+        assert_eq!(decoded.view.filters().len(), 1, "the good action filter survives");
     }
 
     #[test]
@@ -313,25 +273,16 @@ mod tests {
     fn absolute_ranges_and_conflicts() {
         let ok = decode_query("from=2026-11-20T10:00:00Z&to=2026-11-20T11:00:00.5Z", &[]);
         assert!(ok.problems.is_empty());
-        assert_eq!(
-            encode_query(&ok.view),
-            "from=2026-11-20T10:00:00Z&to=2026-11-20T11:00:00.500Z"
-        );
+        assert_eq!(encode_query(&ok.view), "from=2026-11-20T10:00:00Z&to=2026-11-20T11:00:00.500Z");
         let reversed = decode_query("from=2026-11-20T10:00:00Z&to=2026-11-20T09:00:00Z", &[]);
         assert_eq!(reversed.problems[0].param, "to");
-        assert_eq!(
-            decode_query("range=1h&from=2026-11-20T10:00:00Z", &[]).problems[0].param,
-            "range"
-        );
+        assert_eq!(decode_query("range=1h&from=2026-11-20T10:00:00Z", &[]).problems[0].param, "range");
     }
 
     #[test]
     fn extras_are_passed_through_and_emptiness_is_known() {
         let decoded = decode_query("prefix=us&range=1h", &["prefix"]);
-        assert_eq!(
-            decoded.extras,
-            vec![("prefix".to_string(), "us".to_string())]
-        );
+        assert_eq!(decoded.extras, vec![("prefix".to_string(), "us".to_string())]);
         assert!(!decoded.is_empty);
         assert!(decode_query("", &[]).is_empty);
         assert!(decode_query("prefix=x", &["prefix"]).is_empty);
@@ -349,31 +300,17 @@ mod tests {
     fn a_zone_with_a_plus_sign_reaches_the_server_intact() {
         for zone in ["Etc/GMT+5", "America/Argentina/Buenos_Aires", "Etc/GMT-14"] {
             let query = format!("range=1h{}", extra_param("tz", zone));
-            assert_eq!(
-                decode_query(&query, &["tz"]).extras,
-                vec![("tz".to_string(), zone.to_string())],
-                "{query}"
-            );
+            assert_eq!(decode_query(&query, &["tz"]).extras, vec![("tz".to_string(), zone.to_string())], "{query}");
         }
     }
 
     #[test]
     fn nul_characters_are_refused_in_any_parameter() {
-        for query in [
-            "q=%00",
-            "action=%00",
-            "actor.name=a%00b",
-            "prefix=%00",
-            "tz=UTC%00",
-            "%00=1",
-        ] {
+        for query in ["q=%00", "action=%00", "actor.name=a%00b", "prefix=%00", "tz=UTC%00", "%00=1"] {
             let decoded = decode_query(query, &["prefix", "tz"]);
             assert_eq!(decoded.problems.len(), 1, "{query}: {:?}", decoded.problems);
             assert!(decoded.problems[0].message.contains("NUL"), "{query}");
-            assert!(
-                decoded.extras.is_empty(),
-                "{query}: a refused value is not passed on"
-            );
+            assert!(decoded.extras.is_empty(), "{query}: a refused value is not passed on");
         }
     }
 }

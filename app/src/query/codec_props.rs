@@ -15,29 +15,13 @@ use super::view::ViewState;
 fn nasty_text() -> impl Strategy<Value = String> {
     prop::collection::vec(
         prop_oneof![
-            Just(",".to_string()),
-            Just("\\".to_string()),
-            Just("*".to_string()),
-            Just("=".to_string()),
-            Just("&".to_string()),
-            Just("#".to_string()),
-            Just("%".to_string()),
-            Just("+".to_string()),
-            Just("\"".to_string()),
-            Just("'".to_string()),
-            Just(" ".to_string()),
-            Just("?".to_string()),
-            Just("🚀".to_string()),
-            Just("ü".to_string()),
-            Just("日本".to_string()),
-            Just("%20".to_string()),
-            Just("!".to_string()),
-            Just("\n".to_string()),
-            "[a-z0-9._/-]{1,6}".prop_map(String::from),
+            Just(",".to_string()), Just("\\".to_string()), Just("*".to_string()), Just("=".to_string()),
+            Just("&".to_string()), Just("#".to_string()), Just("%".to_string()), Just("+".to_string()),
+            Just("\"".to_string()), Just("'".to_string()), Just(" ".to_string()), Just("?".to_string()),
+            Just("🚀".to_string()), Just("ü".to_string()), Just("日本".to_string()), Just("%20".to_string()),
+            Just("!".to_string()), Just("\n".to_string()), "[a-z0-9._/-]{1,6}".prop_map(String::from),
             // Any character but NUL, which no stored text can hold (the codec refuses it).
-            any::<char>()
-                .prop_filter("not NUL", |c| *c != '\0')
-                .prop_map(|c| c.to_string()),
+            any::<char>().prop_filter("not NUL", |c| *c != '\0').prop_map(|c| c.to_string()),
         ],
         1..8,
     )
@@ -59,9 +43,9 @@ fn value_for(field: &Field) -> BoxedStrategy<FilterValue> {
         ]
         .boxed(),
         Field::Method => "[A-Z]{1,8}".prop_map(FilterValue::Exact).boxed(),
-        Field::Outcome | Field::ActorType => prop::sample::select(field.known_values())
-            .prop_map(|v| FilterValue::Exact(v.to_string()))
-            .boxed(),
+        Field::Outcome | Field::ActorType => {
+            prop::sample::select(field.known_values()).prop_map(|v| FilterValue::Exact(v.to_string())).boxed()
+        }
         _ => prop_oneof![
             nasty_text().prop_map(FilterValue::Exact),
             prop_oneof![Just(String::new()), nasty_text()].prop_map(FilterValue::Prefix),
@@ -78,29 +62,14 @@ fn filter() -> impl Strategy<Value = (Field, bool, Vec<FilterValue>)> {
 }
 
 fn range() -> impl Strategy<Value = TimeRange> {
-    let units = prop::sample::select(vec![
-        TimeUnit::Second,
-        TimeUnit::Minute,
-        TimeUnit::Hour,
-        TimeUnit::Day,
-        TimeUnit::Week,
-    ]);
+    let units = prop::sample::select(vec![TimeUnit::Second, TimeUnit::Minute, TimeUnit::Hour, TimeUnit::Day, TimeUnit::Week]);
     prop_oneof![
         (1u32..500, units).prop_map(|(n, u)| TimeRange::Relative(RelativeRange::new(n, u))),
-        (
-            946_684_800_000i64..4_102_444_800_000,
-            1i64..10_000_000_000,
-            any::<bool>()
-        )
-            .prop_map(|(from, len, open)| {
-                let from = DateTime::from_timestamp_millis(from).unwrap_or_default();
-                let to = DateTime::from_timestamp_millis(from.timestamp_millis() + len)
-                    .unwrap_or_default();
-                TimeRange::Absolute {
-                    from,
-                    to: (!open).then_some(to),
-                }
-            }),
+        (946_684_800_000i64..4_102_444_800_000, 1i64..10_000_000_000, any::<bool>()).prop_map(|(from, len, open)| {
+            let from = DateTime::from_timestamp_millis(from).unwrap_or_default();
+            let to = DateTime::from_timestamp_millis(from.timestamp_millis() + len).unwrap_or_default();
+            TimeRange::Absolute { from, to: (!open).then_some(to) }
+        }),
     ]
 }
 
@@ -123,23 +92,15 @@ fn view() -> impl Strategy<Value = ViewState> {
         prop::option::of(prop::sample::subsequence(column_choices(), 1..6)),
         prop::option::of(prop::collection::vec(48u16..=960, 0..4)),
     )
-        .prop_map(
-            |(range, filters, search, cursor, limit, live, event, columns, widths)| {
-                let widths = widths.map(|w| column_choices().into_iter().zip(w).collect());
-                let mut view = ViewState::default()
-                    .with_range(range)
-                    .with_limit(limit)
-                    .with_live(live)
-                    .with_event(event)
-                    .with_columns(columns)
-                    .with_widths(widths);
-                for (field, negated, values) in filters {
-                    view = view.with_filter_values(field, negated, values);
-                }
-                view.search = search;
-                view.with_cursor(cursor)
-            },
-        )
+        .prop_map(|(range, filters, search, cursor, limit, live, event, columns, widths)| {
+            let widths = widths.map(|w| column_choices().into_iter().zip(w).collect());
+            let mut view = ViewState::default().with_range(range).with_limit(limit).with_live(live).with_event(event).with_columns(columns).with_widths(widths);
+            for (field, negated, values) in filters {
+                view = view.with_filter_values(field, negated, values);
+            }
+            view.search = search;
+            view.with_cursor(cursor)
+        })
 }
 
 proptest! {

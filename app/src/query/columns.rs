@@ -5,14 +5,8 @@
 use super::field::Field;
 
 /// What the table shows when nobody chose otherwise.
-pub const DEFAULT_COLUMNS: [Field; 6] = [
-    Field::ActorName,
-    Field::Action,
-    Field::Method,
-    Field::Status,
-    Field::ResourceName,
-    Field::Outcome,
-];
+pub const DEFAULT_COLUMNS: [Field; 6] =
+    [Field::ActorName, Field::Action, Field::Method, Field::Status, Field::ResourceName, Field::Outcome];
 
 /// More columns than this would not fit on any screen.
 pub const MAX_COLUMNS: usize = 12;
@@ -33,14 +27,9 @@ pub type Widths = Vec<(Field, u16)>;
 pub fn parse_widths(text: &str) -> Result<Widths, String> {
     let mut widths: Widths = Vec::new();
     for item in text.split(',').map(str::trim).filter(|k| !k.is_empty()) {
-        let (key, px) = item
-            .split_once(':')
-            .ok_or_else(|| format!("{item:?} is not field:width"))?;
+        let (key, px) = item.split_once(':').ok_or_else(|| format!("{item:?} is not field:width"))?;
         let field = Field::parse(key).map_err(|e| format!("width of {key:?}: {e}"))?;
-        let px: u16 = px
-            .parse()
-            .ok()
-            .filter(|w| (MIN_WIDTH..=MAX_WIDTH).contains(w))
+        let px: u16 = px.parse().ok().filter(|w| (MIN_WIDTH..=MAX_WIDTH).contains(w))
             .ok_or_else(|| format!("width of {key:?} must be {MIN_WIDTH}-{MAX_WIDTH} pixels"))?;
         if widths.iter().any(|(f, _)| *f == field) {
             return Err(format!("width of {key:?} is given twice"));
@@ -51,11 +40,7 @@ pub fn parse_widths(text: &str) -> Result<Widths, String> {
 }
 
 pub fn encode_widths(widths: &[(Field, u16)]) -> String {
-    widths
-        .iter()
-        .map(|(f, w)| format!("{}:{w}", f.key()))
-        .collect::<Vec<_>>()
-        .join(",")
+    widths.iter().map(|(f, w)| format!("{}:{w}", f.key())).collect::<Vec<_>>().join(",")
 }
 
 /// The widths with `field` set to `px` (clamped to the allowed range).
@@ -70,9 +55,7 @@ pub fn with_width(mut widths: Widths, field: &Field, px: f64) -> Widths {
 
 /// The widths this browser remembers (none when the cookie is missing or unusable).
 pub fn widths_from_cookie(value: Option<&str>) -> Widths {
-    value
-        .and_then(|v| parse_widths(&v.replace('|', ",")).ok())
-        .unwrap_or_default()
+    value.and_then(|v| parse_widths(&v.replace('|', ",")).ok()).unwrap_or_default()
 }
 
 pub fn widths_cookie_value(widths: &[(Field, u16)]) -> String {
@@ -90,9 +73,7 @@ pub fn cookie_value(columns: &[Field]) -> String {
 
 /// The columns this browser remembers, or the default.
 pub fn columns_from_cookie(value: Option<&str>) -> Vec<Field> {
-    value
-        .and_then(|v| parse_columns(&v.replace('|', ",")).ok())
-        .unwrap_or_else(default_columns)
+    value.and_then(|v| parse_columns(&v.replace('|', ",")).ok()).unwrap_or_else(default_columns)
 }
 
 /// `actor.name,action,...` → fields. Unknown keys, repeats and too many columns are refused
@@ -150,25 +131,15 @@ mod tests {
         let cols = vec![Field::Action, Field::Context("team".into()), Field::Ip];
         assert_eq!(encode_columns(&cols), "action,context.team,ip");
         assert_eq!(parse_columns("action,context.team,ip"), Ok(cols));
-        assert_eq!(
-            parse_columns(&encode_columns(&default_columns())),
-            Ok(default_columns())
-        );
+        assert_eq!(parse_columns(&encode_columns(&default_columns())), Ok(default_columns()));
     }
 
     #[test]
     fn bad_column_lists_are_refused_with_a_reason() {
         assert!(parse_columns("").unwrap_err().contains("at least one"));
-        assert!(parse_columns("action,colour")
-            .unwrap_err()
-            .contains("colour"));
-        assert!(parse_columns("action,action")
-            .unwrap_err()
-            .contains("twice"));
-        let many = (0..13)
-            .map(|i| format!("context.k{i}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        assert!(parse_columns("action,colour").unwrap_err().contains("colour"));
+        assert!(parse_columns("action,action").unwrap_err().contains("twice"));
+        let many = (0..13).map(|i| format!("context.k{i}")).collect::<Vec<_>>().join(",");
         assert!(parse_columns(&many).unwrap_err().contains("at most"));
     }
 
@@ -177,11 +148,7 @@ mod tests {
         let cols = vec![Field::Ip, Field::Context("team".into())];
         assert_eq!(cookie_value(&cols), "ip|context.team");
         assert_eq!(columns_from_cookie(Some("ip|context.team")), cols);
-        assert_eq!(
-            columns_from_cookie(Some("nonsense")),
-            default_columns(),
-            "a bad cookie is the default"
-        );
+        assert_eq!(columns_from_cookie(Some("nonsense")), default_columns(), "a bad cookie is the default");
         assert_eq!(columns_from_cookie(None), default_columns());
     }
 
@@ -191,46 +158,19 @@ mod tests {
         assert_eq!(encode_widths(&w), "ip:120,context.team:240");
         assert_eq!(parse_widths("ip:120,context.team:240"), Ok(w.clone()));
         assert_eq!(widths_from_cookie(Some(&widths_cookie_value(&w))), w);
-        assert!(
-            parse_widths("ip:5").is_err()
-                && parse_widths("ip:x").is_err()
-                && parse_widths("ip").is_err()
-        );
+        assert!(parse_widths("ip:5").is_err() && parse_widths("ip:x").is_err() && parse_widths("ip").is_err());
         assert!(parse_widths("ip:100,ip:120").unwrap_err().contains("twice"));
-        assert_eq!(
-            with_width(vec![], &Field::Ip, 9000.0),
-            vec![(Field::Ip, MAX_WIDTH)]
-        );
-        assert_eq!(
-            with_width(vec![(Field::Ip, 100)], &Field::Ip, 130.4),
-            vec![(Field::Ip, 130)]
-        );
+        assert_eq!(with_width(vec![], &Field::Ip, 9000.0), vec![(Field::Ip, MAX_WIDTH)]);
+        assert_eq!(with_width(vec![(Field::Ip, 100)], &Field::Ip, 130.4), vec![(Field::Ip, 130)]);
     }
 
     #[test]
     fn moving_and_toggling_keep_a_usable_table() {
         let cols = vec![Field::Action, Field::Ip, Field::Path];
-        assert_eq!(
-            moved(cols.clone(), &Field::Ip, -1),
-            vec![Field::Ip, Field::Action, Field::Path]
-        );
-        assert_eq!(
-            moved(cols.clone(), &Field::Path, 1),
-            cols,
-            "the last stays last"
-        );
-        assert_eq!(
-            toggled(cols.clone(), &Field::Ip),
-            vec![Field::Action, Field::Path]
-        );
-        assert_eq!(
-            toggled(cols.clone(), &Field::Source),
-            vec![Field::Action, Field::Ip, Field::Path, Field::Source]
-        );
-        assert_eq!(
-            toggled(vec![Field::Action], &Field::Action),
-            vec![Field::Action],
-            "a table keeps one column"
-        );
+        assert_eq!(moved(cols.clone(), &Field::Ip, -1), vec![Field::Ip, Field::Action, Field::Path]);
+        assert_eq!(moved(cols.clone(), &Field::Path, 1), cols, "the last stays last");
+        assert_eq!(toggled(cols.clone(), &Field::Ip), vec![Field::Action, Field::Path]);
+        assert_eq!(toggled(cols.clone(), &Field::Source), vec![Field::Action, Field::Ip, Field::Path, Field::Source]);
+        assert_eq!(toggled(vec![Field::Action], &Field::Action), vec![Field::Action], "a table keeps one column");
     }
 }

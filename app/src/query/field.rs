@@ -141,10 +141,7 @@ impl Field {
 
     /// Position in canonical order: fixed fields first, then context labels by key.
     pub(crate) fn rank(&self) -> usize {
-        Field::FIXED
-            .iter()
-            .position(|f| f == self)
-            .unwrap_or(Field::FIXED.len())
+        Field::FIXED.iter().position(|f| f == self).unwrap_or(Field::FIXED.len())
     }
 
     /// The event's value for this field, as text (status as its decimal code).
@@ -184,9 +181,7 @@ impl Field {
 pub fn is_valid_context_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= MAX_CONTEXT_KEY_LEN
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 impl fmt::Display for Field {
@@ -214,22 +209,15 @@ mod tests {
 
     #[test]
     fn keys_round_trip() {
-        for field in Field::FIXED
-            .into_iter()
-            .chain([Field::Context("cluster".into())])
-        {
+        for field in Field::FIXED.into_iter().chain([Field::Context("cluster".into())]) {
             assert_eq!(Field::parse(&field.key()), Ok(field));
         }
     }
 
     #[test]
     fn bad_keys_are_explained() {
-        assert!(Field::parse("colour")
-            .unwrap_err()
-            .contains("not a known parameter"));
+        assert!(Field::parse("colour").unwrap_err().contains("not a known parameter"));
         assert!(Field::parse("context.").unwrap_err().contains("not valid"));
-        assert!(Field::parse("context.a b")
-            .unwrap_err()
-            .contains("not valid"));
+        assert!(Field::parse("context.a b").unwrap_err().contains("not valid"));
     }
 }

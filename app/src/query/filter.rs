@@ -46,19 +46,11 @@ pub struct Filter {
 
 impl Filter {
     /// A filter with at least one value; `None` when `values` is empty.
-    pub fn new(
-        field: Field,
-        negated: bool,
-        values: impl IntoIterator<Item = FilterValue>,
-    ) -> Option<Filter> {
+    pub fn new(field: Field, negated: bool, values: impl IntoIterator<Item = FilterValue>) -> Option<Filter> {
         let mut values: Vec<FilterValue> = values.into_iter().collect();
         values.sort();
         values.dedup();
-        (!values.is_empty()).then_some(Filter {
-            field,
-            negated,
-            values,
-        })
+        (!values.is_empty()).then_some(Filter { field, negated, values })
     }
 
     pub fn values(&self) -> &[FilterValue] {
@@ -111,9 +103,7 @@ fn split_escaped(raw: &str) -> Result<Vec<(String, bool)>, String> {
         match c {
             '\\' => match chars.next() {
                 Some(next) => current.push(next),
-                None => {
-                    return Err("ends with a lone backslash (write \\\\ for a backslash)".into())
-                }
+                None => return Err("ends with a lone backslash (write \\\\ for a backslash)".into()),
             },
             '*' => pending_star = true,
             other => current.push(other),
@@ -162,9 +152,7 @@ fn parse_status(text: &str) -> Result<FilterValue, String> {
     }
     match text.parse::<u16>() {
         Ok(code @ 100..=599) => Ok(FilterValue::Exact(code.to_string())),
-        _ => Err(format!(
-            "{text:?} is not a status code (100-599) or class (1xx-5xx)"
-        )),
+        _ => Err(format!("{text:?} is not a status code (100-599) or class (1xx-5xx)")),
     }
 }
 
@@ -218,73 +206,34 @@ mod tests {
 
     #[test]
     fn trailing_star_is_a_prefix_and_inner_star_is_text() {
-        assert_eq!(
-            values(Field::Path, "/api/projects/*"),
-            vec![FilterValue::Prefix("/api/projects/".into())]
-        );
-        assert_eq!(
-            values(Field::Path, "a*b"),
-            vec![FilterValue::Exact("a*b".into())]
-        );
-        assert_eq!(
-            values(Field::Path, "*"),
-            vec![FilterValue::Prefix(String::new())]
-        );
+        assert_eq!(values(Field::Path, "/api/projects/*"), vec![FilterValue::Prefix("/api/projects/".into())]);
+        assert_eq!(values(Field::Path, "a*b"), vec![FilterValue::Exact("a*b".into())]);
+        assert_eq!(values(Field::Path, "*"), vec![FilterValue::Prefix(String::new())]);
     }
 
     #[test]
     fn typed_fields_validate() {
-        assert_eq!(
-            values(Field::Status, "5xx,404"),
-            vec![
-                FilterValue::StatusClass(5),
-                FilterValue::Exact("404".into())
-            ]
-        );
-        assert_eq!(
-            values(Field::Method, "get"),
-            vec![FilterValue::Exact("GET".into())]
-        );
+        assert_eq!(values(Field::Status, "5xx,404"), vec![FilterValue::StatusClass(5), FilterValue::Exact("404".into())]);
+        assert_eq!(values(Field::Method, "get"), vec![FilterValue::Exact("GET".into())]);
         assert!(parse_values(&Field::Status, "600").is_err());
         assert!(parse_values(&Field::Status, "5*").is_err());
-        for field in [
-            Field::Status,
-            Field::Method,
-            Field::Outcome,
-            Field::ActorType,
-        ] {
-            assert_eq!(
-                values(field.clone(), "*"),
-                vec![FilterValue::Prefix(String::new())],
-                "{field:?}: has any value"
-            );
+        for field in [Field::Status, Field::Method, Field::Outcome, Field::ActorType] {
+            assert_eq!(values(field.clone(), "*"), vec![FilterValue::Prefix(String::new())], "{field:?}: has any value");
         }
-        let no_status = Filter::new(Field::Status, true, [FilterValue::Prefix(String::new())])
-            .expect("one value");
-        assert!(
-            no_status.matches_value(None) && !no_status.matches_value(Some("200")),
-            "status!=* finds events without a status"
-        );
-        assert!(parse_values(&Field::Outcome, "maybe")
-            .unwrap_err()
-            .contains("success, failure"));
-        assert!(parse_values(&Field::Action, "a,,b")
-            .unwrap_err()
-            .contains("empty"));
-        assert!(parse_values(&Field::Action, "a\\")
-            .unwrap_err()
-            .contains("backslash"));
+        let no_status = Filter::new(Field::Status, true, [FilterValue::Prefix(String::new())]).expect("one value");
+        assert!(no_status.matches_value(None) && !no_status.matches_value(Some("200")), "status!=* finds events without a status");
+        assert!(parse_values(&Field::Outcome, "maybe").unwrap_err().contains("success, failure"));
+        assert!(parse_values(&Field::Action, "a,,b").unwrap_err().contains("empty"));
+        assert!(parse_values(&Field::Action, "a\\").unwrap_err().contains("backslash"));
     }
 
     #[test]
     fn exclude_keeps_events_without_the_field() {
-        let not_get = Filter::new(Field::Method, true, [FilterValue::Exact("GET".into())])
-            .expect("one value");
+        let not_get = Filter::new(Field::Method, true, [FilterValue::Exact("GET".into())]).expect("one value");
         assert!(not_get.matches_value(None));
         assert!(not_get.matches_value(Some("POST")));
         assert!(!not_get.matches_value(Some("GET")));
-        let is_5xx =
-            Filter::new(Field::Status, false, [FilterValue::StatusClass(5)]).expect("one value");
+        let is_5xx = Filter::new(Field::Status, false, [FilterValue::StatusClass(5)]).expect("one value");
         assert!(is_5xx.matches_value(Some("503")));
         assert!(!is_5xx.matches_value(Some("404")));
         assert!(!is_5xx.matches_value(None));

@@ -43,34 +43,19 @@ impl EventFilter {
 
     /// The same selection, within what `scope` lets someone see.
     pub fn within(self, scope: &Scope) -> EventFilter {
-        EventFilter {
-            scope: scope.clone(),
-            ..self
-        }
+        EventFilter { scope: scope.clone(), ..self }
     }
 
     /// The selection of `view` within its window at `now`: both ends fixed, so a page, its
     /// total and its histogram all count the same events.
     pub fn for_window(view: &ViewState, now: DateTime<Utc>) -> EventFilter {
         let bounds = view.range.resolve(now);
-        EventFilter {
-            from: Some(bounds.from),
-            to: Some(bounds.to),
-            ..EventFilter::from_view(view, now)
-        }
+        EventFilter { from: Some(bounds.from), to: Some(bounds.to), ..EventFilter::from_view(view, now) }
     }
 
     /// The same selection without the filters on `field` (autocomplete for that field).
     pub fn without_field(&self, field: &crate::query::Field) -> EventFilter {
-        EventFilter {
-            filters: self
-                .filters
-                .iter()
-                .filter(|f| f.field != *field)
-                .cloned()
-                .collect(),
-            ..self.clone()
-        }
+        EventFilter { filters: self.filters.iter().filter(|f| f.field != *field).cloned().collect(), ..self.clone() }
     }
 
     pub fn matches(&self, event: &Event) -> bool {
@@ -90,10 +75,7 @@ impl EventFilter {
                 .filters
                 .iter()
                 .all(|f| f.matches_value(f.field.value_of(event).as_deref()))
-            && self
-                .search
-                .as_ref()
-                .is_none_or(|term| search_text.contains(term.as_str()))
+            && self.search.as_ref().is_none_or(|term| search_text.contains(term.as_str()))
             && self.scope.matches(event, search_text)
     }
 }
@@ -121,14 +103,8 @@ mod tests {
         assert!(matches("status=2xx"));
         assert!(!matches("status=5xx,404"));
         assert!(matches("context.cluster=prod-EU"));
-        assert!(
-            !matches("context.cluster=prod-eu"),
-            "filters are exact, search is case-insensitive"
-        );
-        assert!(
-            matches("context.region!=eu"),
-            "an absent label is not equal to anything"
-        );
+        assert!(!matches("context.cluster=prod-eu"), "filters are exact, search is case-insensitive");
+        assert!(matches("context.region!=eu"), "an absent label is not equal to anything");
         assert!(!matches("context.region=*"));
         assert!(matches("actor.email=*&resource.type=project&method!=GET"));
     }
@@ -144,9 +120,6 @@ mod tests {
     fn the_time_window_applies() {
         assert!(matches("range=1h"));
         assert!(matches("from=2026-11-20T10:00:00Z&to=2026-11-20T10:00:01Z"));
-        assert!(
-            !matches("from=2026-11-20T09:00:00Z&to=2026-11-20T10:00:00Z"),
-            "to is exclusive"
-        );
+        assert!(!matches("from=2026-11-20T09:00:00Z&to=2026-11-20T10:00:00Z"), "to is exclusive");
     }
 }

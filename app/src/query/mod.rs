@@ -3,9 +3,9 @@
 
 pub mod buckets;
 pub mod codec;
+pub mod columns;
 #[cfg(test)]
 mod codec_props;
-pub mod columns;
 pub mod field;
 pub mod filter;
 pub mod matches;

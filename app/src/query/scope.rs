@@ -24,13 +24,8 @@ pub struct ScopeView {
 
 impl ScopeView {
     pub fn matches(&self, event: &Event, search_text: &str) -> bool {
-        self.filters
-            .iter()
-            .all(|f| f.matches_value(f.field.value_of(event).as_deref()))
-            && self
-                .search
-                .as_ref()
-                .is_none_or(|term| search_text.contains(term.as_str()))
+        self.filters.iter().all(|f| f.matches_value(f.field.value_of(event).as_deref()))
+            && self.search.as_ref().is_none_or(|term| search_text.contains(term.as_str()))
     }
 }
 
@@ -47,24 +42,14 @@ impl Scope {
     /// A scope from views in the URL format, every problem named (`view N: param: problem`).
     pub fn parse(views: &[String]) -> Result<Scope, Vec<String>> {
         if views.len() > MAX_SCOPE_VIEWS {
-            return Err(vec![format!(
-                "a scope holds at most {MAX_SCOPE_VIEWS} views"
-            )]);
+            return Err(vec![format!("a scope holds at most {MAX_SCOPE_VIEWS} views")]);
         }
         let mut problems = Vec::new();
         let mut parsed = Vec::new();
         for (i, text) in views.iter().enumerate() {
             let decoded = decode_query(text.trim(), &[]);
-            problems.extend(
-                decoded
-                    .problems
-                    .iter()
-                    .map(|p| format!("view {}: {}: {}", i + 1, p.param, p.message)),
-            );
-            let view = ScopeView {
-                filters: decoded.view.filters().to_vec(),
-                search: decoded.view.search.as_ref().map(|s| s.to_lowercase()),
-            };
+            problems.extend(decoded.problems.iter().map(|p| format!("view {}: {}: {}", i + 1, p.param, p.message)));
+            let view = ScopeView { filters: decoded.view.filters().to_vec(), search: decoded.view.search.as_ref().map(|s| s.to_lowercase()) };
             if view.filters.is_empty() && view.search.is_none() && decoded.problems.is_empty() {
                 problems.push(format!("view {}: selects every event; give it a filter (or make the person an auditor)", i + 1));
             }
@@ -111,25 +96,13 @@ fn merge_alternatives(views: Vec<ScopeView>) -> Vec<ScopeView> {
         [f] if !f.negated && v.search.is_none() => Some(f.field.clone()),
         _ => None,
     };
-    let Some(field) = views.first().and_then(single_include) else {
-        return views;
-    };
-    if views.len() < 2
-        || !views
-            .iter()
-            .all(|v| single_include(v).as_ref() == Some(&field))
-    {
+    let Some(field) = views.first().and_then(single_include) else { return views };
+    if views.len() < 2 || !views.iter().all(|v| single_include(v).as_ref() == Some(&field)) {
         return views;
     }
-    let values = views
-        .iter()
-        .flat_map(|v| v.filters[0].values().to_vec())
-        .collect::<Vec<_>>();
+    let values = views.iter().flat_map(|v| v.filters[0].values().to_vec()).collect::<Vec<_>>();
     match Filter::new(field, false, values) {
-        Some(filter) => vec![ScopeView {
-            filters: vec![filter],
-            search: None,
-        }],
+        Some(filter) => vec![ScopeView { filters: vec![filter], search: None }],
         None => views,
     }
 }
@@ -149,47 +122,28 @@ mod tests {
         let text = search_text(&event);
         assert!(Scope::All.matches(&event, &text));
         assert!(scope(&["context.cluster=prod-EU"]).matches(&event, &text));
-        assert!(
-            scope(&["actor.id=nobody", "resource.id=p_1&action=project.*"]).matches(&event, &text)
-        );
+        assert!(scope(&["actor.id=nobody", "resource.id=p_1&action=project.*"]).matches(&event, &text));
         assert!(!scope(&["actor.id=nobody", "resource.id=p_2"]).matches(&event, &text));
-        assert!(
-            scope(&["q=LOVELACE"]).matches(&event, &text),
-            "search is lower-cased like a view's"
-        );
-        assert!(
-            !Scope::AnyOf(vec![]).matches(&event, &text),
-            "an empty scope sees nothing"
-        );
+        assert!(scope(&["q=LOVELACE"]).matches(&event, &text), "search is lower-cased like a view's");
+        assert!(!Scope::AnyOf(vec![]).matches(&event, &text), "an empty scope sees nothing");
     }
 
     #[test]
     fn bad_views_are_named() {
-        let problems =
-            Scope::parse(&["action=ok.*".into(), "colour=red".into(), "range=1h".into()])
-                .expect_err("invalid");
+        let problems = Scope::parse(&["action=ok.*".into(), "colour=red".into(), "range=1h".into()]).expect_err("invalid");
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].starts_with("view 2: colour"), "{problems:?}");
-        assert!(
-            problems[1].starts_with("view 3:") && problems[1].contains("every event"),
-            "{problems:?}"
-        );
+        assert!(problems[1].starts_with("view 3:") && problems[1].contains("every event"), "{problems:?}");
     }
 
     #[test]
     fn alternatives_on_one_field_become_one_condition() {
-        let Scope::AnyOf(views) = scope(&["context.team=a", "context.team=b,c"]) else {
-            panic!("a scope")
-        };
+        let Scope::AnyOf(views) = scope(&["context.team=a", "context.team=b,c"]) else { panic!("a scope") };
         assert_eq!(views.len(), 1);
         assert_eq!(views[0].filters[0].values().len(), 3);
-        let Scope::AnyOf(views) = scope(&["context.team=a", "action=x"]) else {
-            panic!("a scope")
-        };
+        let Scope::AnyOf(views) = scope(&["context.team=a", "action=x"]) else { panic!("a scope") };
         assert_eq!(views.len(), 2, "different fields stay alternatives");
-        let Scope::AnyOf(views) = scope(&["context.team!=a", "context.team!=b"]) else {
-            panic!("a scope")
-        };
+        let Scope::AnyOf(views) = scope(&["context.team!=a", "context.team!=b"]) else { panic!("a scope") };
         assert_eq!(views.len(), 2, "exclusions do not merge");
     }
 

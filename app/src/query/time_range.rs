@@ -68,11 +68,7 @@ impl RelativeRange {
             Some('h') => TimeUnit::Hour,
             Some('d') => TimeUnit::Day,
             Some('w') => TimeUnit::Week,
-            _ => {
-                return Err(format!(
-                    "{text:?} is not a range like 15m, 24h or 7d (units s, m, h, d, w)"
-                ))
-            }
+            _ => return Err(format!("{text:?} is not a range like 15m, 24h or 7d (units s, m, h, d, w)")),
         };
         let digits = &text[..text.len() - 1];
         let amount: u32 = digits
@@ -122,10 +118,7 @@ pub const DEFAULT_RANGE: RelativeRange = RelativeRange::new(24, TimeUnit::Hour);
 pub enum TimeRange {
     Relative(RelativeRange),
     /// `to: None` means "until now".
-    Absolute {
-        from: DateTime<Utc>,
-        to: Option<DateTime<Utc>>,
-    },
+    Absolute { from: DateTime<Utc>, to: Option<DateTime<Utc>> },
 }
 
 impl Default for TimeRange {
@@ -155,33 +148,20 @@ impl TimeRange {
     /// The interval this range covers at `now`.
     pub fn resolve(&self, now: DateTime<Utc>) -> Bounds {
         match *self {
-            TimeRange::Relative(r) => Bounds {
-                from: now - Duration::seconds(r.seconds()),
-                to: now,
-            },
-            TimeRange::Absolute { from, to } => Bounds {
-                from,
-                to: to.unwrap_or(now).max(from),
-            },
+            TimeRange::Relative(r) => Bounds { from: now - Duration::seconds(r.seconds()), to: now },
+            TimeRange::Absolute { from, to } => Bounds { from, to: to.unwrap_or(now).max(from) },
         }
     }
 
     /// An absolute range, in whole milliseconds (the precision URLs carry).
     pub fn absolute(from: DateTime<Utc>, to: DateTime<Utc>) -> TimeRange {
-        TimeRange::Absolute {
-            from: from.trunc_subsecs(3),
-            to: Some(to.trunc_subsecs(3)),
-        }
+        TimeRange::Absolute { from: from.trunc_subsecs(3), to: Some(to.trunc_subsecs(3)) }
     }
 }
 
 /// RFC 3339 in UTC, with milliseconds only when there are any: `2026-11-20T10:00:00Z`.
 pub fn format_instant(t: DateTime<Utc>) -> String {
-    let format = if t.timestamp_subsec_millis() == 0 {
-        SecondsFormat::Secs
-    } else {
-        SecondsFormat::Millis
-    };
+    let format = if t.timestamp_subsec_millis() == 0 { SecondsFormat::Secs } else { SecondsFormat::Millis };
     t.to_rfc3339_opts(format, true)
 }
 
@@ -199,39 +179,24 @@ mod tests {
     #[test]
     fn relative_ranges_parse_and_print() {
         for text in ["15m", "1h", "24h", "7d", "30d", "90d", "2w", "45s", "365d"] {
-            assert_eq!(
-                RelativeRange::parse(text).map(|r| r.to_string()),
-                Ok(text.to_string())
-            );
+            assert_eq!(RelativeRange::parse(text).map(|r| r.to_string()), Ok(text.to_string()));
         }
         for bad in ["", "h", "0h", "-1h", "1.5h", "10y", "+5m", "99999w"] {
-            assert!(
-                RelativeRange::parse(bad).is_err(),
-                "{bad} should be rejected"
-            );
+            assert!(RelativeRange::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
 
     #[test]
     fn labels_read_naturally() {
-        assert_eq!(
-            RelativeRange::parse("1h").map(RelativeRange::label),
-            Ok("Last hour".into())
-        );
-        assert_eq!(
-            RelativeRange::parse("7d").map(RelativeRange::label),
-            Ok("Last 7 days".into())
-        );
+        assert_eq!(RelativeRange::parse("1h").map(RelativeRange::label), Ok("Last hour".into()));
+        assert_eq!(RelativeRange::parse("7d").map(RelativeRange::label), Ok("Last 7 days".into()));
     }
 
     #[test]
     fn resolve_relative_and_open_ended() {
         let now = parse_instant("2026-11-20T12:00:00Z").expect("valid");
         let day = TimeRange::Relative(DEFAULT_RANGE).resolve(now);
-        assert_eq!(
-            day.from,
-            parse_instant("2026-11-19T12:00:00Z").expect("valid")
-        );
+        assert_eq!(day.from, parse_instant("2026-11-19T12:00:00Z").expect("valid"));
         assert_eq!(day.to, now);
         let from = parse_instant("2026-11-20T11:00:00Z").expect("valid");
         assert_eq!(TimeRange::Absolute { from, to: None }.resolve(now).to, now);
@@ -241,9 +206,6 @@ mod tests {
     fn instants_normalise_to_utc_milliseconds() {
         let t = parse_instant("2026-11-20T12:00:00.123456+02:00").expect("valid");
         assert_eq!(format_instant(t), "2026-11-20T10:00:00.123Z");
-        assert_eq!(
-            format_instant(parse_instant("2026-11-20T10:00:00Z").expect("valid")),
-            "2026-11-20T10:00:00Z"
-        );
+        assert_eq!(format_instant(parse_instant("2026-11-20T10:00:00Z").expect("valid")), "2026-11-20T10:00:00Z");
     }
 }

@@ -51,11 +51,7 @@ impl ViewState {
     /// What the page shows for a URL without any parameters: the last 24 hours, reads
     /// (GET requests) excluded — as a visible filter the user can remove.
     pub fn page_default() -> ViewState {
-        ViewState::default().with_filter_values(
-            Field::Method,
-            true,
-            [FilterValue::Exact("GET".into())],
-        )
+        ViewState::default().with_filter_values(Field::Method, true, [FilterValue::Exact("GET".into())])
     }
 
     pub fn filters(&self) -> &[Filter] {
@@ -70,8 +66,7 @@ impl ViewState {
         negated: bool,
         values: impl IntoIterator<Item = FilterValue>,
     ) -> ViewState {
-        self.filters
-            .retain(|f| !(f.field == field && f.negated == negated));
+        self.filters.retain(|f| !(f.field == field && f.negated == negated));
         if let Some(filter) = Filter::new(field, negated, values) {
             self.filters.push(filter);
         }
@@ -98,8 +93,7 @@ impl ViewState {
         let moved = self.values_of(field, negated);
         let mut target = self.values_of(field, !negated);
         target.extend(moved);
-        self.without_filter(field, negated)
-            .with_filter_values(field.clone(), !negated, target)
+        self.without_filter(field, negated).with_filter_values(field.clone(), !negated, target)
     }
 
     /// Click-to-filter "is this value": narrows the field to exactly this value.
@@ -116,15 +110,11 @@ impl ViewState {
     /// Click-to-filter "is not this value": adds the value to the field's exclusions.
     pub fn exclude_value(self, field: Field, value: String) -> ViewState {
         let exact = FilterValue::Exact(value);
-        let kept: Vec<FilterValue> = self
-            .values_of(&field, false)
-            .into_iter()
-            .filter(|v| *v != exact)
-            .collect();
+        let kept: Vec<FilterValue> =
+            self.values_of(&field, false).into_iter().filter(|v| *v != exact).collect();
         let mut excluded = self.values_of(&field, true);
         excluded.push(exact);
-        self.with_filter_values(field.clone(), false, kept)
-            .with_filter_values(field, true, excluded)
+        self.with_filter_values(field.clone(), false, kept).with_filter_values(field, true, excluded)
     }
 
     pub fn clear_filters(mut self) -> ViewState {
@@ -193,9 +183,7 @@ impl ViewState {
     pub fn live_on(self) -> ViewState {
         let range = match self.range {
             TimeRange::Absolute { from, to } => {
-                let minutes = to
-                    .map_or(60, |to| (to - from).num_minutes())
-                    .clamp(1, 10 * 366 * 1440);
+                let minutes = to.map_or(60, |to| (to - from).num_minutes()).clamp(1, 10 * 366 * 1440);
                 let relative = match minutes {
                     m if m % 1440 == 0 => RelativeRange::new((m / 1440) as u32, TimeUnit::Day),
                     m if m % 60 == 0 => RelativeRange::new((m / 60) as u32, TimeUnit::Hour),
@@ -268,38 +256,17 @@ mod tests {
 
     #[test]
     fn live_needs_a_range_that_reaches_now() {
-        let from = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z")
-            .expect("t")
-            .with_timezone(&chrono::Utc);
-        let view = ViewState::default()
-            .with_range(TimeRange::absolute(
-                from,
-                from + chrono::Duration::minutes(90),
-            ))
-            .live_on();
-        assert_eq!(
-            view.range,
-            TimeRange::Relative(RelativeRange::new(90, TimeUnit::Minute))
-        );
+        let from = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z").expect("t").with_timezone(&chrono::Utc);
+        let view = ViewState::default().with_range(TimeRange::absolute(from, from + chrono::Duration::minutes(90))).live_on();
+        assert_eq!(view.range, TimeRange::Relative(RelativeRange::new(90, TimeUnit::Minute)));
         assert!(view.live);
-        let day = ViewState::default()
-            .with_range(TimeRange::absolute(from, from + chrono::Duration::days(2)))
-            .live_on();
-        assert_eq!(
-            day.range,
-            TimeRange::Relative(RelativeRange::new(2, TimeUnit::Day))
-        );
+        let day = ViewState::default().with_range(TimeRange::absolute(from, from + chrono::Duration::days(2))).live_on();
+        assert_eq!(day.range, TimeRange::Relative(RelativeRange::new(2, TimeUnit::Day)));
     }
 
     #[test]
     fn blank_search_is_no_search() {
         assert_eq!(ViewState::default().with_search("   ").search, None);
-        assert_eq!(
-            ViewState::default()
-                .with_search(" deploy ")
-                .search
-                .as_deref(),
-            Some("deploy")
-        );
+        assert_eq!(ViewState::default().with_search(" deploy ").search.as_deref(), Some("deploy"));
     }
 }

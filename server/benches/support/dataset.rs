@@ -15,96 +15,26 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use server::store::partitions::{seal_finished_days, PartitionCache};
 use server::store::write::{copy_events, NewEvent};
+use server::store::partitions::{seal_finished_days, PartitionCache};
 
 const RESOURCE_TYPES: [&str; 30] = [
-    "project",
-    "application",
-    "deployment",
-    "cluster",
-    "secret",
-    "api_token",
-    "member",
-    "user",
-    "datastore",
-    "backup",
-    "domain",
-    "certificate",
-    "volume",
-    "network",
-    "firewall_rule",
-    "job",
-    "cron",
-    "webhook",
-    "integration",
-    "billing_plan",
-    "invoice",
-    "report",
-    "dashboard",
-    "alert",
-    "notification",
-    "policy",
-    "role",
-    "group",
-    "package",
-    "version",
+    "project", "application", "deployment", "cluster", "secret", "api_token", "member", "user", "datastore", "backup",
+    "domain", "certificate", "volume", "network", "firewall_rule", "job", "cron", "webhook", "integration", "billing_plan",
+    "invoice", "report", "dashboard", "alert", "notification", "policy", "role", "group", "package", "version",
 ];
 const VERBS: [(&str, &str, u32); 10] = [
-    ("viewed", "GET", 40),
-    ("listed", "GET", 18),
-    ("updated", "PATCH", 12),
-    ("created", "POST", 8),
-    ("exported", "POST", 5),
-    ("restarted", "POST", 5),
-    ("scaled", "PATCH", 4),
-    ("shared", "POST", 3),
-    ("archived", "POST", 3),
-    ("deleted", "DELETE", 2),
+    ("viewed", "GET", 40), ("listed", "GET", 18), ("updated", "PATCH", 12), ("created", "POST", 8), ("exported", "POST", 5),
+    ("restarted", "POST", 5), ("scaled", "PATCH", 4), ("shared", "POST", 3), ("archived", "POST", 3), ("deleted", "DELETE", 2),
 ];
-const FIRST: [&str; 25] = [
-    "Ada", "Grace", "Alan", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances", "Edsger",
-    "Radia", "Donald", "Hedy", "John", "Shafi", "Tim", "Anita", "Guido", "Jean", "Bjarne", "Adele",
-    "Leslie", "Sophie", "Niklaus", "Mary",
-];
-const LAST: [&str; 20] = [
-    "Lovelace",
-    "Hopper",
-    "Turing",
-    "Torvalds",
-    "Hamilton",
-    "Ritchie",
-    "Liskov",
-    "Thompson",
-    "Allen",
-    "Dijkstra",
-    "Perlman",
-    "Knuth",
-    "Lamarr",
-    "McCarthy",
-    "Goldwasser",
-    "Lee",
-    "Borg",
-    "Rossum",
-    "Sammet",
-    "Stroustrup",
-];
-const ERRORS: [&str; 6] = [
-    "permission denied",
-    "not found",
-    "conflict: modified by someone else",
-    "quota exceeded",
-    "upstream timeout after 30s",
-    "internal error: connection reset",
-];
-const AGENTS: [&str; 6] = [
-    "Mozilla/5.0 Chrome/131.0",
-    "Mozilla/5.0 Firefox/132.0",
-    "Mozilla/5.0 Safari/605.1",
-    "acme-cli/2.4.1",
-    "terraform-provider-acme/1.8.0",
-    "python-requests/2.32.3",
-];
+const FIRST: [&str; 25] = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances", "Edsger",
+    "Radia", "Donald", "Hedy", "John", "Shafi", "Tim", "Anita", "Guido", "Jean", "Bjarne", "Adele", "Leslie", "Sophie", "Niklaus", "Mary"];
+const LAST: [&str; 20] = ["Lovelace", "Hopper", "Turing", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson", "Allen",
+    "Dijkstra", "Perlman", "Knuth", "Lamarr", "McCarthy", "Goldwasser", "Lee", "Borg", "Rossum", "Sammet", "Stroustrup"];
+const ERRORS: [&str; 6] = ["permission denied", "not found", "conflict: modified by someone else", "quota exceeded",
+    "upstream timeout after 30s", "internal error: connection reset"];
+const AGENTS: [&str; 6] = ["Mozilla/5.0 Chrome/131.0", "Mozilla/5.0 Firefox/132.0", "Mozilla/5.0 Safari/605.1",
+    "acme-cli/2.4.1", "terraform-provider-acme/1.8.0", "python-requests/2.32.3"];
 
 pub const ACTORS: usize = 5_000;
 pub const CONTEXT_VALUES: usize = 50;
@@ -118,33 +48,17 @@ pub fn actor(i: usize) -> Actor {
         _ => ActorType::Service,
     };
     let name = match kind {
-        ActorType::User => format!(
-            "{} {} {}",
-            FIRST[i % FIRST.len()],
-            LAST[(i / FIRST.len()) % LAST.len()],
-            i
-        ),
+        ActorType::User => format!("{} {} {}", FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()], i),
         _ => format!("{}-{i}", kind.as_str().replace('_', "-")),
     };
     let email = (kind == ActorType::User).then(|| format!("user{i}@acme.io"));
-    Actor {
-        id: format!("act_{i}"),
-        name,
-        email,
-        actor_type: kind,
-    }
+    Actor { id: format!("act_{i}"), name, email, actor_type: kind }
 }
 
 /// Action `i` of 300.
 pub fn action(i: usize) -> (String, &'static str) {
     let (verb, method, _) = VERBS[i % VERBS.len()];
-    (
-        format!(
-            "{}.{verb}",
-            RESOURCE_TYPES[i / VERBS.len() % RESOURCE_TYPES.len()]
-        ),
-        method,
-    )
+    (format!("{}.{verb}", RESOURCE_TYPES[i / VERBS.len() % RESOURCE_TYPES.len()]), method)
 }
 
 /// Skewed choice in 0..n: low indexes are much more frequent (a few actors do most work).
@@ -159,11 +73,7 @@ pub struct Dataset {
 }
 
 /// Events at `times`; `request` carries the current request id across chunks.
-pub fn generate_chunk(
-    rng: &mut StdRng,
-    times: &[DateTime<Utc>],
-    request: &mut (String, u32),
-) -> Vec<NewEvent> {
+pub fn generate_chunk(rng: &mut StdRng, times: &[DateTime<Utc>], request: &mut (String, u32)) -> Vec<NewEvent> {
     let verb_total: u32 = VERBS.iter().map(|v| v.2).sum();
     times
         .iter()
@@ -172,47 +82,23 @@ pub fn generate_chunk(
             let resource_type = RESOURCE_TYPES[skewed(rng, RESOURCE_TYPES.len(), 2)];
             let (verb, method) = weighted_verb(rng.random_range(0..verb_total));
             let roll = rng.random::<f64>();
-            let status: u16 = if roll < 0.03 {
-                [403, 404, 409, 422][rng.random_range(0..4)]
-            } else if roll < 0.04 {
-                [500, 502, 503][rng.random_range(0..3)]
-            } else if method == "POST" {
-                201
-            } else {
-                200
-            };
+            let status: u16 = if roll < 0.03 { [403, 404, 409, 422][rng.random_range(0..4)] } else if roll < 0.04 { [500, 502, 503][rng.random_range(0..3)] } else if method == "POST" { 201 } else { 200 };
             if request.1 == 0 {
-                *request = (
-                    format!("req_{:016x}", rng.random::<u64>()),
-                    rng.random_range(1..4),
-                );
+                *request = (format!("req_{:016x}", rng.random::<u64>()), rng.random_range(1..4));
             }
             request.1 -= 1;
             let resource_n = skewed(rng, 2_000, 2);
             let project = skewed(rng, CONTEXT_VALUES, 2);
             let mut context = BTreeMap::from([
                 ("project".to_string(), format!("project-{project}")),
-                (
-                    "group".to_string(),
-                    format!("team-{}", project % CONTEXT_VALUES),
-                ),
+                ("group".to_string(), format!("team-{}", project % CONTEXT_VALUES)),
             ]);
             if rng.random::<f64>() < 0.6 {
-                context.insert(
-                    "cluster".into(),
-                    format!("cluster-{}", skewed(rng, CONTEXT_VALUES, 2)),
-                );
-                context.insert(
-                    "application".into(),
-                    format!("app-{}", skewed(rng, CONTEXT_VALUES, 2)),
-                );
+                context.insert("cluster".into(), format!("cluster-{}", skewed(rng, CONTEXT_VALUES, 2)));
+                context.insert("application".into(), format!("app-{}", skewed(rng, CONTEXT_VALUES, 2)));
             }
             let changes = if method == "PATCH" && status < 400 {
-                vec![Change {
-                    field: "replicas".into(),
-                    before: Some(json!(rng.random_range(1..5))),
-                    after: Some(json!(rng.random_range(5..9))),
-                }]
+                vec![Change { field: "replicas".into(), before: Some(json!(rng.random_range(1..5))), after: Some(json!(rng.random_range(5..9))) }]
             } else {
                 vec![]
             };
@@ -223,38 +109,21 @@ pub fn generate_chunk(
                 received_at: t,
                 action: format!("{resource_type}.{verb}"),
                 actor: a,
-                source: Some(
-                    ["dashboard", "cli", "api", "terraform"][skewed(rng, 4, 2)].to_string(),
-                ),
+                source: Some(["dashboard", "cli", "api", "terraform"][skewed(rng, 4, 2)].to_string()),
                 method: Some(method.to_string()),
                 status: Some(status),
-                path: Some(format!(
-                    "/api/{resource_type}s/{resource_type}_{resource_n}"
-                )),
+                path: Some(format!("/api/{resource_type}s/{resource_type}_{resource_n}")),
                 outcome: Outcome::from_status(Some(status)),
-                error: (status >= 400)
-                    .then(|| ERRORS[rng.random_range(0..ERRORS.len())].to_string()),
-                resource: Some(Resource {
-                    resource_type: resource_type.into(),
-                    id: Some(format!("{resource_type}_{resource_n}")),
-                    name: Some(format!("{resource_type} {resource_n}")),
-                }),
+                error: (status >= 400).then(|| ERRORS[rng.random_range(0..ERRORS.len())].to_string()),
+                resource: Some(Resource { resource_type: resource_type.into(), id: Some(format!("{resource_type}_{resource_n}")), name: Some(format!("{resource_type} {resource_n}")) }),
                 context,
                 request_id: Some(request.0.clone()),
-                ip: Some(format!(
-                    "10.{}.{}.{}",
-                    id_n % 8,
-                    (id_n >> 8) % 250,
-                    (id_n >> 16) % 250
-                )),
+                ip: Some(format!("10.{}.{}.{}", id_n % 8, (id_n >> 8) % 250, (id_n >> 16) % 250)),
                 user_agent: Some(AGENTS[rng.random_range(0..AGENTS.len())].to_string()),
                 changes,
                 metadata: None,
             };
-            NewEvent {
-                event,
-                fingerprint: id_n.to_le_bytes().to_vec(),
-            }
+            NewEvent { event, fingerprint: id_n.to_le_bytes().to_vec() }
         })
         .collect()
 }
@@ -287,20 +156,12 @@ fn times(rng: &mut StdRng, count: u64, to: DateTime<Utc>) -> Vec<DateTime<Utc>> 
 /// Loads the dataset into `pool` unless it already holds it; returns its span.
 pub async fn ensure(pool: &PgPool, count: u64) -> Dataset {
     sqlx::query("CREATE TABLE IF NOT EXISTS bench_dataset (events bigint, from_t timestamptz, to_t timestamptz)").execute(pool).await.expect("marker");
-    if let Some((events, from, to)) = sqlx::query_as::<_, (i64, DateTime<Utc>, DateTime<Utc>)>(
-        "SELECT events, from_t, to_t FROM bench_dataset",
-    )
-    .fetch_optional(pool)
-    .await
-    .expect("marker")
+    if let Some((events, from, to)) = sqlx::query_as::<_, (i64, DateTime<Utc>, DateTime<Utc>)>("SELECT events, from_t, to_t FROM bench_dataset")
+        .fetch_optional(pool).await.expect("marker")
     {
         if events as u64 == count {
             println!("reusing the loaded dataset of {count} events");
-            return Dataset {
-                events: count,
-                from,
-                to,
-            };
+            return Dataset { events: count, from, to };
         }
     }
     let to = Utc::now();
@@ -315,21 +176,14 @@ pub async fn ensure(pool: &PgPool, count: u64) -> Dataset {
     let partitions2 = partitions.clone();
     let writer = tokio::spawn(async move {
         let mut loaded = 0usize;
-        let mut in_flight: tokio::task::JoinSet<Result<(), sqlx::Error>> =
-            tokio::task::JoinSet::new();
+        let mut in_flight: tokio::task::JoinSet<Result<(), sqlx::Error>> = tokio::task::JoinSet::new();
         while let Some(chunk) = rx.recv().await {
             while in_flight.len() >= 2 {
-                in_flight
-                    .join_next()
-                    .await
-                    .expect("task")
-                    .expect("join")
-                    .expect("copy");
+                in_flight.join_next().await.expect("task").expect("join").expect("copy");
             }
             loaded += chunk.len();
             let (pool, partitions) = (pool2.clone(), partitions2.clone());
-            in_flight
-                .spawn(async move { copy_events(&pool, &partitions, &chunk).await.map(|_| ()) });
+            in_flight.spawn(async move { copy_events(&pool, &partitions, &chunk).await.map(|_| ()) });
             if loaded % 1_000_000 < 50_000 {
                 println!("  loaded {loaded} events");
             }
@@ -339,37 +193,16 @@ pub async fn ensure(pool: &PgPool, count: u64) -> Dataset {
         }
     });
     for chunk in all_times.chunks(50_000) {
-        tx.send(generate_chunk(&mut rng, chunk, &mut request))
-            .await
-            .expect("send");
+        tx.send(generate_chunk(&mut rng, chunk, &mut request)).await.expect("send");
     }
     drop(tx);
     writer.await.expect("writer");
-    println!(
-        "loaded {count} events in {:.0} s; building search indexes of finished days",
-        started.elapsed().as_secs_f64()
-    );
+    println!("loaded {count} events in {:.0} s; building search indexes of finished days", started.elapsed().as_secs_f64());
     seal_finished_days(pool).await.expect("seal");
     let mut conn = pool.acquire().await.expect("conn");
-    sqlx::query("SET statement_timeout = 0")
-        .execute(&mut *conn)
-        .await
-        .expect("timeout");
-    sqlx::query("VACUUM ANALYZE")
-        .execute(&mut *conn)
-        .await
-        .expect("vacuum");
-    sqlx::query("INSERT INTO bench_dataset VALUES ($1, $2, $3)")
-        .bind(count as i64)
-        .bind(from)
-        .bind(to)
-        .execute(pool)
-        .await
-        .expect("marker");
+    sqlx::query("SET statement_timeout = 0").execute(&mut *conn).await.expect("timeout");
+    sqlx::query("VACUUM ANALYZE").execute(&mut *conn).await.expect("vacuum");
+    sqlx::query("INSERT INTO bench_dataset VALUES ($1, $2, $3)").bind(count as i64).bind(from).bind(to).execute(pool).await.expect("marker");
     println!("dataset ready in {:.0} s", started.elapsed().as_secs_f64());
-    Dataset {
-        events: count,
-        from,
-        to,
-    }
+    Dataset { events: count, from, to }
 }

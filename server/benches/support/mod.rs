@@ -31,10 +31,7 @@ impl Args {
     }
 
     pub fn get<T: std::str::FromStr>(&self, name: &str, default: T) -> T {
-        self.0
-            .get(name)
-            .and_then(|v| v.replace('_', "").parse().ok())
-            .unwrap_or(default)
+        self.0.get(name).and_then(|v| v.replace('_', "").parse().ok()).unwrap_or(default)
     }
 }
 
@@ -48,45 +45,25 @@ pub struct BenchCluster {
 impl BenchCluster {
     pub async fn start() -> BenchCluster {
         if let Ok(url) = std::env::var("DATABASE_URL") {
-            return BenchCluster {
-                embedded: None,
-                admin_url: url,
-            };
+            return BenchCluster { embedded: None, admin_url: url };
         }
-        let dir = std::path::PathBuf::from(
-            std::env::var("AUDITORIUM_BENCH_DATA_DIR").unwrap_or_else(|_| "../.data/bench".into()),
-        );
-        let cluster = tokio::task::spawn_blocking(move || {
-            EmbeddedPostgres::locate(&dir).and_then(|c| c.start(LeaseKind::Process))
-        })
-        .await
-        .expect("join")
-        .expect("embedded PostgreSQL for the benchmark");
+        let dir = std::path::PathBuf::from(std::env::var("AUDITORIUM_BENCH_DATA_DIR").unwrap_or_else(|_| "../.data/bench".into()));
+        let cluster = tokio::task::spawn_blocking(move || EmbeddedPostgres::locate(&dir).and_then(|c| c.start(LeaseKind::Process)))
+            .await
+            .expect("join")
+            .expect("embedded PostgreSQL for the benchmark");
         let admin_url = cluster.url("postgres");
-        BenchCluster {
-            embedded: Some(cluster),
-            admin_url,
-        }
+        BenchCluster { embedded: Some(cluster), admin_url }
     }
 
     /// Drops and recreates `name`, applies migrations, returns a pool and its URL.
     pub async fn fresh_database(&self, name: &str) -> (PgPool, String) {
-        let admin = server::db::connect(&self.admin_url, Duration::from_secs(60), 1)
-            .await
-            .expect("admin connection");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&admin)
-            .await
-            .expect("drop");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .expect("create");
+        let admin = server::db::connect(&self.admin_url, Duration::from_secs(60), 1).await.expect("admin connection");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await.expect("drop");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create");
         admin.close().await;
         let url = database_url(&self.admin_url, name);
-        let pool = server::db::connect(&url, Duration::from_secs(60), 16)
-            .await
-            .expect("connect");
+        let pool = server::db::connect(&url, Duration::from_secs(60), 16).await.expect("connect");
         server::db::MIGRATOR.run(&pool).await.expect("migrate");
         (pool, url)
     }
@@ -94,9 +71,7 @@ impl BenchCluster {
     /// Reuses `name` if it exists (large datasets take minutes to load).
     pub async fn existing_database(&self, name: &str) -> Option<(PgPool, String)> {
         let url = database_url(&self.admin_url, name);
-        let pool = server::db::connect(&url, Duration::from_secs(60), 16)
-            .await
-            .ok()?;
+        let pool = server::db::connect(&url, Duration::from_secs(60), 16).await.ok()?;
         server::db::MIGRATOR.run(&pool).await.ok()?;
         Some((pool, url))
     }
@@ -110,14 +85,8 @@ impl BenchCluster {
 
 /// The same URL with another database name.
 pub fn database_url(url: &str, database: &str) -> String {
-    let (before_query, query) = url
-        .split_once('?')
-        .map(|(a, b)| (a, Some(b)))
-        .unwrap_or((url, None));
-    let base = before_query
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(before_query);
+    let (before_query, query) = url.split_once('?').map(|(a, b)| (a, Some(b))).unwrap_or((url, None));
+    let base = before_query.rsplit_once('/').map(|(b, _)| b).unwrap_or(before_query);
     match query {
         Some(q) => format!("{base}/{database}?{q}"),
         None => format!("{base}/{database}"),
@@ -141,25 +110,11 @@ pub fn prepare(values: &[Value]) -> Vec<NewEvent> {
 /// CPU model, cores, memory and today's date.
 pub fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
-        .unwrap_or_default();
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let mem_kb: u64 = std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap_or(0);
-    format!(
-        "{model}, {cores} cores, {} GiB RAM, {}",
-        mem_kb / 1024 / 1024,
-        chrono::Utc::now().format("%Y-%m-%d")
-    )
+    let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|m| m.trim_start_matches([' ', '\t', ':']).to_string()).unwrap_or_default();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem_kb: u64 = std::fs::read_to_string("/proc/meminfo").unwrap_or_default().lines()
+        .find_map(|l| l.strip_prefix("MemTotal:")).and_then(|v| v.trim().trim_end_matches(" kB").parse().ok()).unwrap_or(0);
+    format!("{model}, {cores} cores, {} GiB RAM, {}", mem_kb / 1024 / 1024, chrono::Utc::now().format("%Y-%m-%d"))
 }
 
 pub fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
@@ -179,45 +134,15 @@ pub async fn readers(pool: &PgPool) -> (String, String) {
     use server::store::users::{self, Role};
     let suffix = uuid::Uuid::now_v7().simple().to_string();
     let mut tokens = Vec::new();
-    for (role, scopes) in [
-        (Role::Auditor, vec![]),
-        (
-            Role::Member,
-            vec![
-                "context.cluster=cluster-7".to_string(),
-                "context.cluster=cluster-8".to_string(),
-            ],
-        ),
-    ] {
+    for (role, scopes) in [(Role::Auditor, vec![]), (Role::Member, vec!["context.cluster=cluster-7".to_string(), "context.cluster=cluster-8".to_string()])] {
         let email = format!("bench-{}-{suffix}@example.com", role.as_str());
         let user = match users::by_email(pool, &email).await.expect("user") {
             Some(u) => u,
-            None => {
-                accounts::create_user(
-                    pool,
-                    &email,
-                    None,
-                    role,
-                    &scopes,
-                    None,
-                    Actor::system(),
-                    Origin::default(),
-                )
-                .await
-                .expect("user")
-                .0
-            }
+            None => accounts::create_user(pool, &email, None, role, &scopes, None, Actor::system(), Origin::default()).await.expect("user").0,
         };
-        let (_, secret) = accounts::create_token(
-            pool,
-            &format!("bench-{}-{suffix}", role.as_str()),
-            TokenScope::Read,
-            Some(user.id),
-            Actor::system(),
-            Origin::default(),
-        )
-        .await
-        .expect("token");
+        let (_, secret) = accounts::create_token(pool, &format!("bench-{}-{suffix}", role.as_str()), TokenScope::Read, Some(user.id), Actor::system(), Origin::default())
+            .await
+            .expect("token");
         tokens.push(secret);
     }
     (tokens[0].clone(), tokens[1].clone())

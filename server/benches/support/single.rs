@@ -53,18 +53,7 @@ pub fn wrk(url: &str, token: &str, clients: usize, seconds: u64) -> Row {
     std::fs::write(&script, WRK_SCRIPT).expect("wrk script");
     let threads = clients.min(2);
     let out = Command::new("wrk")
-        .args([
-            "-t",
-            &threads.to_string(),
-            "-c",
-            &clients.to_string(),
-            "-d",
-            &format!("{seconds}s"),
-            "--latency",
-            "--timeout",
-            "10s",
-            "-s",
-        ])
+        .args(["-t", &threads.to_string(), "-c", &clients.to_string(), "-d", &format!("{seconds}s"), "--latency", "--timeout", "10s", "-s"])
         .arg(&script)
         .arg(url)
         .arg("--")
@@ -73,24 +62,13 @@ pub fn wrk(url: &str, token: &str, clients: usize, seconds: u64) -> Row {
         .expect("wrk runs (apt-get install wrk)");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let value = |prefix: &str| -> Option<String> {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_string()))
+        text.lines().find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_string()))
     };
-    let errors = value("Non-2xx or 3xx responses:")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-        + value("Socket errors:")
-            .map(|v| {
-                v.split(',')
-                    .filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok())
-                    .sum()
-            })
-            .unwrap_or(0);
+    let errors = value("Non-2xx or 3xx responses:").and_then(|v| v.parse().ok()).unwrap_or(0)
+        + value("Socket errors:").map(|v| v.split(',').filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok()).sum()).unwrap_or(0);
     Row {
         clients,
-        events_per_second: value("Requests/sec:")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0),
+        events_per_second: value("Requests/sec:").and_then(|v| v.parse().ok()).unwrap_or(0.0),
         p50_ms: value("50%").map(|v| millis(&v)).unwrap_or(f64::NAN),
         p99_ms: value("99%").map(|v| millis(&v)).unwrap_or(f64::NAN),
         errors,
@@ -99,9 +77,7 @@ pub fn wrk(url: &str, token: &str, clients: usize, seconds: u64) -> Row {
 
 /// wrk's `1.23ms`, `456.00us`, `1.20s` in milliseconds.
 fn millis(text: &str) -> f64 {
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let n: f64 = number.parse().unwrap_or(f64::NAN);
     match unit {
@@ -137,43 +113,20 @@ VALUES (now(), gen_random_uuid(), now(), 'user.login', 'usr_' || :n, 'User ' || 
 /// Single-row INSERTs per second into the plain table with `clients` connections.
 pub async fn pgbench(cluster: &BenchCluster, clients: usize, seconds: u64) -> f64 {
     let (pool, url) = cluster.fresh_database("bench_plain_insert").await;
-    sqlx::raw_sql(PLAIN_TABLE)
-        .execute(&pool)
-        .await
-        .expect("plain table");
+    sqlx::raw_sql(PLAIN_TABLE).execute(&pool).await.expect("plain table");
     pool.close().await;
-    let script =
-        std::env::temp_dir().join(format!("auditorium-pgbench-{}.sql", std::process::id()));
+    let script = std::env::temp_dir().join(format!("auditorium-pgbench-{}.sql", std::process::id()));
     std::fs::write(&script, PGBENCH_SCRIPT).expect("pgbench script");
     let out = Command::new(pgbench_program())
-        .args([
-            "-n",
-            "-M",
-            "prepared",
-            "-c",
-            &clients.to_string(),
-            "-j",
-            &clients.min(2).to_string(),
-            "-T",
-            &seconds.to_string(),
-            "-f",
-        ])
+        .args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", &clients.min(2).to_string(), "-T", &seconds.to_string(), "-f"])
         .arg(&script)
         .arg(&url)
         .output()
         .expect("pgbench runs");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.lines()
-        .find_map(|l| {
-            l.strip_prefix("tps = ")
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "pgbench said: {text}{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
+        .find_map(|l| l.strip_prefix("tps = ").and_then(|v| v.split_whitespace().next()?.parse().ok()))
+        .unwrap_or_else(|| panic!("pgbench said: {text}{}", String::from_utf8_lossy(&out.stderr)))
 }
 
 fn pgbench_program() -> PathBuf {

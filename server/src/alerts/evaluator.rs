@@ -107,10 +107,8 @@ async fn lead(
 ) -> Result<bool, sqlx::Error> {
     let pool = &ctx.pool;
     // Subscribe first: nothing committed from here on can be missed.
-    let (mut batches, _) = ctx.hub.subscribe();
-    let mut position: i64 = sqlx::query_scalar("SELECT position FROM alert_progress")
-        .fetch_one(pool)
-        .await?;
+    let mut batches = Some(ctx.hub.subscribe().0);
+    let mut position: i64 = sqlx::query_scalar("SELECT position FROM alert_progress").fetch_one(pool).await?;
     let mut version = rules::version(pool).await?;
     let mut compiled = compile(pool, rules::enabled(pool).await?, position).await?;
     let mut found: Vec<(usize, Crossing)> = Vec::new();
@@ -118,6 +116,11 @@ async fn lead(
     let mut saved_at = position;
     let head = crate::store::page::latest_position(pool).await?;
     position = catch_up(pool, &mut compiled, position, head, &mut found).await?;
+    // Without enabled rules, the stream is not followed at all (the hub then reads nothing
+    // for this instance): the position just follows the newest event.
+    if compiled.is_empty() {
+        batches = None;
+    }
     let mut check = tokio::time::interval(CHECK_EVERY);
     loop {
         if !found.is_empty() || (position > saved_at && saved.elapsed() >= PROGRESS_EVERY) {
@@ -126,7 +129,7 @@ async fn lead(
             saved_at = position;
         }
         tokio::select! {
-            next = batches.next() => match next {
+            next = next_batch(&mut batches) => match next {
                 Next::Batch(batch) => {
                     let (Some(first), Some(top)) = (batch.first_position(), batch.last_position()) else { continue };
                     if top <= position {
@@ -156,7 +159,17 @@ async fn lead(
                     record(ctx, &compiled, std::mem::take(&mut found), position).await?;
                     saved_at = position;
                     version = now;
+                    if batches.is_none() {
+                        batches = Some(ctx.hub.subscribe().0);
+                    }
                     compiled = compile(pool, rules::enabled(pool).await?, position).await?;
+                    let head = crate::store::page::latest_position(pool).await?;
+                    position = catch_up(pool, &mut compiled, position, head, &mut found).await?;
+                    if compiled.is_empty() {
+                        batches = None;
+                    }
+                } else if batches.is_none() {
+                    position = position.max(crate::store::page::latest_position(pool).await?);
                 }
             }
             _ = stop.changed() => {
@@ -164,6 +177,14 @@ async fn lead(
                 return Ok(true);
             }
         }
+    }
+}
+
+/// The next batch of the stream, or never when not following it.
+async fn next_batch(batches: &mut Option<crate::live::ring::Reader>) -> Next {
+    match batches {
+        Some(reader) => reader.next().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -264,6 +285,9 @@ async fn catch_up(
     until: i64,
     found: &mut Vec<(usize, Crossing)>,
 ) -> Result<i64, sqlx::Error> {
+    if rules.is_empty() {
+        return Ok(after.max(until));
+    }
     while after < until {
         let events =
             crate::store::live::matching_between(pool, None, after, Some(until), CHUNK).await?;

@@ -3,8 +3,7 @@
 //! `AdminAccess`; every change is audited in the same transaction (`auth::accounts`).
 
 use app::accounts::{
-    CreatedToken, Invitation, NewToken, NewUser, SessionList, SessionSummary, TokenList,
-    TokenSummary, UserList, UserPatch, UserSummary,
+    CreatedToken, Invitation, NewToken, NewUser, SessionList, SessionSummary, TokenList, TokenSummary, UserList, UserPatch, UserSummary,
 };
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -74,27 +73,15 @@ fn hex_prefix(hash: &[u8]) -> String {
 }
 
 fn role(text: &str) -> Result<Role, ApiError> {
-    Role::parse(text).ok_or_else(|| ApiError::Unprocessable {
-        message: format!("role must be admin, auditor or member, not {text:?}"),
-        details: vec![],
-    })
+    Role::parse(text).ok_or_else(|| ApiError::Unprocessable { message: format!("role must be admin, auditor or member, not {text:?}"), details: vec![] })
 }
 
 fn id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError::NotFound(format!("{text:?} is not an id")))
 }
 
-pub async fn list_users(
-    State(state): State<AppState>,
-    _admin: AdminAccess,
-) -> Result<Json<UserList>, ApiError> {
-    Ok(Json(UserList {
-        users: users::list(&state.pool)
-            .await?
-            .iter()
-            .map(user_summary)
-            .collect(),
-    }))
+pub async fn list_users(State(state): State<AppState>, _admin: AdminAccess) -> Result<Json<UserList>, ApiError> {
+    Ok(Json(UserList { users: users::list(&state.pool).await?.iter().map(user_summary).collect() }))
 }
 
 pub async fn invite(
@@ -104,27 +91,11 @@ pub async fn invite(
     json: Result<Json<NewUser>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Invitation>), ApiError> {
     let new = body(json)?;
-    let (user, link) = accounts::create_user(
-        &state.pool,
-        &new.email,
-        new.name.as_deref(),
-        role(&new.role)?,
-        &new.scopes,
-        None,
-        Actor::of(&admin),
-        origin,
-    )
-    .await?;
+    let (user, link) =
+        accounts::create_user(&state.pool, &new.email, new.name.as_deref(), role(&new.role)?, &new.scopes, None, Actor::of(&admin), origin).await?;
     state.audit_kick.notify_one();
     let link = accounts::link_url(&state.web.base_url, &link.unwrap_or_default());
-    Ok((
-        StatusCode::CREATED,
-        Json(Invitation {
-            user: user_summary(&user),
-            link,
-            expires_in_days: days(LINK_LIFETIME),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(Invitation { user: user_summary(&user), link, expires_in_days: days(LINK_LIFETIME) })))
 }
 
 fn days(d: std::time::Duration) -> u32 {
@@ -145,14 +116,7 @@ pub async fn change_user(
         disabled: patch.disabled,
         display_name: patch.name,
     };
-    let user = accounts::change_user(
-        &state.pool,
-        id(&user_id)?,
-        change,
-        Actor::of(&admin),
-        origin,
-    )
-    .await?;
+    let user = accounts::change_user(&state.pool, id(&user_id)?, change, Actor::of(&admin), origin).await?;
     state.audit_kick.notify_one();
     Ok(Json(user_summary(&user)))
 }
@@ -163,15 +127,10 @@ pub async fn password_link(
     ClientOrigin(origin): ClientOrigin,
     Path(user_id): Path<String>,
 ) -> Result<Json<Invitation>, ApiError> {
-    let (user, token) =
-        accounts::password_link(&state.pool, id(&user_id)?, Actor::of(&admin), origin).await?;
+    let (user, token) = accounts::password_link(&state.pool, id(&user_id)?, Actor::of(&admin), origin).await?;
     state.audit_kick.notify_one();
     let link = accounts::link_url(&state.web.base_url, &token);
-    Ok(Json(Invitation {
-        user: user_summary(&user),
-        link,
-        expires_in_days: days(LINK_LIFETIME),
-    }))
+    Ok(Json(Invitation { user: user_summary(&user), link, expires_in_days: days(LINK_LIFETIME) }))
 }
 
 pub async fn end_user_sessions(
@@ -185,17 +144,8 @@ pub async fn end_user_sessions(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_tokens(
-    State(state): State<AppState>,
-    _admin: AdminAccess,
-) -> Result<Json<TokenList>, ApiError> {
-    Ok(Json(TokenList {
-        tokens: tokens::list(&state.pool)
-            .await?
-            .iter()
-            .map(token_summary)
-            .collect(),
-    }))
+pub async fn list_tokens(State(state): State<AppState>, _admin: AdminAccess) -> Result<Json<TokenList>, ApiError> {
+    Ok(Json(TokenList { tokens: tokens::list(&state.pool).await?.iter().map(token_summary).collect() }))
 }
 
 pub async fn create_token(
@@ -205,33 +155,12 @@ pub async fn create_token(
     json: Result<Json<NewToken>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     let new = body(json)?;
-    let scope = TokenScope::parse(&new.scope).ok_or_else(|| ApiError::Unprocessable {
-        message: format!("scope must be ingest, read or admin, not {:?}", new.scope),
-        details: vec![],
-    })?;
-    let owner = new
-        .user_id
-        .as_deref()
-        .filter(|u| !u.is_empty())
-        .map(id)
-        .transpose()?;
-    let (row, secret) = accounts::create_token(
-        &state.pool,
-        &new.name,
-        scope,
-        owner,
-        Actor::of(&admin),
-        origin,
-    )
-    .await?;
+    let scope = TokenScope::parse(&new.scope)
+        .ok_or_else(|| ApiError::Unprocessable { message: format!("scope must be ingest, read or admin, not {:?}", new.scope), details: vec![] })?;
+    let owner = new.user_id.as_deref().filter(|u| !u.is_empty()).map(id).transpose()?;
+    let (row, secret) = accounts::create_token(&state.pool, &new.name, scope, owner, Actor::of(&admin), origin).await?;
     state.audit_kick.notify_one();
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedToken {
-            token: token_summary(&row),
-            secret,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(CreatedToken { token: token_summary(&row), secret })))
 }
 
 pub async fn revoke_token(
@@ -245,19 +174,10 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_sessions(
-    State(state): State<AppState>,
-    _admin: AdminAccess,
-    headers: HeaderMap,
-) -> Result<Json<SessionList>, ApiError> {
+pub async fn list_sessions(State(state): State<AppState>, _admin: AdminAccess, headers: HeaderMap) -> Result<Json<SessionList>, ApiError> {
     let current = current_session_hash(&headers);
     let rows = sessions::list_active(&state.pool, None).await?;
-    Ok(Json(SessionList {
-        sessions: rows
-            .iter()
-            .map(|s| session_summary(s, current.as_deref()))
-            .collect(),
-    }))
+    Ok(Json(SessionList { sessions: rows.iter().map(|s| session_summary(s, current.as_deref())).collect() }))
 }
 
 pub async fn end_session(
@@ -267,17 +187,9 @@ pub async fn end_session(
     Path(handle): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     if handle.len() != 16 || !handle.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(ApiError::NotFound(format!(
-            "{handle:?} is not a session handle"
-        )));
+        return Err(ApiError::NotFound(format!("{handle:?} is not a session handle")));
     }
-    accounts::end_session_by_handle(
-        &state.pool,
-        &handle.to_ascii_lowercase(),
-        Actor::of(&admin),
-        origin,
-    )
-    .await?;
+    accounts::end_session_by_handle(&state.pool, &handle.to_ascii_lowercase(), Actor::of(&admin), origin).await?;
     state.audit_kick.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -26,51 +26,28 @@ use crate::state::AppState;
 impl From<JobError> for ApiError {
     fn from(e: JobError) -> ApiError {
         match e {
-            JobError::Invalid(message) => ApiError::Unprocessable {
-                message,
-                details: vec![],
-            },
+            JobError::Invalid(message) => ApiError::Unprocessable { message, details: vec![] },
             JobError::NotFound(message) => ApiError::NotFound(message),
             JobError::Forbidden(message) => ApiError::Forbidden(message),
-            JobError::NotReady(message) => ApiError::Conflict {
-                message,
-                details: vec![],
-            },
+            JobError::NotReady(message) => ApiError::Conflict { message, details: vec![] },
             JobError::Sql(e) => ApiError::from(e),
         }
     }
 }
 
 /// Runs `work` in a task of its own (a client that goes away cannot cancel it half-way).
-async fn run<T: Send + 'static>(
-    work: impl std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
-) -> Result<T, ApiError> {
-    detached(work)
-        .await
-        .unwrap_or_else(|| Err(ApiError::Internal("an export task failed".into())))
+async fn run<T: Send + 'static>(work: impl std::future::Future<Output = Result<T, ApiError>> + Send + 'static) -> Result<T, ApiError> {
+    detached(work).await.unwrap_or_else(|| Err(ApiError::Internal("an export task failed".into())))
 }
 
 /// `GET /api/v1/export?<view>&format=csv|ndjson|cef|xlsx[&bom=true]`.
-pub async fn stream(
-    State(state): State<AppState>,
-    ReadAccess(who): ReadAccess,
-    ClientOrigin(origin): ClientOrigin,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
+pub async fn stream(State(state): State<AppState>, ReadAccess(who): ReadAccess, ClientOrigin(origin): ClientOrigin, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let query = q.unwrap_or_default();
     let recorded: String = query.chars().take(2000).collect();
     let pool = state.pool.clone();
     let scope = who.scope.clone();
-    let (plan, extras) = run(async move {
-        Ok(read::plan(&pool, &query, &["format", "bom"], Utc::now(), &scope).await?)
-    })
-    .await?;
-    let extra = |name: &str| {
-        extras
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let (plan, extras) = run(async move { Ok(read::plan(&pool, &query, &["format", "bom"], Utc::now(), &scope).await?) }).await?;
+    let extra = |name: &str| extras.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let format = match extra("format") {
         Some(text) => Format::parse(text).ok_or_else(|| invalid_format(text))?,
         None => return Err(invalid_format("")),
@@ -84,11 +61,7 @@ pub async fn stream(
     run(async move { Ok(audit::record(&pool, &entry).await?) }).await?;
     state.audit_kick.notify_one();
     let chunks = download::start(state.pool.clone(), plan, format, Options { bom }, scratch);
-    let name = format!(
-        "auditorium-{}.{}",
-        Utc::now().format("%Y%m%d-%H%M%S"),
-        format.extension()
-    );
+    let name = format!("auditorium-{}.{}", Utc::now().format("%Y%m%d-%H%M%S"), format.extension());
     Ok((
         [
             (header::CONTENT_TYPE, format.content_type().to_string()),
@@ -104,17 +77,11 @@ fn invalid_format(text: &str) -> ApiError {
     ApiError::BadRequest {
         code: "invalid_query",
         message: format!("format must be csv, ndjson, cef or xlsx (got {text:?})"),
-        details: vec![app::api::ErrorDetail {
-            index: None,
-            field: Some("format".into()),
-            message: "format must be csv, ndjson, cef or xlsx".into(),
-        }],
+        details: vec![app::api::ErrorDetail { index: None, field: Some("format".into()), message: "format must be csv, ndjson, cef or xlsx".into() }],
     }
 }
 
-fn tokio_stream_of(
-    mut rx: tokio::sync::mpsc::Receiver<download::Chunk>,
-) -> impl futures::Stream<Item = download::Chunk> {
+fn tokio_stream_of(mut rx: tokio::sync::mpsc::Receiver<download::Chunk>) -> impl futures::Stream<Item = download::Chunk> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
@@ -128,34 +95,23 @@ pub async fn create(
     let new = body(json)?;
     let (pool, files) = (state.pool.clone(), state.exports.clone());
     let who2 = who.clone();
-    let row =
-        run(async move { Ok(jobs::create(&pool, &files, &who2, &new, origin).await?) }).await?;
+    let row = run(async move { Ok(jobs::create(&pool, &files, &who2, &new, origin).await?) }).await?;
     state.audit_kick.notify_one();
     state.export_kick.notify_one();
     Ok((StatusCode::CREATED, Json(jobs::summary(&row, &who))))
 }
 
 /// `GET /api/v1/exports`.
-pub async fn list(
-    State(state): State<AppState>,
-    ReadAccess(who): ReadAccess,
-) -> Result<Json<ExportList>, ApiError> {
+pub async fn list(State(state): State<AppState>, ReadAccess(who): ReadAccess) -> Result<Json<ExportList>, ApiError> {
     let pool = state.pool.clone();
     let who2 = who.clone();
     let rows = run(async move { Ok(jobs::list(&pool, &who2).await?) }).await?;
     let expiry_hours = state.exports.expiry.as_secs() / 3600;
-    Ok(Json(ExportList {
-        exports: rows.iter().map(|r| jobs::summary(r, &who)).collect(),
-        expiry_hours,
-    }))
+    Ok(Json(ExportList { exports: rows.iter().map(|r| jobs::summary(r, &who)).collect(), expiry_hours }))
 }
 
 /// `GET /api/v1/exports/{id}`.
-pub async fn get(
-    State(state): State<AppState>,
-    ReadAccess(who): ReadAccess,
-    Path(id): Path<String>,
-) -> Result<Json<ExportSummary>, ApiError> {
+pub async fn get(State(state): State<AppState>, ReadAccess(who): ReadAccess, Path(id): Path<String>) -> Result<Json<ExportSummary>, ApiError> {
     let pool = state.pool.clone();
     let who2 = who.clone();
     let row = run(async move { Ok(jobs::get(&pool, &who2, &id).await?) }).await?;
@@ -163,12 +119,7 @@ pub async fn get(
 }
 
 /// `DELETE /api/v1/exports/{id}`.
-pub async fn delete(
-    State(state): State<AppState>,
-    ReadAccess(who): ReadAccess,
-    ClientOrigin(origin): ClientOrigin,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+pub async fn delete(State(state): State<AppState>, ReadAccess(who): ReadAccess, ClientOrigin(origin): ClientOrigin, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let (pool, files) = (state.pool.clone(), state.exports.clone());
     run(async move { Ok(jobs::delete(&pool, &files, &who, &id, origin).await?) }).await?;
     state.audit_kick.notify_one();
@@ -183,16 +134,12 @@ pub async fn file(
     Path((id, format)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (pool, files) = (state.pool.clone(), state.exports.clone());
-    let (path, name) =
-        run(async move { Ok(jobs::download(&pool, &files, &who, &id, &format, origin).await?) })
-            .await?;
+    let (path, name) = run(async move { Ok(jobs::download(&pool, &files, &who, &id, &format, origin).await?) }).await?;
     state.audit_kick.notify_one();
     let file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ApiError::NotFound(
-                "the export's file is gone (expired, or removed from the export directory)".into(),
-            ))
+            return Err(ApiError::NotFound("the export's file is gone (expired, or removed from the export directory)".into()))
         }
         Err(e) => return Err(ApiError::internal(e)),
     };
@@ -210,9 +157,7 @@ pub async fn file(
 }
 
 /// A file as a stream of chunks.
-fn tokio_util_reader(
-    file: tokio::fs::File,
-) -> impl futures::Stream<Item = Result<axum::body::Bytes, std::io::Error>> {
+fn tokio_util_reader(file: tokio::fs::File) -> impl futures::Stream<Item = Result<axum::body::Bytes, std::io::Error>> {
     use tokio::io::AsyncReadExt;
     futures::stream::unfold(file, |mut file| async move {
         let mut buffer = vec![0u8; 1 << 16];

@@ -23,12 +23,7 @@ pub struct IngestResponse {
     pub events: Vec<ItemResult>,
 }
 
-pub async fn post_events(
-    State(state): State<AppState>,
-    access: Result<IngestAccess, ApiError>,
-    headers: HeaderMap,
-    body: Body,
-) -> axum::response::Response {
+pub async fn post_events(State(state): State<AppState>, access: Result<IngestAccess, ApiError>, headers: HeaderMap, body: Body) -> axum::response::Response {
     let result = match access {
         Ok(_) => store_events(&state, &headers, body).await,
         Err(e) => Err(e),
@@ -36,45 +31,19 @@ pub async fn post_events(
     let response = match result {
         Ok(answer) => {
             let stored = answer.stored as u64;
-            state
-                .metrics
-                .ingest_events
-                .get_or_create(&ResultLabel { result: "stored" })
-                .inc_by(stored);
-            state
-                .metrics
-                .ingest_events
-                .get_or_create(&ResultLabel {
-                    result: "duplicate",
-                })
-                .inc_by(answer.duplicates as u64);
-            let status = if stored > 0 {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
+            state.metrics.ingest_events.get_or_create(&ResultLabel { result: "stored" }).inc_by(stored);
+            state.metrics.ingest_events.get_or_create(&ResultLabel { result: "duplicate" }).inc_by(answer.duplicates as u64);
+            let status = if stored > 0 { StatusCode::CREATED } else { StatusCode::OK };
             (status, Json(answer)).into_response()
         }
         Err(e) => e.into_response(),
     };
-    state
-        .metrics
-        .ingest_requests
-        .get_or_create(&StatusLabel {
-            status: response.status().as_u16(),
-        })
-        .inc();
+    state.metrics.ingest_requests.get_or_create(&StatusLabel { status: response.status().as_u16() }).inc();
     response
 }
 
-async fn store_events(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<IngestResponse, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+async fn store_events(state: &AppState, headers: &HeaderMap, body: Body) -> Result<IngestResponse, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let format = BodyFormat::from_content_type(content_type).ok_or_else(|| {
         ApiError::UnsupportedMediaType(format!(
             "send Content-Type application/json (one event or an array) or application/x-ndjson, not {}",
@@ -85,16 +54,9 @@ async fn store_events(
     let bytes = to_bytes(body, MAX_BODY_BYTES).await.map_err(|e| {
         let message = format!("could not read the request body: {e}");
         if e.into_inner().is::<http_body_util::LengthLimitError>() {
-            ApiError::PayloadTooLarge(format!(
-                "the body is larger than {} MiB",
-                MAX_BODY_BYTES / (1024 * 1024)
-            ))
+            ApiError::PayloadTooLarge(format!("the body is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024)))
         } else {
-            ApiError::BadRequest {
-                code: "body_unreadable",
-                message,
-                details: vec![],
-            }
+            ApiError::BadRequest { code: "body_unreadable", message, details: vec![] }
         }
     })?;
     let items = parse_body(&bytes, format).map_err(|e| match e {
@@ -134,9 +96,5 @@ async fn store_events(
         IngestError::Write(WriteError::Conflict(_)) => ApiError::Internal("an unmapped id conflict".into()),
     })?;
     let stored = results.iter().filter(|r| r.status == "stored").count();
-    Ok(IngestResponse {
-        stored,
-        duplicates: results.len() - stored,
-        events: results,
-    })
+    Ok(IngestResponse { stored, duplicates: results.len() - stored, events: results })
 }

@@ -31,29 +31,18 @@ pub async fn live(
     let ws = match ws {
         Ok(ws) => ws,
         Err(e) => {
-            let message =
-                format!("this endpoint is a WebSocket: connect with a WebSocket client ({e})");
-            return ApiError::BadRequest {
-                code: "websocket_required",
-                message,
-                details: vec![],
-            }
-            .into_response();
+            let message = format!("this endpoint is a WebSocket: connect with a WebSocket client ({e})");
+            return ApiError::BadRequest { code: "websocket_required", message, details: vec![] }.into_response();
         }
     };
     // A page of another site may open a WebSocket here with the visitor's cookie; browsers
     // say where the page came from, and only this server's own pages may use the cookie.
     if access.as_ref().is_ok_and(|a| a.0.is_session()) && !same_origin(&headers) {
-        return ApiError::Forbidden("a live tail opened by another site was refused".into())
-            .into_response();
+        return ApiError::Forbidden("a live tail opened by another site was refused".into()).into_response();
     }
     let access = access.map(|ReadAccess(principal)| principal);
     let decoded = decode_query(query.as_deref().unwrap_or(""), &["after"]);
-    let after = decoded
-        .extras
-        .iter()
-        .find(|(k, _)| k == "after")
-        .map(|(_, v)| v.parse::<i64>());
+    let after = decoded.extras.iter().find(|(k, _)| k == "after").map(|(_, v)| v.parse::<i64>());
     let principal = access.as_ref().ok().cloned();
     let refusal = match (access, &after) {
         (Err(ApiError::Unauthorized(m)), _) => Some(Close::new(live_close::UNAUTHORIZED, m)),
@@ -63,42 +52,20 @@ pub async fn live(
             tracing::warn!(error = %e, "live tail refused: {e}");
             Some(Close::new(live_close::INTERNAL, e.body().error.message))
         }
-        (Ok(_), Some(Err(_))) => Some(Close::new(
-            live_close::BAD_REQUEST,
-            "after: must be a position (a whole number)",
-        )),
+        (Ok(_), Some(Err(_))) => Some(Close::new(live_close::BAD_REQUEST, "after: must be a position (a whole number)")),
         (Ok(_), _) if !decoded.problems.is_empty() => {
             let first = &decoded.problems[0];
-            Some(Close::new(
-                live_close::BAD_REQUEST,
-                format!("{}: {}", first.param, first.message),
-            ))
+            Some(Close::new(live_close::BAD_REQUEST, format!("{}: {}", first.param, first.message)))
         }
         _ => None,
     };
-    let scope = principal
-        .as_ref()
-        .map(|p| p.scope.clone())
-        .unwrap_or_default();
+    let scope = principal.as_ref().map(|p| p.scope.clone()).unwrap_or_default();
     let filter = EventFilter::from_view(&decoded.view, Utc::now()).within(&scope);
     // The conditions without the time window, canonically, and the scope: sockets that share
     // them share the messages built for each batch.
-    let view_key = encode_query(
-        &decoded
-            .view
-            .clone()
-            .with_range(TimeRange::default())
-            .with_cursor(None)
-            .with_limit(DEFAULT_LIMIT)
-            .with_live(false)
-            .with_event(None),
-    );
+    let view_key = encode_query(&decoded.view.clone().with_range(TimeRange::default()).with_cursor(None).with_limit(DEFAULT_LIMIT).with_live(false).with_event(None));
     let key = format!("{view_key}\n{}", scope.key());
-    let watch = principal.map(|principal| AccessWatch {
-        principal,
-        auth: state.auth.clone(),
-        pool: state.pool.clone(),
-    });
+    let watch = principal.map(|principal| AccessWatch { principal, auth: state.auth.clone(), pool: state.pool.clone() });
     let hub = state.live.clone();
     let (send_timeout, metrics) = (state.live_send_timeout, state.metrics.live.clone());
     // A socket's send buffer holds at most about one message (sends wait for it to drain).

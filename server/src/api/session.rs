@@ -20,50 +20,27 @@ use crate::state::AppState;
 
 /// A JSON body, or a 400 that says what is wrong with it.
 pub fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    json.map(|Json(v)| v).map_err(|e| ApiError::BadRequest {
-        code: "malformed_json",
-        message: e.body_text(),
-        details: vec![],
-    })
+    json.map(|Json(v)| v).map_err(|e| ApiError::BadRequest { code: "malformed_json", message: e.body_text(), details: vec![] })
 }
 
 impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> ApiError {
         match e {
-            AccountError::Invalid(message) => ApiError::Unprocessable {
-                message,
-                details: vec![],
-            },
+            AccountError::Invalid(message) => ApiError::Unprocessable { message, details: vec![] },
             AccountError::NotFound(message) => ApiError::NotFound(message),
-            AccountError::Conflict(message) => ApiError::Conflict {
-                message,
-                details: vec![],
-            },
+            AccountError::Conflict(message) => ApiError::Conflict { message, details: vec![] },
             AccountError::Sql(e) => ApiError::from(e),
         }
     }
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    ClientOrigin(origin): ClientOrigin,
-    json: Result<Json<Credentials>, JsonRejection>,
-) -> Response {
+pub async fn create(State(state): State<AppState>, ClientOrigin(origin): ClientOrigin, json: Result<Json<Credentials>, JsonRejection>) -> Response {
     let credentials = match body(json) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
     let limits = state.auth.limits;
-    match sign_in(
-        &state.pool,
-        &state.throttle,
-        limits.absolute,
-        &credentials.email,
-        credentials.password,
-        origin,
-    )
-    .await
-    {
+    match sign_in(&state.pool, &state.throttle, limits.absolute, &credentials.email, credentials.password, origin).await {
         Ok(signed_in) => {
             state.audit_kick.notify_one();
             let me = Me {
@@ -73,17 +50,12 @@ pub async fn create(
                     name: signed_in.user.display_name.clone(),
                 }),
                 role: signed_in.role.as_str().into(),
-                scopes: if signed_in.role == crate::store::users::Role::Member {
-                    signed_in.user.scopes.clone()
-                } else {
-                    vec![]
-                },
+                scopes: if signed_in.role == crate::store::users::Role::Member { signed_in.user.scopes.clone() } else { vec![] },
                 via: "session".into(),
                 token: None,
                 can_manage: signed_in.role == crate::store::users::Role::Admin,
             };
-            let cookie =
-                session::set_cookie(&signed_in.secret, limits.absolute, state.web.secure_cookies);
+            let cookie = session::set_cookie(&signed_in.secret, limits.absolute, state.web.secure_cookies);
             ([(header::SET_COOKIE, cookie)], Json(me)).into_response()
         }
         Err(e) => {
@@ -96,10 +68,9 @@ pub async fn create(
 pub fn sign_in_error(e: SignInError) -> ApiError {
     match e {
         SignInError::WrongCredentials => ApiError::InvalidCredentials,
-        SignInError::Throttled(wait) => ApiError::TooManyRequests {
-            message: SignInError::Throttled(wait).to_string(),
-            retry_after: u32::try_from(wait.as_secs().max(1)).unwrap_or(60),
-        },
+        SignInError::Throttled(wait) => {
+            ApiError::TooManyRequests { message: SignInError::Throttled(wait).to_string(), retry_after: u32::try_from(wait.as_secs().max(1)).unwrap_or(60) }
+        }
         SignInError::Sql(e) => ApiError::from(e),
     }
 }
@@ -123,9 +94,7 @@ pub async fn delete(
     let Credential::Session(hash) = &who.credential else {
         return Err(ApiError::BadRequest {
             code: "not_a_session",
-            message:
-                "this request is signed with an API token, not a session: revoke the token instead"
-                    .into(),
+            message: "this request is signed with an API token, not a session: revoke the token instead".into(),
             details: vec![],
         });
     };
@@ -138,21 +107,10 @@ pub async fn delete(
     }
     state.auth.forget(&who.credential);
     state.audit_kick.notify_one();
-    Ok((
-        StatusCode::NO_CONTENT,
-        [(
-            header::SET_COOKIE,
-            session::clear_cookie(state.web.secure_cookies),
-        )],
-    )
-        .into_response())
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, session::clear_cookie(state.web.secure_cookies))]).into_response())
 }
 
-pub async fn set_password(
-    State(state): State<AppState>,
-    ClientOrigin(origin): ClientOrigin,
-    json: Result<Json<NewPassword>, JsonRejection>,
-) -> Result<StatusCode, ApiError> {
+pub async fn set_password(State(state): State<AppState>, ClientOrigin(origin): ClientOrigin, json: Result<Json<NewPassword>, JsonRejection>) -> Result<StatusCode, ApiError> {
     let new = body(json)?;
     accounts::set_password_with_link(&state.pool, &new.token, new.password, origin).await?;
     state.audit_kick.notify_one();

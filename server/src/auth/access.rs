@@ -38,11 +38,7 @@ impl Access {
 
 /// Middleware: resolves the request's credentials once (a bearer token takes precedence over
 /// the session cookie) and stores the outcome for the extractors.
-pub async fn authenticate(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     // A request made in-process while rendering a page carries its page's principal already.
     if request.extensions().get::<Access>().is_none() {
         let access = resolve(&state, request.headers()).await;
@@ -54,15 +50,9 @@ pub async fn authenticate(
 async fn resolve(state: &AppState, headers: &HeaderMap) -> Access {
     let (credential, refusal) = match bearer(headers) {
         Err(message) => return Access::Refused(message),
-        Ok(Some(secret)) => (
-            Credential::Token(tokens::hash(secret)),
-            "the API token is unknown or revoked",
-        ),
+        Ok(Some(secret)) => (Credential::Token(tokens::hash(secret)), "the API token is unknown or revoked"),
         Ok(None) => match session::from_headers(headers) {
-            Some(id) => (
-                Credential::Session(session::hash_secret(&id)),
-                "your session has ended: sign in again",
-            ),
+            Some(id) => (Credential::Session(session::hash_secret(&id)), "your session has ended: sign in again"),
             None => return Access::Anonymous,
         },
     };
@@ -83,10 +73,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, &'static str> {
     value
         .to_str()
         .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(|s| Some(s.trim()))
         .ok_or("the Authorization header must be `Bearer <token>`")
 }
@@ -95,9 +82,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, &'static str> {
 /// refused credentials, 403 for someone not allowed, 503 when it could not be checked).
 pub fn require(parts: &Parts, need: Need) -> Result<Arc<Principal>, ApiError> {
     let principal = known(parts)?;
-    principal
-        .allows(need)
-        .map_err(|Denied(message)| ApiError::Forbidden(message))?;
+    principal.allows(need).map_err(|Denied(message)| ApiError::Forbidden(message))?;
     Ok(principal)
 }
 

@@ -32,18 +32,8 @@ pub struct Actor {
 impl Actor {
     pub fn of(principal: &Principal) -> Actor {
         match (&principal.user, &principal.token) {
-            (Some(user), None) => Actor {
-                id: user.id.to_string(),
-                name: user.name.clone(),
-                email: Some(user.email.clone()),
-                kind: "user",
-            },
-            (_, Some(token)) => Actor {
-                id: token.id.to_string(),
-                name: token.name.clone(),
-                email: None,
-                kind: "api_token",
-            },
+            (Some(user), None) => Actor { id: user.id.to_string(), name: user.name.clone(), email: Some(user.email.clone()), kind: "user" },
+            (_, Some(token)) => Actor { id: token.id.to_string(), name: token.name.clone(), email: None, kind: "api_token" },
             (None, None) => Actor::system(),
         }
     }
@@ -54,36 +44,17 @@ impl Actor {
             Ok(user) if !user.is_empty() => format!("auditorium command line, user {user}"),
             _ => "auditorium command line".into(),
         };
-        Actor {
-            id: "cli".into(),
-            name,
-            email: None,
-            kind: "system",
-        }
+        Actor { id: "cli".into(), name, email: None, kind: "system" }
     }
 
     pub fn system() -> Actor {
-        Actor {
-            id: "auditorium".into(),
-            name: "Auditorium".into(),
-            email: None,
-            kind: "system",
-        }
+        Actor { id: "auditorium".into(), name: "Auditorium".into(), email: None, kind: "system" }
     }
 
     /// Someone who is not (yet) known: a failed sign-in names the email that was typed.
     pub fn claimed(email: &str) -> Actor {
         let shown: String = email.trim().chars().take(320).collect();
-        Actor {
-            id: "anonymous".into(),
-            name: if shown.is_empty() {
-                "(no email)".into()
-            } else {
-                shown
-            },
-            email: None,
-            kind: "user",
-        }
+        Actor { id: "anonymous".into(), name: if shown.is_empty() { "(no email)".into() } else { shown }, email: None, kind: "user" }
     }
 }
 
@@ -112,16 +83,7 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(action: &'static str, actor: Actor, origin: Origin) -> Entry {
-        Entry {
-            action,
-            actor,
-            origin,
-            success: true,
-            error: None,
-            resource: None,
-            changes: Vec::new(),
-            metadata: Map::new(),
-        }
+        Entry { action, actor, origin, success: true, error: None, resource: None, changes: Vec::new(), metadata: Map::new() }
     }
 
     pub fn on(mut self, kind: &'static str, id: impl ToString, name: impl ToString) -> Entry {
@@ -167,24 +129,14 @@ impl Entry {
         if let Some(error) = &self.error {
             event["error"] = json!(error);
         }
-        if let Some(ip) = self
-            .origin
-            .ip
-            .as_ref()
-            .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
-        {
+        if let Some(ip) = self.origin.ip.as_ref().filter(|ip| ip.parse::<std::net::IpAddr>().is_ok()) {
             event["ip"] = json!(ip);
         }
         if let Some(agent) = self.origin.user_agent.as_ref().filter(|a| !a.is_empty()) {
             event["user_agent"] = json!(agent.chars().take(1024).collect::<String>());
         }
         if !self.changes.is_empty() {
-            event["changes"] = Value::Array(
-                self.changes
-                    .iter()
-                    .map(|(f, b, a)| json!({ "field": f, "before": b, "after": a }))
-                    .collect(),
-            );
+            event["changes"] = Value::Array(self.changes.iter().map(|(f, b, a)| json!({ "field": f, "before": b, "after": a })).collect());
         }
         if !self.metadata.is_empty() {
             event["metadata"] = Value::Object(self.metadata.clone());
@@ -200,10 +152,7 @@ pub async fn record(db: impl PgExecutor<'_>, entry: &Entry) -> Result<(), sqlx::
 }
 
 /// Moves what the outbox holds into the event store; how many entries were moved.
-pub async fn drain(
-    pool: &PgPool,
-    ingestor: &Ingestor,
-) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+pub async fn drain(pool: &PgPool, ingestor: &Ingestor) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
     let mut moved = 0;
     loop {
         let mut tx = pool.begin().await?;
@@ -218,9 +167,7 @@ pub async fn drain(
             // the others: it is kept as a plain record of what could not be stored.
             Err(IngestError::Invalid(problems)) => {
                 for problem in &problems {
-                    let Some(event) = problem.index.and_then(|i| events.get_mut(i)) else {
-                        continue;
-                    };
+                    let Some(event) = problem.index.and_then(|i| events.get_mut(i)) else { continue };
                     tracing::error!(problem = %problem.message, "an audit entry of Auditorium's own was refused: {}", problem.message);
                     *event = unrecordable(event, &problem.message);
                 }
@@ -270,42 +217,17 @@ mod tests {
 
     #[test]
     fn entries_are_valid_events() {
-        let entry = Entry::new(
-            "auditorium.user.role_changed",
-            Actor::command_line(),
-            Origin {
-                ip: Some("10.0.0.1".into()),
-                user_agent: Some("curl".into()),
-            },
-        )
-        .on("user", Uuid::nil(), "ada@example.com")
-        .change("role", json!("member"), json!("admin"))
-        .note("via", json!("cli"));
-        let event =
-            validate_event(0, &entry.to_event(Uuid::now_v7()), Utc::now()).expect("a valid event");
+        let entry = Entry::new("auditorium.user.role_changed", Actor::command_line(), Origin { ip: Some("10.0.0.1".into()), user_agent: Some("curl".into()) })
+            .on("user", Uuid::nil(), "ada@example.com")
+            .change("role", json!("member"), json!("admin"))
+            .note("via", json!("cli"));
+        let event = validate_event(0, &entry.to_event(Uuid::now_v7()), Utc::now()).expect("a valid event");
         assert_eq!(event.source.as_deref(), Some("auditorium"));
         assert_eq!(event.changes.len(), 1);
-        let ended = Entry::new(
-            "auditorium.session.ended",
-            Actor::system(),
-            Origin::default(),
-        )
-        .on("user", Uuid::nil(), "");
-        assert!(
-            validate_event(0, &ended.to_event(Uuid::now_v7()), Utc::now()).is_ok(),
-            "a resource without a name"
-        );
-        let failed = Entry::new(
-            "auditorium.session.failed",
-            Actor::claimed("  who@example.com "),
-            Origin::default(),
-        )
-        .failed("wrong password");
-        let event =
-            validate_event(0, &failed.to_event(Uuid::now_v7()), Utc::now()).expect("a valid event");
-        assert_eq!(
-            (event.outcome.as_str(), event.actor.name.as_str()),
-            ("failure", "who@example.com")
-        );
+        let ended = Entry::new("auditorium.session.ended", Actor::system(), Origin::default()).on("user", Uuid::nil(), "");
+        assert!(validate_event(0, &ended.to_event(Uuid::now_v7()), Utc::now()).is_ok(), "a resource without a name");
+        let failed = Entry::new("auditorium.session.failed", Actor::claimed("  who@example.com "), Origin::default()).failed("wrong password");
+        let event = validate_event(0, &failed.to_event(Uuid::now_v7()), Utc::now()).expect("a valid event");
+        assert_eq!((event.outcome.as_str(), event.actor.name.as_str()), ("failure", "who@example.com"));
     }
 }

@@ -59,20 +59,12 @@ struct Found {
 
 impl Authenticator {
     pub fn new(hub: Arc<LiveHub>, limits: SessionLimits) -> Authenticator {
-        Authenticator {
-            hub,
-            limits,
-            entries: Mutex::new(HashMap::new()),
-        }
+        Authenticator { hub, limits, entries: Mutex::new(HashMap::new()) }
     }
 
     /// The principal behind `credential`, or `None` (unknown, revoked, expired, disabled).
     /// A database failure is an error, never "unknown".
-    pub async fn resolve(
-        &self,
-        pool: &PgPool,
-        credential: &Credential,
-    ) -> Result<Option<Principal>, sqlx::Error> {
+    pub async fn resolve(&self, pool: &PgPool, credential: &Credential) -> Result<Option<Principal>, sqlx::Error> {
         let epoch = self.hub.access_epoch();
         let cached = {
             let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -96,12 +88,7 @@ impl Authenticator {
                 if entries.len() >= MAX_ENTRIES {
                     entries.clear();
                 }
-                let entry = Entry {
-                    principal: found.principal.clone(),
-                    epoch,
-                    checked: Instant::now(),
-                    last_used: found.last_used,
-                };
+                let entry = Entry { principal: found.principal.clone(), epoch, checked: Instant::now(), last_used: found.last_used };
                 entries.insert(credential.clone(), entry);
                 (found.principal, found.last_used)
             }
@@ -116,12 +103,7 @@ impl Authenticator {
         if last_used.is_some_and(|at| now - at < USE_RECORDED_EVERY) {
             return;
         }
-        if let Some(entry) = self
-            .entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(credential)
-        {
+        if let Some(entry) = self.entries.lock().unwrap_or_else(|e| e.into_inner()).get_mut(credential) {
             entry.last_used = Some(now);
         }
         let (pool, credential) = (pool.clone(), credential.clone());
@@ -138,10 +120,7 @@ impl Authenticator {
 
     /// Forgets a credential at once (sign-out on this instance).
     pub fn forget(&self, credential: &Credential) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(credential);
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(credential);
     }
 }
 
@@ -159,45 +138,25 @@ impl OwnerRow {
     /// The person's role, scope and identity; `None` when they may not sign in at all.
     /// `Err(())` for a row without a user (a token without an owner).
     fn access(&self) -> Result<Option<(Role, Scope, Vec<String>, UserInfo)>, ()> {
-        let (Some(id), Some(email), Some(name), Some(role)) =
-            (self.user_id, &self.email, &self.display_name, &self.role)
-        else {
+        let (Some(id), Some(email), Some(name), Some(role)) = (self.user_id, &self.email, &self.display_name, &self.role) else {
             return Err(());
         };
         if self.disabled_at.is_some() {
             return Ok(None);
         }
         // An unknown role grants nothing.
-        let Some(role) = Role::parse(role) else {
-            return Ok(None);
-        };
+        let Some(role) = Role::parse(role) else { return Ok(None) };
         let views = self.scopes.clone().unwrap_or_default();
         let (scope, views) = match role {
             Role::Admin | Role::Auditor => (Scope::All, Vec::new()),
             // A stored scope that no longer parses shows nothing rather than everything.
-            Role::Member => (
-                Scope::parse(&views).unwrap_or(Scope::AnyOf(Vec::new())),
-                views,
-            ),
+            Role::Member => (Scope::parse(&views).unwrap_or(Scope::AnyOf(Vec::new())), views),
         };
-        Ok(Some((
-            role,
-            scope,
-            views,
-            UserInfo {
-                id,
-                email: email.clone(),
-                name: name.clone(),
-            },
-        )))
+        Ok(Some((role, scope, views, UserInfo { id, email: email.clone(), name: name.clone() })))
     }
 }
 
-async fn lookup(
-    pool: &PgPool,
-    credential: &Credential,
-    limits: SessionLimits,
-) -> Result<Option<Found>, sqlx::Error> {
+async fn lookup(pool: &PgPool, credential: &Credential, limits: SessionLimits) -> Result<Option<Found>, sqlx::Error> {
     match credential {
         Credential::Token(hash) => {
             #[derive(sqlx::FromRow)]
@@ -219,32 +178,16 @@ async fn lookup(
             .await?;
             let Some(row) = row else { return Ok(None) };
             // An unknown token scope grants nothing.
-            let Some(token_scope) = TokenScope::parse(&row.scope) else {
-                return Ok(None);
-            };
+            let Some(token_scope) = TokenScope::parse(&row.scope) else { return Ok(None) };
             let (role, scope, scope_views, user) = match row.owner.access() {
                 Ok(Some((role, scope, views, user))) => (role, scope, views, Some(user)),
                 Ok(None) => return Ok(None),
                 // Tokens from before accounts existed read everything, manage nothing.
                 Err(()) => (Role::Auditor, Scope::All, Vec::new(), None),
             };
-            let token = Some(TokenInfo {
-                id: row.id,
-                name: row.name,
-                scope: token_scope,
-            });
-            let principal = Principal {
-                credential: credential.clone(),
-                user,
-                role,
-                scope,
-                scope_views,
-                token,
-            };
-            Ok(Some(Found {
-                principal,
-                last_used: row.last_used_at,
-            }))
+            let token = Some(TokenInfo { id: row.id, name: row.name, scope: token_scope });
+            let principal = Principal { credential: credential.clone(), user, role, scope, scope_views, token };
+            Ok(Some(Found { principal, last_used: row.last_used_at }))
         }
         Credential::Session(hash) => {
             #[derive(sqlx::FromRow)]
@@ -266,21 +209,9 @@ async fn lookup(
             if Utc::now() - row.last_seen_at > idle {
                 return Ok(None);
             }
-            let Ok(Some((role, scope, scope_views, user))) = row.owner.access() else {
-                return Ok(None);
-            };
-            let principal = Principal {
-                credential: credential.clone(),
-                user: Some(user),
-                role,
-                scope,
-                scope_views,
-                token: None,
-            };
-            Ok(Some(Found {
-                principal,
-                last_used: Some(row.last_seen_at),
-            }))
+            let Ok(Some((role, scope, scope_views, user))) = row.owner.access() else { return Ok(None) };
+            let principal = Principal { credential: credential.clone(), user: Some(user), role, scope, scope_views, token: None };
+            Ok(Some(Found { principal, last_used: Some(row.last_seen_at) }))
         }
     }
 }

@@ -36,35 +36,21 @@ pub struct WebConfig {
 
 impl WebConfig {
     /// From the listening address and the options; `public_url` like `https://audit.example.com`.
-    pub fn new(
-        listen: SocketAddr,
-        public_url: Option<&str>,
-        trusted_proxies: Vec<IpAddr>,
-    ) -> Result<WebConfig, String> {
+    pub fn new(listen: SocketAddr, public_url: Option<&str>, trusted_proxies: Vec<IpAddr>) -> Result<WebConfig, String> {
         let port = listen.port();
         // Loopback names, on any port: a DNS-rebinding page cannot make a browser send them.
-        let mut local = vec![
-            "localhost".to_string(),
-            "127.0.0.1".to_string(),
-            "[::1]".to_string(),
-        ];
+        let mut local = vec!["localhost".to_string(), "127.0.0.1".to_string(), "[::1]".to_string()];
         if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
             local.push(listen.to_string());
         }
         match public_url.map(str::trim).filter(|u| !u.is_empty()) {
             Some(url) => {
-                let (scheme, rest) = url
-                    .split_once("://")
-                    .ok_or_else(|| format!("--public-url {url:?} needs a scheme (https://…)"))?;
+                let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("--public-url {url:?} needs a scheme (https://…)"))?;
                 let scheme = scheme.to_ascii_lowercase();
                 if scheme != "http" && scheme != "https" {
                     return Err(format!("--public-url {url:?} must be http or https"));
                 }
-                let host = rest
-                    .split('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
+                let host = rest.split('/').next().unwrap_or_default().to_ascii_lowercase();
                 if host.is_empty() || host.contains('@') {
                     return Err(format!("--public-url {url:?} has no host"));
                 }
@@ -82,14 +68,7 @@ impl WebConfig {
                 // Without a public URL, a server on a public address cannot know its names.
                 allowed_hosts: listen.ip().is_loopback().then_some(local),
                 secure_cookies: false,
-                base_url: format!(
-                    "http://{}",
-                    if listen.ip().is_unspecified() {
-                        format!("127.0.0.1:{port}")
-                    } else {
-                        listen.to_string()
-                    }
-                ),
+                base_url: format!("http://{}", if listen.ip().is_unspecified() { format!("127.0.0.1:{port}") } else { listen.to_string() }),
                 trusted_proxies,
             }),
         }
@@ -99,41 +78,25 @@ impl WebConfig {
         let host = host.to_ascii_lowercase();
         let host = host.strip_suffix(":80").unwrap_or(&host);
         let name = match host.rsplit_once(':') {
-            Some((name, port))
-                if port.chars().all(|c| c.is_ascii_digit()) && !name.ends_with(':') =>
-            {
-                name
-            }
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.ends_with(':') => name,
             _ => host,
         };
         self.allowed_hosts.as_ref().is_none_or(|allowed| {
-            allowed.iter().any(|a| {
-                a == host
-                    || (matches!(a.as_str(), "localhost" | "127.0.0.1" | "[::1]") && a == name)
-            })
+            allowed.iter().any(|a| a == host || (matches!(a.as_str(), "localhost" | "127.0.0.1" | "[::1]") && a == name))
         })
     }
 }
 
 /// Refuses requests whose `Host` is not this server's (421).
 pub async fn check_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).or_else(|| request.uri().authority().map(|a| a.as_str()));
     match host {
         // No Host at all (HTTP/1.0, in-process calls) cannot come from a browser page.
         None => next.run(request).await,
         Some(host) if state.web.host_allowed(host) => next.run(request).await,
         Some(_) => {
             let message = "This server does not answer to that host name (set --public-url to the address people use).";
-            (
-                StatusCode::MISDIRECTED_REQUEST,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                message,
-            )
-                .into_response()
+            (StatusCode::MISDIRECTED_REQUEST, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
         }
     }
 }
@@ -141,11 +104,7 @@ pub async fn check_host(State(state): State<AppState>, request: Request, next: N
 /// Refuses a state-changing request from another origin unless it carries an API token
 /// (which a foreign page cannot add): the cookie alone does not authorise it.
 pub async fn check_origin(request: Request, next: Next) -> Response {
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) || request.headers().contains_key(header::AUTHORIZATION)
-    {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) || request.headers().contains_key(header::AUTHORIZATION) {
         return next.run(request).await;
     }
     if same_origin(request.headers()) {
@@ -158,19 +117,10 @@ pub async fn check_origin(request: Request, next: Next) -> Response {
 /// Whether a browser request comes from a page of this server: its `Origin` (or, lacking one,
 /// `Sec-Fetch-Site`) says so. A request with neither is not from a browser page.
 pub fn same_origin(headers: &HeaderMap) -> bool {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
     match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        Some(origin) => origin
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.trim_end_matches('/').to_ascii_lowercase() == host),
-        None => headers
-            .get("sec-fetch-site")
-            .and_then(|s| s.to_str().ok())
-            .is_none_or(|site| site == "same-origin" || site == "none"),
+        Some(origin) => origin.split_once("://").is_some_and(|(_, rest)| rest.trim_end_matches('/').to_ascii_lowercase() == host),
+        None => headers.get("sec-fetch-site").and_then(|s| s.to_str().ok()).is_none_or(|site| site == "same-origin" || site == "none"),
     }
 }
 
@@ -180,9 +130,7 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
     rand::rng().fill_bytes(&mut bytes);
     let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     // The page's inline scripts carry it (app::shell reads it while rendering).
-    request
-        .extensions_mut()
-        .insert(app::CspNonce(nonce.clone()));
+    request.extensions_mut().insert(app::CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let csp = format!(
@@ -192,19 +140,10 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     response
 }
 
@@ -215,21 +154,10 @@ pub struct ClientOrigin(pub Origin);
 impl FromRequestParts<AppState> for ClientOrigin {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let ip =
-            client_ip(peer, &parts.headers, &state.web.trusted_proxies).map(|ip| ip.to_string());
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let ip = client_ip(peer, &parts.headers, &state.web.trusted_proxies).map(|ip| ip.to_string());
+        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
         Ok(ClientOrigin(Origin { ip, user_agent }))
     }
 }
@@ -245,18 +173,9 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) 
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter_map(|a| a.parse().ok())
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|v| v.split(',').map(str::trim).filter_map(|a| a.parse().ok()).collect::<Vec<_>>())
         .collect();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .or(Some(peer))
+    forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).or(Some(peer))
 }
 
 #[cfg(test)]
@@ -273,8 +192,7 @@ mod tests {
 
     #[test]
     fn hosts_without_a_public_url_on_loopback() {
-        let web =
-            WebConfig::new("127.0.0.1:3000".parse().expect("addr"), None, vec![]).expect("config");
+        let web = WebConfig::new("127.0.0.1:3000".parse().expect("addr"), None, vec![]).expect("config");
         assert!(web.host_allowed("localhost:3000"));
         assert!(web.host_allowed("127.0.0.1:3000"));
         assert!(web.host_allowed("[::1]:3000"));
@@ -285,64 +203,29 @@ mod tests {
 
     #[test]
     fn hosts_with_a_public_url() {
-        let web = WebConfig::new(
-            "127.0.0.1:3000".parse().expect("addr"),
-            Some("https://Audit.Example.com/"),
-            vec![],
-        )
-        .expect("config");
+        let web = WebConfig::new("127.0.0.1:3000".parse().expect("addr"), Some("https://Audit.Example.com/"), vec![]).expect("config");
         assert!(web.secure_cookies);
         assert_eq!(web.base_url, "https://audit.example.com");
         assert!(web.host_allowed("audit.example.com"));
-        assert!(
-            web.host_allowed("127.0.0.1:3000"),
-            "health checks on the listening address"
-        );
+        assert!(web.host_allowed("127.0.0.1:3000"), "health checks on the listening address");
         assert!(!web.host_allowed("other.example.com"));
-        assert!(WebConfig::new(
-            "127.0.0.1:3000".parse().expect("addr"),
-            Some("audit.example.com"),
-            vec![]
-        )
-        .is_err());
+        assert!(WebConfig::new("127.0.0.1:3000".parse().expect("addr"), Some("audit.example.com"), vec![]).is_err());
     }
 
     #[test]
     fn same_origin_checks() {
-        assert!(same_origin(&headers(&[
-            ("host", "localhost:3000"),
-            ("origin", "http://localhost:3000")
-        ])));
-        assert!(!same_origin(&headers(&[
-            ("host", "localhost:3000"),
-            ("origin", "http://evil.example")
-        ])));
-        assert!(!same_origin(&headers(&[
-            ("host", "localhost:3000"),
-            ("origin", "null")
-        ])));
-        assert!(!same_origin(&headers(&[
-            ("host", "localhost:3000"),
-            ("sec-fetch-site", "cross-site")
-        ])));
-        assert!(
-            same_origin(&headers(&[("host", "localhost:3000")])),
-            "not a browser page"
-        );
+        assert!(same_origin(&headers(&[("host", "localhost:3000"), ("origin", "http://localhost:3000")])));
+        assert!(!same_origin(&headers(&[("host", "localhost:3000"), ("origin", "http://evil.example")])));
+        assert!(!same_origin(&headers(&[("host", "localhost:3000"), ("origin", "null")])));
+        assert!(!same_origin(&headers(&[("host", "localhost:3000"), ("sec-fetch-site", "cross-site")])));
+        assert!(same_origin(&headers(&[("host", "localhost:3000")])), "not a browser page");
     }
 
     #[test]
     fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
         let proxy: IpAddr = "10.0.0.2".parse().expect("ip");
         let h = headers(&[("x-forwarded-for", "203.0.113.9, 198.51.100.4")]);
-        assert_eq!(
-            client_ip(Some(proxy), &h, &[proxy]),
-            Some("198.51.100.4".parse().expect("ip"))
-        );
-        assert_eq!(
-            client_ip(Some(proxy), &h, &[]),
-            Some(proxy),
-            "an untrusted peer's header is ignored"
-        );
+        assert_eq!(client_ip(Some(proxy), &h, &[proxy]), Some("198.51.100.4".parse().expect("ip")));
+        assert_eq!(client_ip(Some(proxy), &h, &[]), Some(proxy), "an untrusted peer's header is ignored");
     }
 }

@@ -18,9 +18,7 @@ pub fn check_new(password: &str) -> Result<(), String> {
         return Err(format!("a password needs at least {MIN_LENGTH} characters"));
     }
     if n > MAX_LENGTH {
-        return Err(format!(
-            "a password may have at most {MAX_LENGTH} characters"
-        ));
+        return Err(format!("a password may have at most {MAX_LENGTH} characters"));
     }
     Ok(())
 }
@@ -29,10 +27,7 @@ pub fn check_new(password: &str) -> Result<(), String> {
 pub async fn hash(password: String) -> Result<String, String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| e.to_string())
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| e.to_string())?
@@ -41,11 +36,7 @@ pub async fn hash(password: String) -> Result<String, String> {
 /// Whether `password` matches `phc`. A malformed stored hash never matches.
 pub async fn verify(password: String, phc: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        PasswordHash::new(&phc).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
     .unwrap_or(false)
@@ -54,8 +45,7 @@ pub async fn verify(password: String, phc: String) -> bool {
 /// Spends the time a verification takes, for sign-ins of unknown accounts: the answer then
 /// takes as long whether or not the account exists.
 pub async fn verify_nothing(password: String) {
-    const DUMMY: &str =
-        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YlFvWU1yQkZjc3ZtN0dUR0tqdHp2dw";
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YlFvWU1yQkZjc3ZtN0dUR0tqdHp2dw";
     let _ = verify(password, DUMMY.to_string()).await;
 }
 

@@ -64,18 +64,10 @@ impl Principal {
     /// What `GET /api/v1/session` says about them.
     pub fn me(&self) -> app::accounts::Me {
         app::accounts::Me {
-            user: self.user.as_ref().map(|u| app::accounts::Person {
-                id: u.id.to_string(),
-                email: u.email.clone(),
-                name: u.name.clone(),
-            }),
+            user: self.user.as_ref().map(|u| app::accounts::Person { id: u.id.to_string(), email: u.email.clone(), name: u.name.clone() }),
             role: self.role.as_str().into(),
             scopes: self.scope_views.clone(),
-            via: if self.is_session() {
-                "session".into()
-            } else {
-                "token".into()
-            },
+            via: if self.is_session() { "session".into() } else { "token".into() },
             token: self.token.as_ref().map(|t| t.name.clone()),
             can_manage: self.allows(Need::Manage).is_ok(),
         }
@@ -90,21 +82,12 @@ impl Principal {
         let token_scope = self.token.as_ref().map(|t| t.scope);
         let allowed = match need {
             // People read through sessions; tokens read when made for reading.
-            Need::Read => matches!(
-                token_scope,
-                None | Some(TokenScope::Read | TokenScope::Admin)
-            ),
+            Need::Read => matches!(token_scope, None | Some(TokenScope::Read | TokenScope::Admin)),
             // Applications send events with tokens; people in a browser do not.
             Need::Ingest => matches!(token_scope, Some(TokenScope::Ingest | TokenScope::Admin)),
-            Need::Manage => {
-                self.role == Role::Admin && matches!(token_scope, None | Some(TokenScope::Admin))
-            }
+            Need::Manage => self.role == Role::Admin && matches!(token_scope, None | Some(TokenScope::Admin)),
             Need::Metrics => {
-                matches!(self.role, Role::Admin | Role::Auditor)
-                    && matches!(
-                        token_scope,
-                        None | Some(TokenScope::Read | TokenScope::Admin)
-                    )
+                matches!(self.role, Role::Admin | Role::Auditor) && matches!(token_scope, None | Some(TokenScope::Read | TokenScope::Admin))
             }
         };
         if allowed {
@@ -113,18 +96,9 @@ impl Principal {
         Err(Denied(match (need, &self.token) {
             (Need::Ingest, None) => "sending events needs an API token with ingest scope".into(),
             (_, Some(t)) if need != Need::Manage || self.role == Role::Admin => {
-                format!(
-                    "the token {:?} has scope {}; this needs {}",
-                    t.name,
-                    t.scope.as_str(),
-                    need.describe()
-                )
+                format!("the token {:?} has scope {}; this needs {}", t.name, t.scope.as_str(), need.describe())
             }
-            _ => format!(
-                "your role ({}) does not allow {}",
-                self.role.as_str(),
-                need.describe()
-            ),
+            _ => format!("your role ({}) does not allow {}", self.role.as_str(), need.describe()),
         }))
     }
 }
@@ -145,24 +119,13 @@ mod tests {
     use super::*;
 
     fn person(role: Role) -> Principal {
-        Principal {
-            credential: Credential::Session(vec![1]),
-            user: None,
-            role,
-            scope: Scope::All,
-            scope_views: vec![],
-            token: None,
-        }
+        Principal { credential: Credential::Session(vec![1]), user: None, role, scope: Scope::All, scope_views: vec![], token: None }
     }
 
     fn token(role: Role, scope: TokenScope) -> Principal {
         Principal {
             credential: Credential::Token(vec![2]),
-            token: Some(TokenInfo {
-                id: Uuid::nil(),
-                name: "t".into(),
-                scope,
-            }),
+            token: Some(TokenInfo { id: Uuid::nil(), name: "t".into(), scope }),
             ..person(role)
         }
     }
@@ -175,40 +138,16 @@ mod tests {
             (person(Role::Admin), [true, false, true, true]),
             (person(Role::Auditor), [true, false, false, true]),
             (person(Role::Member), [true, false, false, false]),
-            (
-                token(Role::Admin, TokenScope::Admin),
-                [true, true, true, true],
-            ),
-            (
-                token(Role::Admin, TokenScope::Read),
-                [true, false, false, true],
-            ),
-            (
-                token(Role::Auditor, TokenScope::Admin),
-                [true, true, false, true],
-            ),
-            (
-                token(Role::Member, TokenScope::Read),
-                [true, false, false, false],
-            ),
-            (
-                token(Role::Auditor, TokenScope::Ingest),
-                [false, true, false, false],
-            ),
-            (
-                token(Role::Admin, TokenScope::Ingest),
-                [false, true, false, false],
-            ),
+            (token(Role::Admin, TokenScope::Admin), [true, true, true, true]),
+            (token(Role::Admin, TokenScope::Read), [true, false, false, true]),
+            (token(Role::Auditor, TokenScope::Admin), [true, true, false, true]),
+            (token(Role::Member, TokenScope::Read), [true, false, false, false]),
+            (token(Role::Auditor, TokenScope::Ingest), [false, true, false, false]),
+            (token(Role::Admin, TokenScope::Ingest), [false, true, false, false]),
         ];
         for (principal, expected) in table {
             let got = [Read, Ingest, Manage, Metrics].map(|need| principal.allows(need).is_ok());
-            assert_eq!(
-                got,
-                expected,
-                "{:?} with {:?}",
-                principal.role,
-                principal.token.map(|t| t.scope)
-            );
+            assert_eq!(got, expected, "{:?} with {:?}", principal.role, principal.token.map(|t| t.scope));
         }
     }
 }

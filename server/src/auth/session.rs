@@ -32,11 +32,7 @@ pub fn from_headers(headers: &HeaderMap) -> Option<String> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| {
-            Cookie::split_parse(v.to_string())
-                .filter_map(Result::ok)
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|v| Cookie::split_parse(v.to_string()).filter_map(Result::ok).collect::<Vec<_>>())
         .find(|c| c.name() == COOKIE)
         .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
@@ -49,22 +45,14 @@ pub fn set_cookie(secret: &str, lifetime: Duration, secure: bool) -> HeaderValue
         .same_site(SameSite::Lax)
         .secure(secure)
         .path("/")
-        .max_age(cookie::time::Duration::seconds(
-            i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX),
-        ))
+        .max_age(cookie::time::Duration::seconds(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)))
         .build();
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// `Set-Cookie` that removes the session cookie.
 pub fn clear_cookie(secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((COOKIE, ""))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .path("/")
-        .max_age(cookie::time::Duration::ZERO)
-        .build();
+    let cookie = Cookie::build((COOKIE, "")).http_only(true).same_site(SameSite::Lax).secure(secure).path("/").max_age(cookie::time::Duration::ZERO).build();
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -84,33 +72,17 @@ mod tests {
 
     #[test]
     fn the_cookie_is_http_only_and_lax_and_secure_when_asked() {
-        let text = set_cookie("abc", Duration::from_secs(3600), true)
-            .to_str()
-            .expect("ascii")
-            .to_string();
-        for part in [
-            "auditorium_session=abc",
-            "HttpOnly",
-            "SameSite=Lax",
-            "Secure",
-            "Path=/",
-            "Max-Age=3600",
-        ] {
+        let text = set_cookie("abc", Duration::from_secs(3600), true).to_str().expect("ascii").to_string();
+        for part in ["auditorium_session=abc", "HttpOnly", "SameSite=Lax", "Secure", "Path=/", "Max-Age=3600"] {
             assert!(text.contains(part), "{part} in {text}");
         }
-        assert!(!set_cookie("abc", Duration::from_secs(1), false)
-            .to_str()
-            .expect("ascii")
-            .contains("Secure"));
+        assert!(!set_cookie("abc", Duration::from_secs(1), false).to_str().expect("ascii").contains("Secure"));
     }
 
     #[test]
     fn the_session_is_found_among_other_cookies() {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("tz=Europe%2FBerlin; auditorium_session=s3cr3t; theme=dark"),
-        );
+        headers.insert(header::COOKIE, HeaderValue::from_static("tz=Europe%2FBerlin; auditorium_session=s3cr3t; theme=dark"));
         assert_eq!(from_headers(&headers).as_deref(), Some("s3cr3t"));
         assert_eq!(from_headers(&HeaderMap::new()), None);
     }

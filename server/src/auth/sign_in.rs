@@ -15,8 +15,8 @@ use sqlx::PgPool;
 use super::audit::{self, Actor, Entry, Origin};
 use super::password;
 use super::session;
-use crate::store::sessions;
 use crate::store::users::{self, Role, UserRow};
+use crate::store::sessions;
 
 /// The one answer to wrong credentials, whatever was wrong.
 pub const WRONG_CREDENTIALS: &str = "The email or password is not right.";
@@ -29,10 +29,7 @@ pub struct Throttle {
 impl Default for Throttle {
     fn default() -> Self {
         let minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
-        Throttle {
-            per_email: RateLimiter::keyed(minute(10)),
-            per_address: RateLimiter::keyed(minute(30)),
-        }
+        Throttle { per_email: RateLimiter::keyed(minute(10)), per_address: RateLimiter::keyed(minute(30)) }
     }
 }
 
@@ -82,8 +79,7 @@ pub async fn sign_in(
     let email = users::normalise_email(email);
     let address = origin.ip.as_deref().and_then(|ip| ip.parse().ok());
     if let Err(wait) = throttle.check(&email, address) {
-        let entry = Entry::new("auditorium.session.failed", Actor::claimed(&email), origin)
-            .failed("too many attempts");
+        let entry = Entry::new("auditorium.session.failed", Actor::claimed(&email), origin).failed("too many attempts");
         audit::record(pool, &entry).await?;
         return Err(SignInError::Throttled(wait));
     }
@@ -98,45 +94,24 @@ pub async fn sign_in(
                 password::verify_nothing(password_given).await;
                 Some("no password set yet")
             }
-            Some(hash) if !password::verify(password_given, hash.clone()).await => {
-                Some("wrong password")
-            }
+            Some(hash) if !password::verify(password_given, hash.clone()).await => Some("wrong password"),
             Some(_) if u.disabled_at.is_some() => Some("account disabled"),
             Some(_) if u.role().is_none() => Some("unknown role"),
             Some(_) => None,
         },
     };
     let (Some(user), None) = (user, refusal) else {
-        let entry = Entry::new("auditorium.session.failed", Actor::claimed(&email), origin)
-            .failed(refusal.unwrap_or("refused"));
+        let entry = Entry::new("auditorium.session.failed", Actor::claimed(&email), origin).failed(refusal.unwrap_or("refused"));
         audit::record(pool, &entry).await?;
         return Err(SignInError::WrongCredentials);
     };
     let (secret, hash) = session::new_secret();
-    let expires =
-        Utc::now() + chrono::TimeDelta::from_std(absolute).unwrap_or(chrono::TimeDelta::days(7));
+    let expires = Utc::now() + chrono::TimeDelta::from_std(absolute).unwrap_or(chrono::TimeDelta::days(7));
     let mut tx = pool.begin().await?;
-    sessions::create(
-        &mut *tx,
-        &hash,
-        user.id,
-        expires,
-        origin.ip.as_deref(),
-        origin.user_agent.as_deref(),
-    )
-    .await?;
+    sessions::create(&mut *tx, &hash, user.id, expires, origin.ip.as_deref(), origin.user_agent.as_deref()).await?;
     users::record_sign_in(&mut *tx, user.id).await?;
-    let actor = Actor {
-        id: user.id.to_string(),
-        name: user.display_name.clone(),
-        email: Some(user.email.clone()),
-        kind: "user",
-    };
-    audit::record(
-        &mut *tx,
-        &Entry::new("auditorium.session.created", actor, origin).on("user", user.id, &user.email),
-    )
-    .await?;
+    let actor = Actor { id: user.id.to_string(), name: user.display_name.clone(), email: Some(user.email.clone()), kind: "user" };
+    audit::record(&mut *tx, &Entry::new("auditorium.session.created", actor, origin).on("user", user.id, &user.email)).await?;
     tx.commit().await?;
     let role = user.role().unwrap_or(Role::Member);
     Ok(SignedIn { secret, user, role })
@@ -153,20 +128,11 @@ mod tests {
         for _ in 0..10 {
             assert!(throttle.check("ada@example.com", Some(here)).is_ok());
         }
-        assert!(
-            throttle.check("ada@example.com", Some(here)).is_err(),
-            "the 11th attempt for one email waits"
-        );
-        assert!(
-            throttle.check("bob@example.com", Some(here)).is_ok(),
-            "another email is not held up"
-        );
+        assert!(throttle.check("ada@example.com", Some(here)).is_err(), "the 11th attempt for one email waits");
+        assert!(throttle.check("bob@example.com", Some(here)).is_ok(), "another email is not held up");
         for i in 0..19 {
             let _ = throttle.check(&format!("user{i}@example.com"), Some(here));
         }
-        assert!(
-            throttle.check("carol@example.com", Some(here)).is_err(),
-            "one address trying many emails waits"
-        );
+        assert!(throttle.check("carol@example.com", Some(here)).is_err(), "one address trying many emails waits");
     }
 }

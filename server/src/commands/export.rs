@@ -18,37 +18,21 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A page link or its query string → the query string.
 fn query_of(view: &str) -> &str {
-    view.split_once('?')
-        .map_or(view, |(_, q)| q)
-        .split('#')
-        .next()
-        .unwrap_or("")
+    view.split_once('?').map_or(view, |(_, q)| q).split('#').next().unwrap_or("")
 }
 
 pub async fn run(pool: &PgPool, args: ExportArgs) -> Result<(), BoxError> {
-    let format = Format::parse(&args.format).ok_or_else(|| {
-        format!(
-            "--format must be csv, ndjson, cef or xlsx, not {:?}",
-            args.format
-        )
-    })?;
+    let format = Format::parse(&args.format).ok_or_else(|| format!("--format must be csv, ndjson, cef or xlsx, not {:?}", args.format))?;
     if format == Format::Xlsx && args.output.is_none() && std::io::stdout().is_terminal() {
-        return Err(
-            "an XLSX workbook is binary: give --output FILE or redirect standard output".into(),
-        );
+        return Err("an XLSX workbook is binary: give --output FILE or redirect standard output".into());
     }
     let query = query_of(&args.view);
-    let (plan, _) = read::plan(pool, query, &[], Utc::now(), &Scope::All)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (plan, _) = read::plan(pool, query, &[], Utc::now(), &Scope::All).await.map_err(|e| e.to_string())?;
     let total = read::count(pool, &plan).await.ok();
     let bar = progress(total);
     let scratch = std::env::temp_dir();
     let mut out: Box<dyn Write + Send> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(
-            std::fs::File::create(path)
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
-        )),
+        Some(path) => Box::new(BufWriter::new(std::fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?)),
         None => Box::new(BufWriter::new(std::io::stdout())),
     };
     let mut encoder = encoder(format, &plan.columns, Options { bom: args.bom }, &scratch)?;
@@ -73,25 +57,14 @@ pub async fn run(pool: &PgPool, args: ExportArgs) -> Result<(), BoxError> {
     encoder.finish(&mut *out)?;
     out.flush()?;
     bar.finish_and_clear();
-    let entry = Entry::new(
-        "auditorium.export.downloaded",
-        Actor::command_line(),
-        Origin::default(),
-    )
-    .note("format", json!(format.as_str()))
-    .note("view", json!(query))
-    .note("rows", json!(rows));
+    let entry = Entry::new("auditorium.export.downloaded", Actor::command_line(), Origin::default())
+        .note("format", json!(format.as_str()))
+        .note("view", json!(query))
+        .note("rows", json!(rows));
     audit::record(pool, &entry).await?;
     let secs = started.elapsed().as_secs_f64();
-    let place = args
-        .output
-        .as_ref()
-        .map_or("standard output".to_string(), |p| p.display().to_string());
-    eprintln!(
-        "Exported {rows} events as {} to {place} in {secs:.1} s ({:.0} events/s).",
-        format.as_str(),
-        rows as f64 / secs.max(0.001)
-    );
+    let place = args.output.as_ref().map_or("standard output".to_string(), |p| p.display().to_string());
+    eprintln!("Exported {rows} events as {} to {place} in {secs:.1} s ({:.0} events/s).", format.as_str(), rows as f64 / secs.max(0.001));
     Ok(())
 }
 
@@ -116,10 +89,7 @@ mod tests {
 
     #[test]
     fn links_and_query_strings_both_work() {
-        assert_eq!(
-            query_of("http://host/?range=7d&action=a#x"),
-            "range=7d&action=a"
-        );
+        assert_eq!(query_of("http://host/?range=7d&action=a#x"), "range=7d&action=a");
         assert_eq!(query_of("range=7d"), "range=7d");
         assert_eq!(query_of(""), "");
     }

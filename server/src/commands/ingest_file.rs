@@ -14,9 +14,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub async fn run(ingestor: &Ingestor, file: &Path, batch_size: usize) -> Result<(), BoxError> {
     let batch_size = batch_size.clamp(1, crate::ingest::body::MAX_BATCH);
     let total_bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0).max(1);
-    let reader = BufReader::new(
-        std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?,
-    );
+    let reader = BufReader::new(std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?);
     let started = Instant::now();
     let (mut stored, mut duplicates, mut read_bytes) = (0usize, 0usize, 0u64);
     let mut batch: Vec<Value> = Vec::with_capacity(batch_size);
@@ -34,19 +32,11 @@ pub async fn run(ingestor: &Ingestor, file: &Path, batch_size: usize) -> Result<
             if batch.is_empty() {
                 batch_first_line = number + 1;
             }
-            let value = serde_json::from_str(&line).map_err(|e| {
-                format!(
-                    "line {}: malformed JSON at column {}: {e}",
-                    number + 1,
-                    e.column()
-                )
-            })?;
+            let value = serde_json::from_str(&line).map_err(|e| format!("line {}: malformed JSON at column {}: {e}", number + 1, e.column()))?;
             batch.push(value);
         }
         if batch.len() == batch_size || (lines.peek().is_none() && !batch.is_empty()) {
-            let results = ingest(ingestor, &batch)
-                .await
-                .map_err(|e| describe(e, batch_first_line))?;
+            let results = ingest(ingestor, &batch).await.map_err(|e| describe(e, batch_first_line))?;
             let new = results.iter().filter(|r| r.status == "stored").count();
             stored += new;
             duplicates += results.len() - new;
@@ -71,20 +61,9 @@ fn describe(e: IngestError, first_line: usize) -> BoxError {
         IngestError::Invalid(details) | IngestError::Conflict(details) => {
             let lines: Vec<String> = details
                 .iter()
-                .map(|d| {
-                    format!(
-                        "item {} of the batch starting at line {first_line}: {}: {}",
-                        d.index.unwrap_or(0),
-                        d.field.clone().unwrap_or_default(),
-                        d.message
-                    )
-                })
+                .map(|d| format!("item {} of the batch starting at line {first_line}: {}: {}", d.index.unwrap_or(0), d.field.clone().unwrap_or_default(), d.message))
                 .collect();
-            format!(
-                "nothing from this batch was stored:\n  {}",
-                lines.join("\n  ")
-            )
-            .into()
+            format!("nothing from this batch was stored:\n  {}", lines.join("\n  ")).into()
         }
         IngestError::Write(e) => e.into(),
     }

@@ -22,35 +22,16 @@ pub fn role(arg: RoleArg) -> Role {
 }
 
 async fn find(pool: &PgPool, email: &str) -> Result<UserRow, BoxError> {
-    users::by_email(pool, email)
-        .await?
-        .ok_or_else(|| format!("there is no account {email:?} (see `auditorium user list`)").into())
+    users::by_email(pool, email).await?.ok_or_else(|| format!("there is no account {email:?} (see `auditorium user list`)").into())
 }
 
-async fn change(
-    pool: &PgPool,
-    user: &UserRow,
-    change: UserChange,
-) -> Result<UserRow, accounts::AccountError> {
-    accounts::change_user(
-        pool,
-        user.id,
-        change,
-        Actor::command_line(),
-        Origin::default(),
-    )
-    .await
+async fn change(pool: &PgPool, user: &UserRow, change: UserChange) -> Result<UserRow, accounts::AccountError> {
+    accounts::change_user(pool, user.id, change, Actor::command_line(), Origin::default()).await
 }
 
 pub async fn run(pool: &PgPool, command: UserCommand, base_url: &str) -> Result<(), BoxError> {
     match command {
-        UserCommand::Create {
-            email,
-            role: r,
-            name,
-            scopes,
-            password_stdin,
-        } => {
+        UserCommand::Create { email, role: r, name, scopes, password_stdin } => {
             let password = if password_stdin {
                 let mut text = String::new();
                 std::io::stdin().read_to_string(&mut text)?;
@@ -58,117 +39,49 @@ pub async fn run(pool: &PgPool, command: UserCommand, base_url: &str) -> Result<
             } else {
                 None
             };
-            let (user, link) = accounts::create_user(
-                pool,
-                &email,
-                name.as_deref(),
-                role(r),
-                &scopes,
-                password,
-                Actor::command_line(),
-                Origin::default(),
-            )
-            .await?;
-            eprintln!(
-                "Created {} ({}) as {}.",
-                user.display_name, user.email, user.role
-            );
+            let (user, link) = accounts::create_user(pool, &email, name.as_deref(), role(r), &scopes, password, Actor::command_line(), Origin::default()).await?;
+            eprintln!("Created {} ({}) as {}.", user.display_name, user.email, user.role);
             if let Some(token) = link {
                 eprintln!("Send them this one-time link to choose a password (valid for 7 days):");
                 println!("{}", accounts::link_url(base_url, &token));
             }
         }
         UserCommand::List => {
-            println!(
-                "{:<32} {:<24} {:<8} {:<9} {:<17} SCOPE",
-                "EMAIL", "NAME", "ROLE", "STATE", "LAST SIGN-IN"
-            );
+            println!("{:<32} {:<24} {:<8} {:<9} {:<17} SCOPE", "EMAIL", "NAME", "ROLE", "STATE", "LAST SIGN-IN");
             for u in users::list(pool).await? {
                 let state = match (u.disabled_at, u.has_password()) {
                     (Some(_), _) => "disabled",
                     (None, false) => "invited",
                     (None, true) => "active",
                 };
-                let last = u
-                    .last_sign_in_at
-                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_else(|| "never".into());
-                let scope = if u.role == "member" {
-                    u.scopes.join(" | ")
-                } else {
-                    "everything".into()
-                };
-                println!(
-                    "{:<32} {:<24} {:<8} {:<9} {:<17} {scope}",
-                    u.email, u.display_name, u.role, state, last
-                );
+                let last = u.last_sign_in_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into());
+                let scope = if u.role == "member" { u.scopes.join(" | ") } else { "everything".into() };
+                println!("{:<32} {:<24} {:<8} {:<9} {:<17} {scope}", u.email, u.display_name, u.role, state, last);
             }
         }
         UserCommand::SetRole { email, role: r } => {
             let user = find(pool, &email).await?;
-            let updated = change(
-                pool,
-                &user,
-                UserChange {
-                    role: Some(role(r)),
-                    ..Default::default()
-                },
-            )
-            .await?;
+            let updated = change(pool, &user, UserChange { role: Some(role(r)), ..Default::default() }).await?;
             println!("{} is now {}.", updated.email, updated.role);
         }
         UserCommand::SetScope { email, scopes } => {
             let user = find(pool, &email).await?;
-            let updated = change(
-                pool,
-                &user,
-                UserChange {
-                    scopes: Some(scopes),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            println!(
-                "{} sees: {}",
-                updated.email,
-                if updated.scopes.is_empty() {
-                    "nothing".into()
-                } else {
-                    updated.scopes.join(" | ")
-                }
-            );
+            let updated = change(pool, &user, UserChange { scopes: Some(scopes), ..Default::default() }).await?;
+            println!("{} sees: {}", updated.email, if updated.scopes.is_empty() { "nothing".into() } else { updated.scopes.join(" | ") });
         }
         UserCommand::Disable { email } => {
             let user = find(pool, &email).await?;
-            change(
-                pool,
-                &user,
-                UserChange {
-                    disabled: Some(true),
-                    ..Default::default()
-                },
-            )
-            .await?;
+            change(pool, &user, UserChange { disabled: Some(true), ..Default::default() }).await?;
             println!("{email} is disabled: their sessions and tokens no longer work.");
         }
         UserCommand::Enable { email } => {
             let user = find(pool, &email).await?;
-            change(
-                pool,
-                &user,
-                UserChange {
-                    disabled: Some(false),
-                    ..Default::default()
-                },
-            )
-            .await?;
+            change(pool, &user, UserChange { disabled: Some(false), ..Default::default() }).await?;
             println!("{email} is enabled again.");
         }
         UserCommand::ResetPassword { email } => {
             let user = find(pool, &email).await?;
-            let (_, token) =
-                accounts::password_link(pool, user.id, Actor::command_line(), Origin::default())
-                    .await?;
+            let (_, token) = accounts::password_link(pool, user.id, Actor::command_line(), Origin::default()).await?;
             eprintln!("A one-time link for {} to choose a new password (valid for 7 days; older links no longer work):", user.email);
             println!("{}", accounts::link_url(base_url, &token));
         }
@@ -191,32 +104,12 @@ pub async fn first_run(pool: &PgPool, base_url: &str, demo: bool) -> Result<(), 
         let (secret, _) = crate::auth::session::new_secret();
         let password: String = secret.chars().take(16).collect();
         password::check_new(&password)?;
-        let created = accounts::create_user(
-            pool,
-            FIRST_ADMIN,
-            Some("Demo admin"),
-            Role::Admin,
-            &[],
-            Some(password.clone()),
-            actor,
-            Origin::default(),
-        )
-        .await;
+        let created = accounts::create_user(pool, FIRST_ADMIN, Some("Demo admin"), Role::Admin, &[], Some(password.clone()), actor, Origin::default()).await;
         if created.is_ok() {
             println!("\n  Demo admin account: sign in at {base_url} with\n    email:    {FIRST_ADMIN}\n    password: {password}\n");
         }
     } else {
-        let created = accounts::create_user(
-            pool,
-            FIRST_ADMIN,
-            Some("Administrator"),
-            Role::Admin,
-            &[],
-            None,
-            actor,
-            Origin::default(),
-        )
-        .await;
+        let created = accounts::create_user(pool, FIRST_ADMIN, Some("Administrator"), Role::Admin, &[], None, actor, Origin::default()).await;
         if let Ok((_, Some(token))) = created {
             let link = accounts::link_url(base_url, &token);
             tracing::warn!("no accounts yet: open the one-time setup link to choose the password of {FIRST_ADMIN}");

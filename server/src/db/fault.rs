@@ -33,9 +33,7 @@ fn is_unavailable_code(code: &str) -> bool {
 
 /// Runs database work in a task of its own: the request that asked for it may go away (the
 /// client disconnected, a timeout fired) without cancelling a query halfway.
-pub async fn detached<T: Send + 'static>(
-    work: impl Future<Output = T> + Send + 'static,
-) -> Option<T> {
+pub async fn detached<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> Option<T> {
     tokio::spawn(work).await.ok()
 }
 
@@ -57,10 +55,7 @@ const FAILURE_MEMORY: Duration = Duration::from_secs(60);
 
 impl Health {
     pub fn write_succeeded(&self) {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .last_success = Some(Instant::now());
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).last_success = Some(Instant::now());
     }
 
     pub fn write_failed(&self, e: &sqlx::Error) {
@@ -68,10 +63,7 @@ impl Health {
             Some(d) => d.message().to_string(),
             None => e.to_string(),
         };
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .last_failure = Some((Instant::now(), reason));
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).last_failure = Some((Instant::now(), reason));
     }
 
     /// Why writes are failing, if the last write failed (recently) and none succeeded since.
@@ -90,9 +82,7 @@ mod tests {
     #[test]
     fn outages_are_unavailable_and_bugs_are_not() {
         assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
-        assert!(is_unavailable(&sqlx::Error::Io(std::io::Error::from(
-            std::io::ErrorKind::ConnectionRefused
-        ))));
+        assert!(is_unavailable(&sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))));
         for code in ["08006", "53100", "57P01", "57P03", "58030", "40001"] {
             assert!(is_unavailable_code(code), "{code}");
         }

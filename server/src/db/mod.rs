@@ -50,9 +50,7 @@ impl Database {
             Some(url) => match embedded_socket_dir(url) {
                 Some(socket_dir) => {
                     let cluster = tokio::task::spawn_blocking(move || {
-                        EmbeddedPostgres::for_socket_dir(&socket_dir)
-                            .map(|found| found?.start(LeaseKind::Process))
-                            .transpose()
+                        EmbeddedPostgres::for_socket_dir(&socket_dir).map(|found| found?.start(LeaseKind::Process)).transpose()
                     })
                     .await??;
                     (url.to_string(), cluster)
@@ -79,21 +77,14 @@ impl Database {
             }
         };
         MIGRATOR.run(&pool).await?;
-        Ok(Database {
-            pool,
-            url,
-            embedded,
-            supervisor: None,
-        })
+        Ok(Database { pool, url, embedded, supervisor: None })
     }
 
     /// With the embedded cluster: checks every second that it runs and starts it again when
     /// it stopped (crash, kill, `db stop --force`), with backoff while starting fails. Every
     /// restart is logged and counted in `restarts`.
     pub fn supervise(&mut self, restarts: Counter) {
-        let Some(cluster) = self.embedded.as_ref().map(EmbeddedPostgres::watcher) else {
-            return;
-        };
+        let Some(cluster) = self.embedded.as_ref().map(EmbeddedPostgres::watcher) else { return };
         self.supervisor = Some(tokio::spawn(async move {
             let cluster = std::sync::Arc::new(cluster);
             let mut backoff = Duration::from_secs(1);
@@ -116,9 +107,7 @@ impl Database {
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(30));
                     }
-                    Err(e) => {
-                        tracing::error!(error = %e, "the embedded PostgreSQL supervisor failed: {e}")
-                    }
+                    Err(e) => tracing::error!(error = %e, "the embedded PostgreSQL supervisor failed: {e}"),
                 }
             }
         }));
@@ -138,21 +127,14 @@ impl Database {
     }
 }
 
-pub async fn connect(
-    url: &str,
-    statement_timeout: Duration,
-    pool_size: u32,
-) -> Result<PgPool, DbError> {
+pub async fn connect(url: &str, statement_timeout: Duration, pool_size: u32) -> Result<PgPool, DbError> {
     let options = PgConnectOptions::from_str(url)
         .map_err(DbError::Connect)?
         .application_name("auditorium")
         // Filters are built per request: plan each with its real values (selectivity and
         // partition pruning depend on them) instead of a generic plan after 5 executions.
         .options([
-            (
-                "statement_timeout",
-                statement_timeout.as_millis().to_string(),
-            ),
+            ("statement_timeout", statement_timeout.as_millis().to_string()),
             ("plan_cache_mode", "force_custom_plan".to_string()),
         ]);
     PgPoolOptions::new()
@@ -176,24 +158,17 @@ fn embedded_socket_dir(url: &str) -> Option<PathBuf> {
 /// Creates the `auditorium` database in a fresh cluster.
 pub async fn ensure_database(cluster: &EmbeddedPostgres) -> Result<(), DbError> {
     let admin = connect(&cluster.url("postgres"), Duration::from_secs(30), 1).await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(DATABASE)
-            .fetch_one(&admin)
-            .await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(DATABASE)
+        .fetch_one(&admin)
+        .await?;
     if !exists {
         // An identifier, not a value: DATABASE is a constant of ours.
-        match sqlx::query(&format!("CREATE DATABASE {DATABASE}"))
-            .execute(&admin)
-            .await
-        {
+        match sqlx::query(&format!("CREATE DATABASE {DATABASE}")).execute(&admin).await {
             Ok(_) => {}
             // Another process created it at the same moment (two commands on a fresh data
             // directory): 42P04 duplicate_database, or the catalogue's unique index.
-            Err(e)
-                if e.as_database_error()
-                    .and_then(|d| d.code())
-                    .is_some_and(|c| c == "42P04" || c == "23505") => {}
+            Err(e) if e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "42P04" || c == "23505") => {}
             Err(e) => return Err(e.into()),
         }
     }

@@ -30,25 +30,8 @@ pub(super) fn cast(rng: &mut StdRng) -> Vec<ActorProfile> {
             email: Some(format!("{handle}@acme.io")),
             kind: "user",
             source: if cli { "cli" } else { "dashboard" },
-            user_agent: if cli {
-                CLI_AGENTS[i % CLI_AGENTS.len()]
-            } else {
-                BROWSERS[i % BROWSERS.len()]
-            }
-            .to_string(),
-            ip: if i % 7 == 3 {
-                format!("2001:db8:85a3::{:x}", 0x100 + i)
-            } else {
-                format!(
-                    "{}.{}",
-                    if i % 3 == 0 {
-                        "198.51.100"
-                    } else {
-                        "203.0.113"
-                    },
-                    10 + i * 5
-                )
-            },
+            user_agent: if cli { CLI_AGENTS[i % CLI_AGENTS.len()] } else { BROWSERS[i % BROWSERS.len()] }.to_string(),
+            ip: if i % 7 == 3 { format!("2001:db8:85a3::{:x}", 0x100 + i) } else { format!("{}.{}", if i % 3 == 0 { "198.51.100" } else { "203.0.113" }, 10 + i * 5) },
             admin: i < 6,
         });
     }
@@ -64,10 +47,7 @@ pub(super) fn cast(rng: &mut StdRng) -> Vec<ActorProfile> {
             admin: false,
         });
     }
-    for (list, kind, prefix) in [
-        (SYSTEM_ACTORS, "system", "sys"),
-        (SERVICES, "service", "svc"),
-    ] {
+    for (list, kind, prefix) in [(SYSTEM_ACTORS, "system", "sys"), (SERVICES, "service", "svc")] {
         for (i, name) in list.iter().enumerate() {
             actors.push(ActorProfile {
                 id: format!("{prefix}_{name}"),

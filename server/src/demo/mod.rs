@@ -7,18 +7,13 @@ mod generate;
 use std::time::Duration;
 
 use chrono::Utc;
-pub use generate::Generator;
 use rand::{Rng, SeedableRng};
+pub use generate::Generator;
 
 use crate::ingest::{ingest, IngestError, Ingestor};
 
 /// Stores about `count` events spread over the last `days` days; returns how many.
-pub async fn seed(
-    ingestor: &Ingestor,
-    count: u64,
-    days: u32,
-    seed: u64,
-) -> Result<usize, IngestError> {
+pub async fn seed(ingestor: &Ingestor, count: u64, days: u32, seed: u64) -> Result<usize, IngestError> {
     let to = Utc::now();
     let from = to - chrono::Duration::days(i64::from(days));
     let mut generator = Generator::new(seed, from, to);
@@ -28,19 +23,10 @@ pub async fn seed(
         ingest(ingestor, batch).await?;
         if i % 10 == 9 {
             let stored = ((i + 1) * 1000).min(events.len());
-            tracing::info!(
-                stored,
-                total = events.len(),
-                "demo data: {stored} of {} events",
-                events.len()
-            );
+            tracing::info!(stored, total = events.len(), "demo data: {stored} of {} events", events.len());
         }
     }
-    tracing::info!(
-        events = events.len(),
-        seconds = started.elapsed().as_secs_f32(),
-        "demo data stored"
-    );
+    tracing::info!(events = events.len(), seconds = started.elapsed().as_secs_f32(), "demo data stored");
     Ok(events.len())
 }
 
@@ -56,12 +42,9 @@ pub async fn live(ingestor: &Ingestor, rate: f64, seed: u64) -> Result<(), Inges
         interval.tick().await;
         let expected = rate * tick.as_secs_f64();
         // Poisson-ish: whole part plus a chance for one more.
-        let requests =
-            expected.floor() as usize + usize::from(rng.random::<f64>() < expected.fract());
+        let requests = expected.floor() as usize + usize::from(rng.random::<f64>() < expected.fract());
         let now = Utc::now();
-        let events: Vec<serde_json::Value> = (0..requests)
-            .flat_map(|_| generator.request_at(now, now))
-            .collect();
+        let events: Vec<serde_json::Value> = (0..requests).flat_map(|_| generator.request_at(now, now)).collect();
         if events.is_empty() {
             continue;
         }

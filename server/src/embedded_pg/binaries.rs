@@ -25,16 +25,10 @@ impl PgBinaries {
     }
 
     /// The first of `candidates` holding all three programs.
-    pub fn find_in(
-        candidates: impl IntoIterator<Item = PathBuf>,
-    ) -> Result<PgBinaries, EmbeddedError> {
+    pub fn find_in(candidates: impl IntoIterator<Item = PathBuf>) -> Result<PgBinaries, EmbeddedError> {
         candidates
             .into_iter()
-            .find(|dir| {
-                ["initdb", "pg_ctl", "postgres"]
-                    .iter()
-                    .all(|p| is_executable(&dir.join(p)))
-            })
+            .find(|dir| ["initdb", "pg_ctl", "postgres"].iter().all(|p| is_executable(&dir.join(p))))
             .map(|dir| PgBinaries { dir })
             .ok_or(EmbeddedError::BinariesMissing)
     }
@@ -78,8 +72,7 @@ pub fn run_as() -> Result<Option<RunAs>, EmbeddedError> {
         return Ok(None);
     }
     let name = std::env::var("AUDITORIUM_PG_USER").unwrap_or_else(|_| "postgres".into());
-    let passwd =
-        std::fs::read_to_string("/etc/passwd").map_err(EmbeddedError::io("reading /etc/passwd"))?;
+    let passwd = std::fs::read_to_string("/etc/passwd").map_err(EmbeddedError::io("reading /etc/passwd"))?;
     passwd
         .lines()
         .find_map(|line| {
@@ -93,29 +86,24 @@ pub fn run_as() -> Result<Option<RunAs>, EmbeddedError> {
 }
 
 fn effective_uid() -> Result<u32, EmbeddedError> {
-    let status = std::fs::read_to_string("/proc/self/status")
-        .map_err(EmbeddedError::io("reading /proc/self/status"))?;
+    let status = std::fs::read_to_string("/proc/self/status").map_err(EmbeddedError::io("reading /proc/self/status"))?;
     status
         .lines()
         .find_map(|line| line.strip_prefix("Uid:"))
         .and_then(|ids| ids.split_whitespace().nth(1))
         .and_then(|euid| euid.parse().ok())
-        .ok_or_else(|| {
-            EmbeddedError::Other("cannot read the effective user id from /proc/self/status".into())
-        })
+        .ok_or_else(|| EmbeddedError::Other("cannot read the effective user id from /proc/self/status".into()))
 }
 
 /// Whether `user` can reach `dir`: every ancestor must be searchable by it.
 pub fn can_traverse(dir: &Path, user: RunAs) -> bool {
     use std::os::unix::fs::MetadataExt;
-    dir.ancestors()
-        .skip(1)
-        .all(|ancestor| match std::fs::metadata(ancestor) {
-            Ok(m) if m.uid() == user.uid => m.mode() & 0o100 != 0,
-            Ok(m) if m.gid() == user.gid => m.mode() & 0o010 != 0,
-            Ok(m) => m.mode() & 0o001 != 0,
-            Err(_) => false,
-        })
+    dir.ancestors().skip(1).all(|ancestor| match std::fs::metadata(ancestor) {
+        Ok(m) if m.uid() == user.uid => m.mode() & 0o100 != 0,
+        Ok(m) if m.gid() == user.gid => m.mode() & 0o010 != 0,
+        Ok(m) => m.mode() & 0o001 != 0,
+        Err(_) => false,
+    })
 }
 
 #[cfg(test)]

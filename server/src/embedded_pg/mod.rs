@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use binaries::{can_traverse, run_as, RunAs};
-use process::{postmaster_of, read_pid_file};
+use process::{read_pid_file, postmaster_of};
 
 pub const DATABASE: &str = "auditorium";
 const SUPERUSER: &str = "auditorium";
@@ -49,10 +49,7 @@ pub enum EmbeddedError {
     )]
     NoUnprivilegedUser(String),
     #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    Io { context: String, source: std::io::Error },
     #[error("{program} failed: {output}")]
     CommandFailed { program: String, output: String },
     #[error("{0}")]
@@ -90,28 +87,13 @@ impl EmbeddedPostgres {
     pub fn locate(data_dir: &Path) -> Result<EmbeddedPostgres, EmbeddedError> {
         let bins = PgBinaries::find()?;
         let run_as = run_as()?;
-        fs::create_dir_all(data_dir).map_err(EmbeddedError::io(format!(
-            "creating {}",
-            data_dir.display()
-        )))?;
-        let root = data_dir.canonicalize().map_err(EmbeddedError::io(format!(
-            "resolving {}",
-            data_dir.display()
-        )))?;
+        fs::create_dir_all(data_dir).map_err(EmbeddedError::io(format!("creating {}", data_dir.display())))?;
+        let root = data_dir
+            .canonicalize()
+            .map_err(EmbeddedError::io(format!("resolving {}", data_dir.display())))?;
         let (pgdata, socket_dir) = locations(&root, run_as);
-        let mut cluster = EmbeddedPostgres {
-            root,
-            pgdata,
-            socket_dir,
-            port: 5432,
-            bins,
-            run_as,
-            lease: None,
-        };
-        if let (Some(_), Some(pid_file)) = (
-            postmaster_of(&cluster.pgdata),
-            read_pid_file(&cluster.pgdata),
-        ) {
+        let mut cluster = EmbeddedPostgres { root, pgdata, socket_dir, port: 5432, bins, run_as, lease: None };
+        if let (Some(_), Some(pid_file)) = (postmaster_of(&cluster.pgdata), read_pid_file(&cluster.pgdata)) {
             cluster.port = pid_file.port;
             cluster.socket_dir = pid_file.socket_dir;
         }
@@ -126,9 +108,7 @@ impl EmbeddedPostgres {
             self.init()?;
         }
         match postmaster_of(&self.pgdata) {
-            Some(pid) => {
-                tracing::info!(pid, data = %self.pgdata.display(), "using the running embedded PostgreSQL")
-            }
+            Some(pid) => tracing::info!(pid, data = %self.pgdata.display(), "using the running embedded PostgreSQL"),
             None => self.launch()?,
         }
         if let Some(pid_file) = read_pid_file(&self.pgdata) {
@@ -143,9 +123,7 @@ impl EmbeddedPostgres {
     /// (found through the marker file written at start).
     pub fn for_socket_dir(socket_dir: &Path) -> Option<Result<EmbeddedPostgres, EmbeddedError>> {
         let root = fs::read_to_string(socket_dir.join(MARKER)).ok()?;
-        Some(EmbeddedPostgres::locate(Path::new(
-            root.trim_end_matches('\n'),
-        )))
+        Some(EmbeddedPostgres::locate(Path::new(root.trim_end_matches('\n'))))
     }
 
     /// A handle on the same cluster without a lease: for watching it.
@@ -181,10 +159,7 @@ impl EmbeddedPostgres {
     pub fn url(&self, database: &str) -> String {
         let socket = self.socket_dir.to_string_lossy();
         let host: String = url_escape(&socket);
-        format!(
-            "postgres:///{database}?host={host}&port={}&user={SUPERUSER}",
-            self.port
-        )
+        format!("postgres:///{database}?host={host}&port={}&user={SUPERUSER}", self.port)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -245,21 +220,18 @@ impl EmbeddedPostgres {
             .write(true)
             .open(&path)
             .map_err(EmbeddedError::io(format!("opening {}", path.display())))?;
-        file.lock()
-            .map_err(EmbeddedError::io(format!("locking {}", path.display())))?;
+        file.lock().map_err(EmbeddedError::io(format!("locking {}", path.display())))?;
         Ok(file)
     }
 
     fn take_lease(&self, kind: LeaseKind) -> Result<PathBuf, EmbeddedError> {
         let dir = self.leases_dir();
-        fs::create_dir_all(&dir)
-            .map_err(EmbeddedError::io(format!("creating {}", dir.display())))?;
+        fs::create_dir_all(&dir).map_err(EmbeddedError::io(format!("creating {}", dir.display())))?;
         let path = match kind {
             LeaseKind::Process => dir.join(std::process::id().to_string()),
             LeaseKind::Pinned => dir.join("pinned"),
         };
-        let mut file = File::create(&path)
-            .map_err(EmbeddedError::io(format!("creating {}", path.display())))?;
+        let mut file = File::create(&path).map_err(EmbeddedError::io(format!("creating {}", path.display())))?;
         let command: Vec<String> = std::env::args().collect();
         let _ = writeln!(file, "{}", command.join(" "));
         Ok(path)
@@ -271,16 +243,7 @@ impl EmbeddedPostgres {
         let pgdata = self.pgdata.to_string_lossy().into_owned();
         self.run(
             "initdb",
-            &[
-                "-D",
-                &pgdata,
-                "-U",
-                SUPERUSER,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--no-locale",
-                "--no-instructions",
-            ],
+            &["-D", &pgdata, "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-instructions"],
         )?;
         let conf = self.pgdata.join("postgresql.conf");
         let mut file = File::options()
@@ -296,29 +259,18 @@ impl EmbeddedPostgres {
         self.make_private_dir(&self.socket_dir)?;
         self.write_settings()?;
         let pgdata = self.pgdata.to_string_lossy().into_owned();
-        let log = self
-            .pgdata
-            .join("server.log")
-            .to_string_lossy()
-            .into_owned();
+        let log = self.pgdata.join("server.log").to_string_lossy().into_owned();
         tracing::info!(data = %pgdata, "starting the embedded PostgreSQL");
-        self.run(
-            "pg_ctl",
-            &["start", "-D", &pgdata, "-l", &log, "-w", "-t", "120", "-s"],
-        )
-        .map_err(|e| match e {
-            EmbeddedError::CommandFailed { program, output } => EmbeddedError::CommandFailed {
-                program,
-                output: format!(
-                    "{output}\nlast lines of {log}:\n{}",
-                    tail(&self.pgdata.join("server.log"), 15)
-                ),
-            },
-            other => other,
-        })?;
+        self.run("pg_ctl", &["start", "-D", &pgdata, "-l", &log, "-w", "-t", "120", "-s"])
+            .map_err(|e| match e {
+                EmbeddedError::CommandFailed { program, output } => EmbeddedError::CommandFailed {
+                    program,
+                    output: format!("{output}\nlast lines of {log}:\n{}", tail(&self.pgdata.join("server.log"), 15)),
+                },
+                other => other,
+            })?;
         let marker = self.socket_dir.join(MARKER);
-        fs::write(&marker, format!("{}\n", self.root.display()))
-            .map_err(EmbeddedError::io(format!("writing {}", marker.display())))
+        fs::write(&marker, format!("{}\n", self.root.display())).map_err(EmbeddedError::io(format!("writing {}", marker.display())))
     }
 
     fn shutdown(&self) -> Result<(), EmbeddedError> {
@@ -327,10 +279,7 @@ impl EmbeddedPostgres {
         }
         tracing::info!(data = %self.pgdata.display(), "stopping the embedded PostgreSQL");
         let pgdata = self.pgdata.to_string_lossy().into_owned();
-        self.run(
-            "pg_ctl",
-            &["stop", "-D", &pgdata, "-m", "fast", "-w", "-t", "60", "-s"],
-        )
+        self.run("pg_ctl", &["stop", "-D", &pgdata, "-m", "fast", "-w", "-t", "60", "-s"])
     }
 
     /// Settings rewritten on every start, so upgrades of Auditorium apply them.
@@ -354,25 +303,21 @@ impl EmbeddedPostgres {
              timezone = 'UTC'\n"
         );
         let path = self.pgdata.join("auditorium.conf");
-        fs::write(&path, settings)
-            .map_err(EmbeddedError::io(format!("writing {}", path.display())))?;
+        fs::write(&path, settings).map_err(EmbeddedError::io(format!("writing {}", path.display())))?;
         self.give_to_postgres(&path)
     }
 
     fn make_private_dir(&self, dir: &Path) -> Result<(), EmbeddedError> {
-        fs::create_dir_all(dir)
-            .map_err(EmbeddedError::io(format!("creating {}", dir.display())))?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(EmbeddedError::io(
-            format!("setting permissions of {}", dir.display()),
-        ))?;
+        fs::create_dir_all(dir).map_err(EmbeddedError::io(format!("creating {}", dir.display())))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(EmbeddedError::io(format!("setting permissions of {}", dir.display())))?;
         self.give_to_postgres(dir)
     }
 
     fn give_to_postgres(&self, path: &Path) -> Result<(), EmbeddedError> {
         match self.run_as {
-            Some(user) => std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid)).map_err(
-                EmbeddedError::io(format!("giving {} to the PostgreSQL user", path.display())),
-            ),
+            Some(user) => std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid))
+                .map_err(EmbeddedError::io(format!("giving {} to the PostgreSQL user", path.display()))),
             None => Ok(()),
         }
     }
@@ -385,18 +330,13 @@ impl EmbeddedPostgres {
         if let Some(user) = self.run_as {
             command.uid(user.uid).gid(user.gid);
         }
-        let output = command
-            .output()
-            .map_err(EmbeddedError::io(format!("running {}", path.display())))?;
+        let output = command.output().map_err(EmbeddedError::io(format!("running {}", path.display())))?;
         if output.status.success() {
             return Ok(());
         }
         let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
         text.push_str(&String::from_utf8_lossy(&output.stdout));
-        Err(EmbeddedError::CommandFailed {
-            program: program.into(),
-            output: text.trim().to_string(),
-        })
+        Err(EmbeddedError::CommandFailed { program: program.into(), output: text.trim().to_string() })
     }
 }
 
@@ -426,12 +366,7 @@ fn locations(root: &Path, run_as: Option<RunAs>) -> (PathBuf, PathBuf) {
 fn total_memory_mb() -> u64 {
     fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| {
-            m.lines().find_map(|l| {
-                l.strip_prefix("MemTotal:")
-                    .map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
-            })
-        })
+        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())))
         .flatten()
         .map(|kb| kb / 1024)
         .unwrap_or(2048)
@@ -451,9 +386,7 @@ fn short_hash(path: &Path) -> String {
 fn url_escape(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
-                (b as char).to_string()
-            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => (b as char).to_string(),
             other => format!("%{other:02X}"),
         })
         .collect()

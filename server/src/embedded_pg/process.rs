@@ -32,13 +32,7 @@ pub fn postmaster_of(pgdata: &Path) -> Option<u32> {
 }
 
 fn first_line_pid(path: &Path) -> Option<u32> {
-    fs::read_to_string(path)
-        .ok()?
-        .lines()
-        .next()?
-        .trim()
-        .parse()
-        .ok()
+    fs::read_to_string(path).ok()?.lines().next()?.trim().parse().ok()
 }
 
 fn runs_in(pid: u32, dir: &Path) -> bool {
@@ -51,10 +45,7 @@ fn runs_in(pid: u32, dir: &Path) -> bool {
 /// unclean stop). PostgreSQL would otherwise refuse to start. Lock files of dead processes
 /// are left to PostgreSQL, which checks its shared memory before replacing them.
 pub fn clear_stale_locks(pgdata: &Path, socket_dir: &Path) {
-    for lock in [
-        pgdata.join("postmaster.pid"),
-        socket_dir.join(".s.PGSQL.5432.lock"),
-    ] {
+    for lock in [pgdata.join("postmaster.pid"), socket_dir.join(".s.PGSQL.5432.lock")] {
         if let Some(pid) = first_line_pid(&lock) {
             if is_alive(pid) && !runs_in(pid, pgdata) {
                 tracing::warn!(pid, file = %lock.display(), "removing a stale lock file whose pid now belongs to another process");

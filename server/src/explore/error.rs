@@ -7,10 +7,7 @@ use app::api::ErrorDetail;
 pub enum ExploreError {
     /// A parameter of the view is not valid; every problem is named.
     #[error("{message}")]
-    InvalidQuery {
-        message: String,
-        details: Vec<ErrorDetail>,
-    },
+    InvalidQuery { message: String, details: Vec<ErrorDetail> },
     /// No such event or field — or one the reader may not see (never "forbidden": what is out
     /// of scope does not exist for them).
     #[error("{0}")]
@@ -25,11 +22,7 @@ impl ExploreError {
         let message = message.into();
         ExploreError::InvalidQuery {
             message: format!("{param}: {message}"),
-            details: vec![ErrorDetail {
-                index: None,
-                field: Some(param.into()),
-                message,
-            }],
+            details: vec![ErrorDetail { index: None, field: Some(param.into()), message }],
         }
     }
 }

@@ -29,45 +29,27 @@ pub fn decode_strict(query: &str, extras: &[&str]) -> Result<DecodedQuery, Explo
     let details: Vec<ErrorDetail> = decoded
         .problems
         .iter()
-        .map(|p| ErrorDetail {
-            index: None,
-            field: Some(p.param.clone()),
-            message: format!("{}: {}", p.param, p.message),
-        })
+        .map(|p| ErrorDetail { index: None, field: Some(p.param.clone()), message: format!("{}: {}", p.param, p.message) })
         .collect();
-    let message = details
-        .iter()
-        .map(|d| d.message.clone())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let message = details.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ");
     Err(ExploreError::InvalidQuery { message, details })
 }
 
 /// `GET /api/v1/events`: a page, newest first, with the total — of what `scope` lets the
 /// reader see.
-pub async fn events_page(
-    pool: &PgPool,
-    query: &str,
-    now: DateTime<Utc>,
-    scope: &Scope,
-) -> Result<EventPage, ExploreError> {
+pub async fn events_page(pool: &PgPool, query: &str, now: DateTime<Utc>, scope: &Scope) -> Result<EventPage, ExploreError> {
     let view = decode_strict(query, &[])?.view;
     let filter = EventFilter::for_window(&view, now).within(scope);
     let cursor = match &view.cursor {
-        Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
-            ExploreError::invalid(
-                "cursor",
-                "is not a page cursor from this API (drop it to start at the newest events)",
-            )
-        })?),
+        Some(text) => Some(
+            Cursor::decode(text)
+                .ok_or_else(|| ExploreError::invalid("cursor", "is not a page cursor from this API (drop it to start at the newest events)"))?,
+        ),
         None => None,
     };
     let position = latest_position(pool).await?;
     let (page, total) = if is_counted(&filter) {
-        let (page, total) = tokio::join!(
-            fetch_page(pool, &filter, cursor, view.limit),
-            total::counted(pool, &filter)
-        );
+        let (page, total) = tokio::join!(fetch_page(pool, &filter, cursor, view.limit), total::counted(pool, &filter));
         (page?, total?)
     } else {
         // One pass over the newest matches: often the exact total, and the first page's keys.
@@ -79,14 +61,7 @@ pub async fn events_page(
         (page, total::beyond_cap(pool, &filter, newest.len()).await?)
     };
     // A lower bound is at least what this page shows.
-    let total = if total.exact {
-        total
-    } else {
-        Total {
-            count: total.count.max(page.events.len() as u64),
-            exact: false,
-        }
-    };
+    let total = if total.exact { total } else { Total { count: total.count.max(page.events.len() as u64), exact: false } };
     let bounds = view.range.resolve(now);
     Ok(EventPage {
         events: page.events,
@@ -102,8 +77,7 @@ pub async fn events_page(
 
 /// `GET /api/v1/events/{id}`: an event outside the reader's scope does not exist for them.
 pub async fn event(pool: &PgPool, id: &str, scope: &Scope) -> Result<Event, ExploreError> {
-    let id = Uuid::parse_str(id)
-        .map_err(|_| ExploreError::NotFound(format!("{id:?} is not an event id (a UUID)")))?;
+    let id = Uuid::parse_str(id).map_err(|_| ExploreError::NotFound(format!("{id:?} is not an event id (a UUID)")))?;
     fetch_event(pool, id)
         .await?
         .filter(|event| scope.matches(event, &app::event::search_text(event)))
@@ -111,12 +85,7 @@ pub async fn event(pool: &PgPool, id: &str, scope: &Scope) -> Result<Event, Expl
 }
 
 /// `GET /api/v1/histogram`: counts per bucket and outcome; `tz` aligns buckets.
-pub async fn histogram(
-    pool: &PgPool,
-    query: &str,
-    now: DateTime<Utc>,
-    scope: &Scope,
-) -> Result<Histogram, ExploreError> {
+pub async fn histogram(pool: &PgPool, query: &str, now: DateTime<Utc>, scope: &Scope) -> Result<Histogram, ExploreError> {
     let decoded = decode_strict(query, &["tz"])?;
     let tz = time_zone(&decoded)?;
     let filter = EventFilter::for_window(&decoded.view, now).within(scope);
@@ -127,41 +96,24 @@ pub async fn histogram(
     // exactly the events after it (none twice, none missed). Positions are taken in commit
     // order (the row lock on event_sequence), so the snapshot holds exactly positions <= it.
     let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
     let counts = count_buckets(&mut tx, &filter, &bounds).await?;
     let position = latest_position(&mut *tx).await?;
     tx.commit().await?;
     let buckets: Vec<HistogramBucket> = bounds
         .windows(2)
         .zip(counts)
-        .map(|(b, [success, failure])| HistogramBucket {
-            start: b[0],
-            end: b[1],
-            success,
-            failure,
-        })
+        .map(|(b, [success, failure])| HistogramBucket { start: b[0], end: b[1], success, failure })
         .collect();
     let count = buckets.iter().map(|b| b.success + b.failure).sum();
-    Ok(Histogram {
-        from: window.from,
-        to: window.to,
-        bucket_seconds: width,
-        buckets,
-        total: Total { count, exact: true },
-        position,
-    })
+    Ok(Histogram { from: window.from, to: window.to, bucket_seconds: width, buckets, total: Total { count, exact: true }, position })
 }
 
 fn time_zone(decoded: &DecodedQuery) -> Result<Tz, ExploreError> {
     match decoded.extras.iter().find(|(k, _)| k == "tz") {
         None => Ok(Tz::UTC),
-        Some((_, name)) => name.parse::<Tz>().map_err(|_| {
-            ExploreError::invalid(
-                "tz",
-                format!("{name:?} is not an IANA time zone such as Europe/Berlin"),
-            )
-        }),
+        Some((_, name)) => {
+            name.parse::<Tz>().map_err(|_| ExploreError::invalid("tz", format!("{name:?} is not an IANA time zone such as Europe/Berlin")))
+        }
     }
 }

@@ -77,10 +77,7 @@ pub fn line(event: &Event) -> String {
         header_field(PRODUCT),
         header_field(env!("CARGO_PKG_VERSION"))
     );
-    let mut ext = Extension {
-        out: &mut out,
-        first: true,
-    };
+    let mut ext = Extension { out: &mut out, first: true };
     ext.put("rt", &event.occurred_at.timestamp_millis().to_string());
     ext.put("art", &event.received_at.timestamp_millis().to_string());
     ext.put("externalId", &event.id.to_string());
@@ -88,16 +85,8 @@ pub fn line(event: &Event) -> String {
     ext.put("suid", &event.actor.id);
     ext.put("suser", &event.actor.name);
     ext.labelled("flexString1", "actor.email", event.actor.email.as_deref());
-    ext.labelled(
-        "flexString2",
-        "actor.type",
-        Some(event.actor.actor_type.as_str()),
-    );
-    match event
-        .ip
-        .as_deref()
-        .map(|ip| (ip, ip.parse::<std::net::IpAddr>()))
-    {
+    ext.labelled("flexString2", "actor.type", Some(event.actor.actor_type.as_str()));
+    match event.ip.as_deref().map(|ip| (ip, ip.parse::<std::net::IpAddr>())) {
         Some((ip, Ok(std::net::IpAddr::V4(_)))) => ext.put("src", ip),
         Some((ip, _)) => ext.labelled("c6a2", "ip", Some(ip)),
         None => {}
@@ -106,11 +95,7 @@ pub fn line(event: &Event) -> String {
     ext.opt("request", event.path.as_deref());
     ext.opt("requestMethod", event.method.as_deref());
     ext.opt("requestClientApplication", event.user_agent.as_deref());
-    ext.labelled(
-        "cn1",
-        "status",
-        event.status.map(|s| s.to_string()).as_deref(),
-    );
+    ext.labelled("cn1", "status", event.status.map(|s| s.to_string()).as_deref());
     ext.opt("msg", event.error.as_deref());
     ext.opt("sourceServiceName", event.source.as_deref());
     if let Some(resource) = &event.resource {
@@ -120,18 +105,10 @@ pub fn line(event: &Event) -> String {
     }
     ext.labelled("cs3", "request_id", event.request_id.as_deref());
     if !event.context.is_empty() {
-        ext.labelled(
-            "cs4",
-            "context",
-            Some(&serde_json::to_string(&event.context).unwrap_or_default()),
-        );
+        ext.labelled("cs4", "context", Some(&serde_json::to_string(&event.context).unwrap_or_default()));
     }
     if !event.changes.is_empty() {
-        ext.labelled(
-            "cs5",
-            "changes",
-            Some(&serde_json::to_string(&event.changes).unwrap_or_default()),
-        );
+        ext.labelled("cs5", "changes", Some(&serde_json::to_string(&event.changes).unwrap_or_default()));
     }
     if let Some(metadata) = &event.metadata {
         ext.labelled("cs6", "metadata", Some(&metadata.to_string()));
@@ -187,21 +164,12 @@ mod tests {
             occurred_at: DateTime::from_timestamp_millis(1_764_000_000_123).expect("t"),
             received_at: DateTime::from_timestamp_millis(1_764_000_000_500).expect("t"),
             action: "repo|delete\\x".into(),
-            actor: Actor {
-                id: "u=1".into(),
-                name: "Ada\nLovelace".into(),
-                email: Some("ada@example.com".into()),
-                actor_type: ActorType::User,
-            },
+            actor: Actor { id: "u=1".into(), name: "Ada\nLovelace".into(), email: Some("ada@example.com".into()), actor_type: ActorType::User },
             method: Some("DELETE".into()),
             status: Some(403),
             path: Some("/repos/a=b".into()),
             error: Some("denied\r\n".into()),
-            resource: Some(Resource {
-                resource_type: "repo".into(),
-                id: Some("r1".into()),
-                name: None,
-            }),
+            resource: Some(Resource { resource_type: "repo".into(), id: Some("r1".into()), name: None }),
             ip: Some("2001:db8::1".into()),
             ..crate::test_support::sample_event()
         }
@@ -210,13 +178,7 @@ mod tests {
     #[test]
     fn header_escapes_pipes_and_backslashes() {
         let line = line(&event());
-        assert!(
-            line.starts_with(&format!(
-                "CEF:0|Auditorium|Auditorium|{}|repo\\|delete\\\\x|repo\\|delete\\\\x|6|",
-                env!("CARGO_PKG_VERSION")
-            )),
-            "{line}"
-        );
+        assert!(line.starts_with(&format!("CEF:0|Auditorium|Auditorium|{}|repo\\|delete\\\\x|repo\\|delete\\\\x|6|", env!("CARGO_PKG_VERSION"))), "{line}");
     }
 
     #[test]
@@ -229,10 +191,7 @@ mod tests {
         assert!(line.contains("rt=1764000000123 art=1764000000500 externalId=00000000-0000-0000-0000-000000000009"), "{line}");
         assert!(line.contains(" c6a2=2001:db8::1 c6a2Label=ip "), "{line}");
         assert!(line.contains(" cn1=403 cn1Label=status "), "{line}");
-        assert!(
-            line.contains(" cat=repo cs1=r1 cs1Label=resource.id"),
-            "{line}"
-        );
+        assert!(line.contains(" cat=repo cs1=r1 cs1Label=resource.id"), "{line}");
         assert!(!line.contains('\n') && !line.contains('\r'));
     }
 }

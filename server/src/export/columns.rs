@@ -62,45 +62,26 @@ impl Columns {
 
     /// The event's cells, in header order.
     pub fn cells(&self, event: &Event) -> Vec<Cell> {
-        let mut cells =
-            Vec::with_capacity(Field::FIXED.len() + TRAILING.len() + self.context_keys.len() + 3);
+        let mut cells = Vec::with_capacity(Field::FIXED.len() + TRAILING.len() + self.context_keys.len() + 3);
         cells.push(Cell::Text(event.id.to_string()));
         cells.push(Cell::Time(event.occurred_at));
         for field in Field::FIXED {
             cells.push(match field {
-                Field::Status => event
-                    .status
-                    .map_or(Cell::Empty, |s| Cell::Number(f64::from(s))),
+                Field::Status => event.status.map_or(Cell::Empty, |s| Cell::Number(f64::from(s))),
                 other => Cell::text(other.value_of(event)),
             });
         }
         cells.push(Cell::text(event.error.clone()));
         cells.push(Cell::text(event.user_agent.clone()));
         cells.push(Cell::Time(event.received_at));
-        cells.push(if event.changes.is_empty() {
-            Cell::Empty
-        } else {
-            Cell::Text(json(&event.changes))
-        });
-        cells.push(
-            event
-                .metadata
-                .as_ref()
-                .map_or(Cell::Empty, |m| Cell::Text(json(m))),
-        );
+        cells.push(if event.changes.is_empty() { Cell::Empty } else { Cell::Text(json(&event.changes)) });
+        cells.push(event.metadata.as_ref().map_or(Cell::Empty, |m| Cell::Text(json(m))));
         for key in &self.context_keys {
             cells.push(Cell::text(event.context.get(key).cloned()));
         }
-        let others: std::collections::BTreeMap<&String, &String> = event
-            .context
-            .iter()
-            .filter(|(k, _)| self.context_keys.binary_search(k).is_err())
-            .collect();
-        cells.push(if others.is_empty() {
-            Cell::Empty
-        } else {
-            Cell::Text(json(&others))
-        });
+        let others: std::collections::BTreeMap<&String, &String> =
+            event.context.iter().filter(|(k, _)| self.context_keys.binary_search(k).is_err()).collect();
+        cells.push(if others.is_empty() { Cell::Empty } else { Cell::Text(json(&others)) });
         cells
     }
 }
@@ -120,21 +101,11 @@ mod tests {
             occurred_at: DateTime::from_timestamp_micros(1_764_000_000_123_456).expect("t"),
             received_at: DateTime::from_timestamp_micros(1_764_000_001_000_000).expect("t"),
             action: "user.login".into(),
-            actor: Actor {
-                id: "u1".into(),
-                name: "Ada".into(),
-                email: None,
-                actor_type: ActorType::User,
-            },
+            actor: Actor { id: "u1".into(), name: "Ada".into(), email: None, actor_type: ActorType::User },
             method: Some("POST".into()),
             status: Some(201),
             outcome: Outcome::Success,
-            context: [
-                ("team".to_string(), "core".to_string()),
-                ("zone".to_string(), "eu".to_string()),
-            ]
-            .into_iter()
-            .collect(),
+            context: [("team".to_string(), "core".to_string()), ("zone".to_string(), "eu".to_string())].into_iter().collect(),
             ..crate::test_support::sample_event()
         }
     }
@@ -153,8 +124,7 @@ mod tests {
         let header = columns.header();
         let cells = columns.cells(&event());
         assert_eq!(cells.len(), header.len());
-        let cell =
-            |name: &str| cells[header.iter().position(|h| h == name).expect("column")].clone();
+        let cell = |name: &str| cells[header.iter().position(|h| h == name).expect("column")].clone();
         assert_eq!(cell("occurred_at").to_text(), "2025-11-24T16:00:00.123456Z");
         assert_eq!(cell("status"), Cell::Number(201.0));
         assert_eq!(cell("context.team"), Cell::Text("core".into()));

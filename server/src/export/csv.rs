@@ -15,9 +15,7 @@ pub struct CsvEncoder {
 }
 
 fn writer(buffer: Vec<u8>) -> ::csv::Writer<Vec<u8>> {
-    ::csv::WriterBuilder::new()
-        .terminator(::csv::Terminator::CRLF)
-        .from_writer(buffer)
+    ::csv::WriterBuilder::new().terminator(::csv::Terminator::CRLF).from_writer(buffer)
 }
 
 impl CsvEncoder {
@@ -35,8 +33,7 @@ impl CsvEncoder {
 impl Encoder for CsvEncoder {
     fn event(&mut self, event: &Event) -> Result<(), ExportError> {
         let cells = self.columns.cells(event);
-        self.writer
-            .write_record(cells.iter().map(|c| neutralise(&c.to_text()).into_owned()))?;
+        self.writer.write_record(cells.iter().map(|c| neutralise(&c.to_text()).into_owned()))?;
         Ok(())
     }
 
@@ -66,8 +63,7 @@ mod tests {
     }
 
     fn encode(bom: bool, events: &[Event]) -> String {
-        let mut encoder: Box<dyn Encoder> =
-            Box::new(CsvEncoder::new(Columns::default(), bom).expect("encoder"));
+        let mut encoder: Box<dyn Encoder> = Box::new(CsvEncoder::new(Columns::default(), bom).expect("encoder"));
         let mut out = Vec::new();
         for e in events {
             encoder.event(e).expect("event");
@@ -80,14 +76,8 @@ mod tests {
     fn quotes_per_rfc_4180_with_crlf_records() {
         let text = encode(false, &[event("Smith, \"Ada\"\nLovelace")]);
         let mut lines = text.split("\r\n");
-        assert!(lines
-            .next()
-            .expect("header")
-            .starts_with("id,occurred_at,action,actor.id,actor.name,"));
-        assert!(
-            text.contains(",\"Smith, \"\"Ada\"\"\nLovelace\","),
-            "{text}"
-        );
+        assert!(lines.next().expect("header").starts_with("id,occurred_at,action,actor.id,actor.name,"));
+        assert!(text.contains(",\"Smith, \"\"Ada\"\"\nLovelace\","), "{text}");
         assert!(text.ends_with("\r\n"));
         assert!(text.contains(",2025-11-24T16:00:00.000000Z,"), "{text}");
     }

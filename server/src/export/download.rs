@@ -17,13 +17,7 @@ use super::{encoder, Encoder, Format, Options};
 pub type Chunk = Result<Bytes, std::io::Error>;
 
 /// Starts reading; the receiver yields the file.
-pub fn start(
-    pool: PgPool,
-    plan: Plan,
-    format: Format,
-    options: Options,
-    scratch: std::path::PathBuf,
-) -> mpsc::Receiver<Chunk> {
+pub fn start(pool: PgPool, plan: Plan, format: Format, options: Options, scratch: std::path::PathBuf) -> mpsc::Receiver<Chunk> {
     let (tx, rx) = mpsc::channel::<Chunk>(4);
     tokio::spawn(async move {
         if let Err(e) = produce(&pool, &plan, format, options, &scratch, &tx).await {
@@ -34,37 +28,17 @@ pub fn start(
     rx
 }
 
-async fn produce(
-    pool: &PgPool,
-    plan: &Plan,
-    format: Format,
-    options: Options,
-    scratch: &std::path::Path,
-    tx: &mpsc::Sender<Chunk>,
-) -> Result<(), super::ExportError> {
+async fn produce(pool: &PgPool, plan: &Plan, format: Format, options: Options, scratch: &std::path::Path, tx: &mpsc::Sender<Chunk>) -> Result<(), super::ExportError> {
     let encoder = encoder(format, &plan.columns, options, scratch)?;
-    let out = Sender {
-        tx: tx.clone(),
-        buffer: Vec::with_capacity(1 << 16),
-    };
+    let out = Sender { tx: tx.clone(), buffer: Vec::with_capacity(1 << 16) };
     // Encoded on a thread of its own while the next chunk is read (see `pipeline`).
-    let encode = |(encoder, out): &mut (Box<dyn Encoder>, Sender),
-                  events: Vec<app::event::Event>| {
+    let encode = |(encoder, out): &mut (Box<dyn Encoder>, Sender), events: Vec<app::event::Event>| {
         for event in &events {
             encoder.event(event)?;
         }
         encoder.drain(out)
     };
-    let (encoder, mut out) = match pipeline::run(
-        pool,
-        plan,
-        Priority::Interactive,
-        (encoder, out),
-        encode,
-        || false,
-    )
-    .await
-    {
+    let (encoder, mut out) = match pipeline::run(pool, plan, Priority::Interactive, (encoder, out), encode, || false).await {
         Ok((state, _)) => state,
         Err(e) if client_gone(&e) => return Ok(()),
         Err(e) => return Err(e),
@@ -107,26 +81,14 @@ impl Write for Sender {
             return Ok(());
         }
         let bytes = Bytes::from(std::mem::take(&mut self.buffer));
-        self.tx.blocking_send(Ok(bytes)).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
-        })
+        self.tx.blocking_send(Ok(bytes)).map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
     }
 }
 
 /// `Content-Disposition` for a download named `stem.ext` (an ASCII fallback and the UTF-8 name).
 pub fn attachment(file_name: &str) -> String {
-    let ascii: String = file_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded =
-        percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
+    let ascii: String = file_name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
+    let encoded = percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
@@ -136,12 +98,7 @@ mod tests {
 
     #[test]
     fn attachment_names_are_quoted_safely() {
-        assert_eq!(
-            attachment("a b\".csv"),
-            "attachment; filename=\"a_b_.csv\"; filename*=UTF-8''a%20b%22%2Ecsv"
-        );
-        assert!(attachment("Prüfung.zip").starts_with(
-            "attachment; filename=\"Pr_fung.zip\"; filename*=UTF-8''Pr%C3%BCfung%2Ezip"
-        ));
+        assert_eq!(attachment("a b\".csv"), "attachment; filename=\"a_b_.csv\"; filename*=UTF-8''a%20b%22%2Ecsv");
+        assert!(attachment("Prüfung.zip").starts_with("attachment; filename=\"Pr_fung.zip\"; filename*=UTF-8''Pr%C3%BCfung%2Ezip"));
     }
 }

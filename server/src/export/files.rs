@@ -47,18 +47,14 @@ impl ExportFiles {
         match std::fs::remove_dir_all(self.job_dir(id)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                tracing::warn!(export = %id, error = %e, "could not remove an export's files")
-            }
+            Err(e) => tracing::warn!(export = %id, error = %e, "could not remove an export's files"),
         }
     }
 
     /// Job directories that belong to no listed job (a deleted or expired job whose files
     /// could not be removed at the time).
     pub fn leftovers(&self, listed: &[Uuid]) -> Vec<Uuid> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return vec![];
-        };
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return vec![] };
         entries
             .filter_map(|e| e.ok())
             .filter_map(|e| Uuid::parse_str(&e.file_name().to_string_lossy()).ok())
@@ -75,21 +71,14 @@ pub struct ZipOut {
 }
 
 impl ZipOut {
-    pub fn create(
-        files: &ExportFiles,
-        id: Uuid,
-        format: Format,
-        inner_name: &str,
-    ) -> Result<ZipOut, ExportError> {
+    pub fn create(files: &ExportFiles, id: Uuid, format: Format, inner_name: &str) -> Result<ZipOut, ExportError> {
         let dir = files.job_dir(id);
         std::fs::create_dir_all(&dir)?;
         let done = files.zip_path(id, format);
         let partial = done.with_extension("zip.partial");
         let file = File::create(&partial)?;
         let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
-        let mut options = SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .large_file(true);
+        let mut options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true);
         if let Some(now) = zip_time(chrono::Utc::now()) {
             options = options.last_modified_time(now);
         }
@@ -117,15 +106,7 @@ impl ZipOut {
 fn zip_time(t: chrono::DateTime<chrono::Utc>) -> Option<zip::DateTime> {
     use chrono::{Datelike, Timelike};
     let small = |n: u32| u8::try_from(n).ok();
-    zip::DateTime::from_date_and_time(
-        u16::try_from(t.year()).ok()?,
-        small(t.month())?,
-        small(t.day())?,
-        small(t.hour())?,
-        small(t.minute())?,
-        small(t.second())?,
-    )
-    .ok()
+    zip::DateTime::from_date_and_time(u16::try_from(t.year()).ok()?, small(t.month())?, small(t.day())?, small(t.hour())?, small(t.minute())?, small(t.second())?).ok()
 }
 
 fn digest(path: &Path) -> Result<(u64, String), std::io::Error> {
@@ -140,24 +121,14 @@ fn digest(path: &Path) -> Result<(u64, String), std::io::Error> {
 pub fn file_stem(name: &str) -> String {
     let stem: String = name
         .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '-' | '_') {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_') { c } else { '-' })
         .collect::<String>()
         .split('-')
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join("-");
     let stem: String = stem.chars().take(80).collect();
-    if stem.is_empty() {
-        "auditorium-export".into()
-    } else {
-        stem
-    }
+    if stem.is_empty() { "auditorium-export".into() } else { stem }
 }
 
 /// A failure in words a person can act on.
@@ -166,9 +137,7 @@ pub fn describe(e: &ExportError) -> String {
         ExportError::Io(io) => Some(io.kind()),
         ExportError::Zip(zip::result::ZipError::Io(io)) => Some(io.kind()),
         ExportError::Xlsx(rust_xlsxwriter::XlsxError::IoError(io)) => Some(io.kind()),
-        ExportError::Xlsx(rust_xlsxwriter::XlsxError::ZipError(zip::result::ZipError::Io(io))) => {
-            Some(io.kind())
-        }
+        ExportError::Xlsx(rust_xlsxwriter::XlsxError::ZipError(zip::result::ZipError::Io(io))) => Some(io.kind()),
         _ => None,
     };
     match io {
@@ -184,10 +153,7 @@ mod tests {
 
     #[test]
     fn file_stems_are_safe_names() {
-        assert_eq!(
-            file_stem("Incident 42: logins/ssh"),
-            "Incident-42-logins-ssh"
-        );
+        assert_eq!(file_stem("Incident 42: logins/ssh"), "Incident-42-logins-ssh");
         assert_eq!(file_stem("../../etc/passwd"), "etc-passwd");
         assert_eq!(file_stem("   "), "auditorium-export");
         assert_eq!(file_stem(".."), "auditorium-export");
@@ -196,21 +162,9 @@ mod tests {
 
     #[test]
     fn the_files_in_a_zip_carry_the_time_they_were_made() {
-        let t = chrono::DateTime::parse_from_rfc3339("2026-12-03T23:41:07Z")
-            .expect("t")
-            .with_timezone(&chrono::Utc);
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-03T23:41:07Z").expect("t").with_timezone(&chrono::Utc);
         let z = zip_time(t).expect("in range");
-        assert_eq!(
-            (
-                z.year(),
-                z.month(),
-                z.day(),
-                z.hour(),
-                z.minute(),
-                z.second()
-            ),
-            (2026, 12, 3, 23, 41, 6)
-        );
+        assert_eq!((z.year(), z.month(), z.day(), z.hour(), z.minute(), z.second()), (2026, 12, 3, 23, 41, 6));
     }
 
     #[test]

@@ -83,38 +83,21 @@ pub fn summary(row: &ExportRow, who: &Principal) -> ExportSummary {
 }
 
 /// Checks a request for a job; the formats in canonical order, the name, the view.
-pub fn validate(
-    new: &NewExport,
-    now: DateTime<Utc>,
-) -> Result<(Vec<Format>, String, String), JobError> {
+pub fn validate(new: &NewExport, now: DateTime<Utc>) -> Result<(Vec<Format>, String, String), JobError> {
     let mut formats = Vec::new();
     for text in &new.formats {
-        let format = Format::parse(text).ok_or_else(|| {
-            JobError::Invalid(format!(
-                "format {text:?} is not one of csv, ndjson, cef, xlsx"
-            ))
-        })?;
+        let format = Format::parse(text).ok_or_else(|| JobError::Invalid(format!("format {text:?} is not one of csv, ndjson, cef, xlsx")))?;
         if !formats.contains(&format) {
             formats.push(format);
         }
     }
     if formats.is_empty() {
-        return Err(JobError::Invalid(
-            "choose at least one format: csv, ndjson, cef or xlsx".into(),
-        ));
+        return Err(JobError::Invalid("choose at least one format: csv, ndjson, cef or xlsx".into()));
     }
     formats.sort();
     let name = match new.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) if n.chars().count() > 200 => {
-            return Err(JobError::Invalid(
-                "the name is longer than 200 characters".into(),
-            ))
-        }
-        Some(n) if n.chars().any(char::is_control) => {
-            return Err(JobError::Invalid(
-                "the name contains control characters".into(),
-            ))
-        }
+        Some(n) if n.chars().count() > 200 => return Err(JobError::Invalid("the name is longer than 200 characters".into())),
+        Some(n) if n.chars().any(char::is_control) => return Err(JobError::Invalid("the name contains control characters".into())),
         Some(n) => n.to_string(),
         None => format!("Export {}", now.format("%Y-%m-%d %H:%M UTC")),
     };
@@ -123,17 +106,10 @@ pub fn validate(
     Ok((formats, name, view))
 }
 
-pub async fn create(
-    pool: &PgPool,
-    files: &ExportFiles,
-    who: &Principal,
-    new: &NewExport,
-    origin: Origin,
-) -> Result<ExportRow, JobError> {
+pub async fn create(pool: &PgPool, files: &ExportFiles, who: &Principal, new: &NewExport, origin: Origin) -> Result<ExportRow, JobError> {
     let now = Utc::now();
     let (formats, name, view) = validate(new, now)?;
-    let expires_at =
-        now + chrono::Duration::from_std(files.expiry).unwrap_or(chrono::Duration::days(7));
+    let expires_at = now + chrono::Duration::from_std(files.expiry).unwrap_or(chrono::Duration::days(7));
     let creator_name = match (&who.user, &who.token) {
         (Some(u), _) => u.email.clone(),
         (None, Some(t)) => format!("token {}", t.name),
@@ -169,79 +145,43 @@ pub async fn create(
 
 /// The jobs `who` may see, newest first.
 pub async fn list(pool: &PgPool, who: &Principal) -> Result<Vec<ExportRow>, JobError> {
-    Ok(exports::list(pool)
-        .await?
-        .into_iter()
-        .filter(|r| may_see(r, who))
-        .collect())
+    Ok(exports::list(pool).await?.into_iter().filter(|r| may_see(r, who)).collect())
 }
 
 /// One job; one `who` may not see does not exist for them.
 pub async fn get(pool: &PgPool, who: &Principal, id: &str) -> Result<ExportRow, JobError> {
     let missing = || JobError::NotFound(format!("there is no export {id}"));
     let id = Uuid::parse_str(id).map_err(|_| missing())?;
-    exports::get(pool, id)
-        .await?
-        .filter(|r| may_see(r, who))
-        .ok_or_else(missing)
+    exports::get(pool, id).await?.filter(|r| may_see(r, who)).ok_or_else(missing)
 }
 
-pub async fn delete(
-    pool: &PgPool,
-    files: &ExportFiles,
-    who: &Principal,
-    id: &str,
-    origin: Origin,
-) -> Result<(), JobError> {
+pub async fn delete(pool: &PgPool, files: &ExportFiles, who: &Principal, id: &str, origin: Origin) -> Result<(), JobError> {
     let row = get(pool, who, id).await?;
     if !may_delete(&row, who) {
-        return Err(JobError::Forbidden(
-            "only the export's creator or an admin can delete it".into(),
-        ));
+        return Err(JobError::Forbidden("only the export's creator or an admin can delete it".into()));
     }
     let mut tx = pool.begin().await?;
     exports::delete(&mut *tx, row.id).await?;
-    audit::record(
-        &mut *tx,
-        &Entry::new("auditorium.export.deleted", Actor::of(who), origin)
-            .on("export", row.id, &row.name),
-    )
-    .await?;
+    audit::record(&mut *tx, &Entry::new("auditorium.export.deleted", Actor::of(who), origin).on("export", row.id, &row.name)).await?;
     tx.commit().await?;
     files.remove(row.id);
     Ok(())
 }
 
 /// The finished ZIP of one format: its path and the name to save it as.
-pub async fn download(
-    pool: &PgPool,
-    files: &ExportFiles,
-    who: &Principal,
-    id: &str,
-    format: &str,
-    origin: Origin,
-) -> Result<(std::path::PathBuf, String), JobError> {
+pub async fn download(pool: &PgPool, files: &ExportFiles, who: &Principal, id: &str, format: &str, origin: Origin) -> Result<(std::path::PathBuf, String), JobError> {
     let row = get(pool, who, id).await?;
     let format = Format::parse(format)
         .filter(|f| row.formats.iter().any(|x| x == f.as_str()))
-        .ok_or_else(|| {
-            JobError::NotFound(format!("the export {} has no {format:?} file", row.id))
-        })?;
+        .ok_or_else(|| JobError::NotFound(format!("the export {} has no {format:?} file", row.id)))?;
     if row.status != "done" {
-        return Err(JobError::NotReady(format!(
-            "the export is {}; its files are ready when it is done",
-            row.status
-        )));
+        return Err(JobError::NotReady(format!("the export is {}; its files are ready when it is done", row.status)));
     }
     let entry = Entry::new("auditorium.export.downloaded", Actor::of(who), origin)
         .on("export", row.id, &row.name)
         .note("format", json!(format.as_str()));
     audit::record(pool, &entry).await?;
-    let name = format!(
-        "{}-{}.zip",
-        super::files::file_stem(&row.name),
-        format.extension()
-    );
+    let name = format!("{}-{}.zip", super::files::file_stem(&row.name), format.extension());
     Ok((files.zip_path(row.id, format), name))
 }
 
@@ -261,41 +201,20 @@ mod tests {
     use super::*;
 
     fn new(formats: &[&str], name: Option<&str>, view: &str) -> NewExport {
-        NewExport {
-            name: name.map(str::to_string),
-            formats: formats.iter().map(|s| s.to_string()).collect(),
-            view: view.into(),
-        }
+        NewExport { name: name.map(str::to_string), formats: formats.iter().map(|s| s.to_string()).collect(), view: view.into() }
     }
 
     #[test]
     fn requests_are_checked_at_the_edge() {
         let now = DateTime::from_timestamp(1_764_000_000, 0).expect("t");
-        let (formats, name, view) = validate(
-            &new(&["xlsx", "csv", "csv"], None, "?action=user.login&range=7d"),
-            now,
-        )
-        .expect("valid");
+        let (formats, name, view) = validate(&new(&["xlsx", "csv", "csv"], None, "?action=user.login&range=7d"), now).expect("valid");
         assert_eq!(formats, [Format::Csv, Format::Xlsx]);
         assert_eq!(name, "Export 2025-11-24 16:00 UTC");
         assert_eq!(view, "action=user.login&range=7d");
-        assert!(matches!(
-            validate(&new(&[], None, ""), now),
-            Err(JobError::Invalid(_))
-        ));
-        assert!(
-            matches!(validate(&new(&["pdf"], None, ""), now), Err(JobError::Invalid(m)) if m.contains("pdf"))
-        );
-        assert!(matches!(
-            validate(&new(&["csv"], Some(&"n".repeat(201)), ""), now),
-            Err(JobError::Invalid(_))
-        ));
-        assert!(matches!(
-            validate(&new(&["csv"], Some("a\u{7}"), ""), now),
-            Err(JobError::Invalid(_))
-        ));
-        assert!(
-            matches!(validate(&new(&["csv"], None, "colour=red"), now), Err(JobError::Invalid(m)) if m.contains("colour"))
-        );
+        assert!(matches!(validate(&new(&[], None, ""), now), Err(JobError::Invalid(_))));
+        assert!(matches!(validate(&new(&["pdf"], None, ""), now), Err(JobError::Invalid(m)) if m.contains("pdf")));
+        assert!(matches!(validate(&new(&["csv"], Some(&"n".repeat(201)), ""), now), Err(JobError::Invalid(_))));
+        assert!(matches!(validate(&new(&["csv"], Some("a\u{7}"), ""), now), Err(JobError::Invalid(_))));
+        assert!(matches!(validate(&new(&["csv"], None, "colour=red"), now), Err(JobError::Invalid(m)) if m.contains("colour")));
     }
 }

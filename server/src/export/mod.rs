@@ -113,10 +113,7 @@ pub struct Lines {
 
 impl Lines {
     pub fn new(write: fn(&Event, &mut Vec<u8>) -> Result<(), ExportError>) -> Lines {
-        Lines {
-            buffer: Vec::new(),
-            write,
-        }
+        Lines { buffer: Vec::new(), write }
     }
 }
 
@@ -139,12 +136,7 @@ impl Encoder for Lines {
 }
 
 /// An encoder for `format`; `scratch` is where the workbook keeps its temporary files.
-pub fn encoder(
-    format: Format,
-    columns: &Columns,
-    options: Options,
-    scratch: &std::path::Path,
-) -> Result<Box<dyn Encoder>, ExportError> {
+pub fn encoder(format: Format, columns: &Columns, options: Options, scratch: &std::path::Path) -> Result<Box<dyn Encoder>, ExportError> {
     Ok(match format {
         Format::Csv => Box::new(csv::CsvEncoder::new(columns.clone(), options.bom)?),
         Format::Ndjson => Box::new(Lines::new(ndjson::write_line)),
@@ -159,9 +151,7 @@ pub fn encoder(
 /// a cell starting with `'` is its value with that first `'` removed.
 pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
     match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => {
-            std::borrow::Cow::Owned(format!("'{text}"))
-        }
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => std::borrow::Cow::Owned(format!("'{text}")),
         _ => std::borrow::Cow::Borrowed(text),
     }
 }
@@ -170,6 +160,7 @@ pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
 pub fn unneutralise(cell: &str) -> &str {
     cell.strip_prefix('\'').unwrap_or(cell)
 }
+
 
 #[cfg(test)]
 mod tests {

@@ -25,42 +25,19 @@ pub struct Plan {
 
 /// Decodes `query` (refusing bad parameters with every problem named; `extras` are the
 /// caller's own parameters) and fixes its time range at `now`.
-pub async fn plan(
-    pool: &PgPool,
-    query: &str,
-    extras: &[&str],
-    now: DateTime<Utc>,
-    scope: &Scope,
-) -> Result<(Plan, Vec<(String, String)>), ExploreError> {
+pub async fn plan(pool: &PgPool, query: &str, extras: &[&str], now: DateTime<Utc>, scope: &Scope) -> Result<(Plan, Vec<(String, String)>), ExploreError> {
     let decoded = decode_strict(query, extras)?;
-    Ok((
-        plan_view(pool, &decoded.view, now, scope).await?,
-        decoded.extras,
-    ))
+    Ok((plan_view(pool, &decoded.view, now, scope).await?, decoded.extras))
 }
 
-pub async fn plan_view(
-    pool: &PgPool,
-    view: &ViewState,
-    now: DateTime<Utc>,
-    scope: &Scope,
-) -> Result<Plan, ExploreError> {
+pub async fn plan_view(pool: &PgPool, view: &ViewState, now: DateTime<Utc>, scope: &Scope) -> Result<Plan, ExploreError> {
     let filter = EventFilter::for_window(view, now).within(scope);
-    let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM context_keys ORDER BY key")
-        .fetch_all(pool)
-        .await?;
-    Ok(Plan {
-        filter,
-        columns: Columns::new(keys),
-    })
+    let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM context_keys ORDER BY key").fetch_all(pool).await?;
+    Ok(Plan { filter, columns: Columns::new(keys) })
 }
 
 /// The next chunk after `after` (None: from the newest), and where the one after starts.
-pub async fn chunk(
-    pool: &PgPool,
-    plan: &Plan,
-    after: Option<Cursor>,
-) -> Result<(Vec<Event>, Option<Cursor>), sqlx::Error> {
+pub async fn chunk(pool: &PgPool, plan: &Plan, after: Option<Cursor>) -> Result<(Vec<Event>, Option<Cursor>), sqlx::Error> {
     let page = fetch_page(pool, &plan.filter, after, CHUNK).await?;
     Ok((page.events, page.older))
 }
@@ -71,8 +48,7 @@ pub async fn count(pool: &PgPool, plan: &Plan) -> Result<u64, sqlx::Error> {
     if is_counted(&plan.filter) {
         return Ok(total::counted(pool, &plan.filter).await?.count);
     }
-    let mut qb: sqlx::QueryBuilder<sqlx::Postgres> =
-        sqlx::QueryBuilder::new("SELECT count(*) FROM events e WHERE true");
+    let mut qb: sqlx::QueryBuilder<sqlx::Postgres> = sqlx::QueryBuilder::new("SELECT count(*) FROM events e WHERE true");
     crate::store::filter_sql::push_conditions(&mut qb, &plan.filter);
     let n: i64 = qb.build_query_scalar().fetch_one(pool).await?;
     Ok(u64::try_from(n).unwrap_or(0))

@@ -37,16 +37,7 @@ pub struct Worker {
 impl Worker {
     pub fn new(pool: PgPool, files: ExportFiles, kick: Arc<Notify>) -> Worker {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "auditorium".into());
-        Worker {
-            pool,
-            files,
-            instance: format!(
-                "{host}:{}:{}",
-                std::process::id(),
-                uuid::Uuid::new_v4().simple()
-            ),
-            kick,
-        }
+        Worker { pool, files, instance: format!("{host}:{}:{}", std::process::id(), uuid::Uuid::new_v4().simple()), kick }
     }
 
     /// Forever: run jobs as they come, sweep expired files every hour.
@@ -70,9 +61,7 @@ impl Worker {
 
     /// Claims and runs one job; false when none was waiting.
     pub async fn run_one(&self) -> Result<bool, sqlx::Error> {
-        let Some(job) = exports::claim(&self.pool, &self.instance).await? else {
-            return Ok(false);
-        };
+        let Some(job) = exports::claim(&self.pool, &self.instance).await? else { return Ok(false) };
         let id = job.id;
         self.files.remove(id);
         if job.attempts > MAX_ATTEMPTS {
@@ -83,9 +72,7 @@ impl Worker {
         tracing::info!(export = %id, attempt = job.attempts, "export started");
         match self.export(&job).await {
             Ok(Some((rows, files))) => {
-                let expires = Utc::now()
-                    + chrono::Duration::from_std(self.files.expiry)
-                        .unwrap_or(chrono::Duration::days(7));
+                let expires = Utc::now() + chrono::Duration::from_std(self.files.expiry).unwrap_or(chrono::Duration::days(7));
                 if exports::finish(&self.pool, id, &self.instance, rows, &files, expires).await? {
                     tracing::info!(export = %id, rows, "export done");
                 } else {
@@ -109,59 +96,30 @@ impl Worker {
 
     /// Writes every format in one pass over the events. `None`: the job is no longer ours.
     async fn export(&self, job: &ExportRow) -> Result<Option<(i64, Value)>, ExportError> {
-        let view = crate::explore::decode_strict(&job.view, &[])
-            .map_err(|e| ExportError::Io(std::io::Error::other(e.to_string())))?
-            .view;
-        let plan = read::plan_view(
-            &self.pool,
-            &view,
-            job.window_at,
-            &super::jobs::scope_of(job),
-        )
-        .await
-        .map_err(|e| ExportError::Io(std::io::Error::other(e.to_string())))?;
-        let formats: Vec<Format> = job
-            .formats
-            .iter()
-            .filter_map(|f| Format::parse(f))
-            .collect();
+        let view = crate::explore::decode_strict(&job.view, &[]).map_err(|e| ExportError::Io(std::io::Error::other(e.to_string())))?.view;
+        let plan = read::plan_view(&self.pool, &view, job.window_at, &super::jobs::scope_of(job))
+            .await
+            .map_err(|e| ExportError::Io(std::io::Error::other(e.to_string())))?;
+        let formats: Vec<Format> = job.formats.iter().filter_map(|f| Format::parse(f)).collect();
         let stem = file_stem(&job.name);
         let scratch = self.files.scratch()?;
         let mut outputs = Vec::new();
         for format in &formats {
             let out = ZipOut::create(&self.files, job.id, *format, &stem)?;
-            outputs.push((
-                *format,
-                encoder(*format, &plan.columns, Options::default(), &scratch)?,
-                out,
-            ));
+            outputs.push((*format, encoder(*format, &plan.columns, Options::default(), &scratch)?, out));
         }
         let done = Arc::new(AtomicU64::new(0));
-        let total =
-            match tokio::time::timeout(Duration::from_secs(30), read::count(&self.pool, &plan))
-                .await
-            {
-                Ok(Ok(n)) => i64::try_from(n).ok(),
-                _ => None,
-            };
+        let total = match tokio::time::timeout(Duration::from_secs(30), read::count(&self.pool, &plan)).await {
+            Ok(Ok(n)) => i64::try_from(n).ok(),
+            _ => None,
+        };
         if !exports::heartbeat(&self.pool, job.id, &self.instance, 0, total).await? {
             return Ok(None);
         }
-        let alive = tokio::spawn(keep_alive(
-            self.pool.clone(),
-            job.id,
-            self.instance.clone(),
-            done.clone(),
-            total,
-        ));
+        let alive = tokio::spawn(keep_alive(self.pool.clone(), job.id, self.instance.clone(), done.clone(), total));
         let written = write_all(&self.pool, &plan, outputs, done.clone(), &alive).await;
         let result = match written {
-            Ok(Some(outputs)) => finish_all(outputs).await.map(|files| {
-                Some((
-                    i64::try_from(done.load(Ordering::Relaxed)).unwrap_or(i64::MAX),
-                    files,
-                ))
-            }),
+            Ok(Some(outputs)) => finish_all(outputs).await.map(|files| Some((i64::try_from(done.load(Ordering::Relaxed)).unwrap_or(i64::MAX), files))),
             Ok(None) => Ok(None),
             Err(e) => Err(e),
         };
@@ -194,13 +152,7 @@ type Output = (Format, Box<dyn Encoder>, ZipOut);
 
 /// Reads the events chunk by chunk into every output (encoded and compressed on a background
 /// thread, see `pipeline`); `None` when the job stopped being ours.
-async fn write_all(
-    pool: &PgPool,
-    plan: &Plan,
-    outputs: Vec<Output>,
-    done: Arc<AtomicU64>,
-    alive: &tokio::task::JoinHandle<()>,
-) -> Result<Option<Vec<Output>>, ExportError> {
+async fn write_all(pool: &PgPool, plan: &Plan, outputs: Vec<Output>, done: Arc<AtomicU64>, alive: &tokio::task::JoinHandle<()>) -> Result<Option<Vec<Output>>, ExportError> {
     let encode = move |outputs: &mut Vec<Output>, events: Vec<app::event::Event>| {
         for (_, encoder, out) in outputs.iter_mut() {
             for event in &events {
@@ -211,11 +163,7 @@ async fn write_all(
         done.fetch_add(events.len() as u64, Ordering::Relaxed);
         Ok(())
     };
-    let (outputs, complete) =
-        pipeline::run(pool, plan, Priority::Background, outputs, encode, || {
-            alive.is_finished()
-        })
-        .await?;
+    let (outputs, complete) = pipeline::run(pool, plan, Priority::Background, outputs, encode, || alive.is_finished()).await?;
     Ok(complete.then_some(outputs))
 }
 
@@ -226,10 +174,7 @@ async fn finish_all(outputs: Vec<Output>) -> Result<Value, ExportError> {
         for (format, encoder, mut out) in outputs {
             encoder.finish(out.writer())?;
             let (bytes, sha256) = out.complete()?;
-            files.insert(
-                format.as_str().into(),
-                json!({ "bytes": bytes, "sha256": sha256 }),
-            );
+            files.insert(format.as_str().into(), json!({ "bytes": bytes, "sha256": sha256 }));
         }
         Ok(Value::Object(files))
     })
@@ -238,13 +183,7 @@ async fn finish_all(outputs: Vec<Output>) -> Result<Value, ExportError> {
 
 /// Says "still running, N rows done" until the job is no longer ours (then it returns, which
 /// the writer notices).
-async fn keep_alive(
-    pool: PgPool,
-    id: uuid::Uuid,
-    instance: String,
-    done: Arc<AtomicU64>,
-    total: Option<i64>,
-) {
+async fn keep_alive(pool: PgPool, id: uuid::Uuid, instance: String, done: Arc<AtomicU64>, total: Option<i64>) {
     loop {
         tokio::time::sleep(HEARTBEAT).await;
         let rows = i64::try_from(done.load(Ordering::Relaxed)).unwrap_or(i64::MAX);

@@ -59,11 +59,7 @@ impl XlsxEncoder {
 
     fn new_sheet(&mut self) -> Result<(), ExportError> {
         self.sheets += 1;
-        let name = if self.sheets == 1 {
-            "Events".to_string()
-        } else {
-            format!("Events {}", self.sheets)
-        };
+        let name = if self.sheets == 1 { "Events".to_string() } else { format!("Events {}", self.sheets) };
         let header = self.columns.header();
         let sheet = self.workbook.add_worksheet_with_constant_memory()?;
         sheet.set_name(name)?;
@@ -123,26 +119,14 @@ fn guarded<T>(work: impl FnOnce() -> Result<T, ExportError>) -> (Result<T, Expor
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            let kind = if message.contains("StorageFull") {
-                std::io::ErrorKind::StorageFull
-            } else {
-                std::io::ErrorKind::Other
-            };
-            (
-                Err(ExportError::Io(std::io::Error::new(
-                    kind,
-                    format!("writing the workbook failed: {message}"),
-                ))),
-                true,
-            )
+            let kind = if message.contains("StorageFull") { std::io::ErrorKind::StorageFull } else { std::io::ErrorKind::Other };
+            (Err(ExportError::Io(std::io::Error::new(kind, format!("writing the workbook failed: {message}")))), true)
         }
     }
 }
 
 fn broken() -> ExportError {
-    ExportError::Io(std::io::Error::other(
-        "the workbook failed earlier and cannot be completed",
-    ))
+    ExportError::Io(std::io::Error::other("the workbook failed earlier and cannot be completed"))
 }
 
 impl XlsxEncoder {
@@ -208,13 +192,9 @@ mod tests {
 
     #[test]
     fn a_panic_while_writing_is_an_error_that_keeps_the_kind_of_failure() {
-        let (full, panicked) = guarded::<()>(|| {
-            panic!("Couldn't write to xml file: Os {{ code: 28, kind: StorageFull }}")
-        });
+        let (full, panicked) = guarded::<()>(|| panic!("Couldn't write to xml file: Os {{ code: 28, kind: StorageFull }}"));
         assert!(panicked);
-        assert!(
-            matches!(full, Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::StorageFull)
-        );
+        assert!(matches!(full, Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::StorageFull));
         let (fine, panicked) = guarded(|| Ok(7));
         assert_eq!((fine.ok(), panicked), (Some(7), false));
     }
@@ -222,8 +202,7 @@ mod tests {
     #[test]
     fn rows_past_the_sheet_limit_continue_on_a_new_sheet_with_its_own_header() {
         let scratch = std::env::temp_dir();
-        let mut encoder =
-            XlsxEncoder::new(Columns::new(vec!["team".into()]), &scratch).expect("encoder");
+        let mut encoder = XlsxEncoder::new(Columns::new(vec!["team".into()]), &scratch).expect("encoder");
         encoder.rows_per_sheet = 2;
         let mut encoder: Box<dyn Encoder> = Box::new(encoder);
         for n in 0..5 {
@@ -240,36 +219,15 @@ mod tests {
         for sheet in book.sheet_names() {
             let range = book.worksheet_range(&sheet).expect("sheet");
             let rows: Vec<_> = range.rows().collect();
-            assert_eq!(
-                rows[0][0],
-                Data::String("id".into()),
-                "every sheet has the header"
-            );
+            assert_eq!(rows[0][0], Data::String("id".into()), "every sheet has the header");
             let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
-            let name = header
-                .iter()
-                .position(|h| h == "actor.name")
-                .expect("actor.name column");
-            let status = header
-                .iter()
-                .position(|h| h == "status")
-                .expect("status column");
-            let time = header
-                .iter()
-                .position(|h| h == "occurred_at")
-                .expect("time column");
+            let name = header.iter().position(|h| h == "actor.name").expect("actor.name column");
+            let status = header.iter().position(|h| h == "status").expect("status column");
+            let time = header.iter().position(|h| h == "occurred_at").expect("time column");
             for row in &rows[1..] {
                 names.push(row[name].to_string());
-                assert!(
-                    matches!(row[status], Data::Float(_)),
-                    "status is a number: {:?}",
-                    row[status]
-                );
-                assert!(
-                    matches!(row[time], Data::DateTime(_)),
-                    "times are date-times: {:?}",
-                    row[time]
-                );
+                assert!(matches!(row[status], Data::Float(_)), "status is a number: {:?}", row[status]);
+                assert!(matches!(row[time], Data::DateTime(_)), "times are date-times: {:?}", row[time]);
             }
         }
         assert_eq!(names, ["'=cmd0", "'=cmd1", "'=cmd2", "'=cmd3", "'=cmd4"]);

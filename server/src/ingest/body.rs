@@ -19,9 +19,7 @@ impl BodyFormat {
         let essence = content_type?.split(';').next()?.trim().to_ascii_lowercase();
         match essence.as_str() {
             "application/json" => Some(BodyFormat::Json),
-            "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
-                Some(BodyFormat::NdJson)
-            }
+            "application/x-ndjson" | "application/ndjson" | "application/jsonl" => Some(BodyFormat::NdJson),
             _ => None,
         }
     }
@@ -30,11 +28,7 @@ impl BodyFormat {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {
     #[error("malformed JSON at line {line}, column {column}: {message}")]
-    Malformed {
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Malformed { line: usize, column: usize, message: String },
     #[error("the request holds {count} events; at most {MAX_BATCH} are accepted per request")]
     TooMany { count: usize },
     #[error("the request holds no events")]
@@ -59,9 +53,7 @@ pub fn parse_body(bytes: &[u8], format: BodyFormat) -> Result<Vec<Value>, BodyEr
                     continue;
                 }
                 if items.len() == MAX_BATCH {
-                    return Err(BodyError::TooMany {
-                        count: MAX_BATCH + 1,
-                    });
+                    return Err(BodyError::TooMany { count: MAX_BATCH + 1 });
                 }
                 items.push(serde_json::from_slice::<Value>(line).map_err(malformed(i))?);
             }
@@ -85,12 +77,7 @@ fn malformed(line_offset: usize) -> impl Fn(serde_json::Error) -> BodyError {
     move |e| BodyError::Malformed {
         line: e.line() + line_offset,
         column: e.column(),
-        message: e
-            .to_string()
-            .split(" at line")
-            .next()
-            .unwrap_or_default()
-            .to_string(),
+        message: e.to_string().split(" at line").next().unwrap_or_default().to_string(),
     }
 }
 
@@ -132,18 +119,12 @@ fn huge_integers(bytes: &[u8]) -> Vec<usize> {
             b',' if depth == 1 && root_is_array => item += 1,
             b'-' | b'0'..=b'9' => {
                 let start = i;
-                while i + 1 < bytes.len()
-                    && matches!(bytes[i + 1], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
-                {
+                while i + 1 < bytes.len() && matches!(bytes[i + 1], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
                     i += 1;
                 }
                 let token = std::str::from_utf8(&bytes[start..=i]).unwrap_or("");
                 let integer = !token.contains(['.', 'e', 'E']);
-                if integer
-                    && token.parse::<i64>().is_err()
-                    && token.parse::<u64>().is_err()
-                    && found.last() != Some(&item)
-                {
+                if integer && token.parse::<i64>().is_err() && token.parse::<u64>().is_err() && found.last() != Some(&item) {
                     found.push(item);
                 }
             }
@@ -160,85 +141,40 @@ mod tests {
 
     #[test]
     fn content_types() {
-        assert_eq!(
-            BodyFormat::from_content_type(Some("application/json; charset=utf-8")),
-            Some(BodyFormat::Json)
-        );
-        assert_eq!(
-            BodyFormat::from_content_type(Some("application/x-ndjson")),
-            Some(BodyFormat::NdJson)
-        );
+        assert_eq!(BodyFormat::from_content_type(Some("application/json; charset=utf-8")), Some(BodyFormat::Json));
+        assert_eq!(BodyFormat::from_content_type(Some("application/x-ndjson")), Some(BodyFormat::NdJson));
         assert_eq!(BodyFormat::from_content_type(Some("text/plain")), None);
         assert_eq!(BodyFormat::from_content_type(None), None);
     }
 
     #[test]
     fn single_array_and_lines() {
-        assert_eq!(
-            parse_body(br#"{"a":1}"#, BodyFormat::Json).map(|v| v.len()),
-            Ok(1)
-        );
-        assert_eq!(
-            parse_body(br#"[{"a":1},{"a":2}]"#, BodyFormat::Json).map(|v| v.len()),
-            Ok(2)
-        );
-        assert_eq!(
-            parse_body(b"{\"a\":1}\n\n{\"a\":2}\n", BodyFormat::NdJson).map(|v| v.len()),
-            Ok(2)
-        );
+        assert_eq!(parse_body(br#"{"a":1}"#, BodyFormat::Json).map(|v| v.len()), Ok(1));
+        assert_eq!(parse_body(br#"[{"a":1},{"a":2}]"#, BodyFormat::Json).map(|v| v.len()), Ok(2));
+        assert_eq!(parse_body(b"{\"a\":1}\n\n{\"a\":2}\n", BodyFormat::NdJson).map(|v| v.len()), Ok(2));
         assert_eq!(parse_body(b"[]", BodyFormat::Json), Err(BodyError::Empty));
     }
 
     #[test]
     fn malformed_json_names_line_and_column() {
-        let err =
-            parse_body(b"{\"a\":1}\n{\"a\": oops}\n", BodyFormat::NdJson).expect_err("malformed");
-        assert!(
-            matches!(
-                err,
-                BodyError::Malformed {
-                    line: 2,
-                    column: 7,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        let err =
-            parse_body(b"[\n {\"a\":1},\n {\"a\":\n", BodyFormat::Json).expect_err("malformed");
-        assert!(
-            matches!(err, BodyError::Malformed { line: 4, .. }),
-            "{err:?}"
-        );
+        let err = parse_body(b"{\"a\":1}\n{\"a\": oops}\n", BodyFormat::NdJson).expect_err("malformed");
+        assert!(matches!(err, BodyError::Malformed { line: 2, column: 7, .. }), "{err:?}");
+        let err = parse_body(b"[\n {\"a\":1},\n {\"a\":\n", BodyFormat::Json).expect_err("malformed");
+        assert!(matches!(err, BodyError::Malformed { line: 4, .. }), "{err:?}");
     }
 
     #[test]
     fn integers_beyond_64_bits_are_refused_by_item() {
         let body = br#"[{"a": 1}, {"m": {"n": 18446744073709551615, "s": "99999999999999999999"}}, {"m": [-9223372036854775808, 1e300, 2.5]}, {"m": 18446744073709551616}]"#;
-        assert_eq!(
-            parse_body(body, BodyFormat::Json),
-            Err(BodyError::InexactNumbers(vec![3]))
-        );
+        assert_eq!(parse_body(body, BodyFormat::Json), Err(BodyError::InexactNumbers(vec![3])));
         let lines = b"{\"a\": 1}\n\n{\"b\": -99999999999999999999}\n{\"c\": [1, 2]}\n";
-        assert_eq!(
-            parse_body(lines, BodyFormat::NdJson),
-            Err(BodyError::InexactNumbers(vec![1]))
-        );
-        assert!(parse_body(
-            br#"{"m": 123456789012345678901234567890}"#,
-            BodyFormat::Json
-        )
-        .is_err());
+        assert_eq!(parse_body(lines, BodyFormat::NdJson), Err(BodyError::InexactNumbers(vec![1])));
+        assert!(parse_body(br#"{"m": 123456789012345678901234567890}"#, BodyFormat::Json).is_err());
     }
 
     #[test]
     fn batch_limit() {
         let body = format!("[{}]", vec!["{}"; MAX_BATCH + 1].join(","));
-        assert_eq!(
-            parse_body(body.as_bytes(), BodyFormat::Json),
-            Err(BodyError::TooMany {
-                count: MAX_BATCH + 1
-            })
-        );
+        assert_eq!(parse_body(body.as_bytes(), BodyFormat::Json), Err(BodyError::TooMany { count: MAX_BATCH + 1 }));
     }
 }

@@ -68,18 +68,13 @@ mod tests {
     use serde_json::json;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("time")
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
     }
 
     /// The fingerprint of `sent` as ingest computes it, received at `received`.
     fn of(sent: Value, received: &str) -> Vec<u8> {
         let event = validate_event(0, &sent, at(received)).expect("valid");
-        fingerprint(
-            &event,
-            sent.get("occurred_at").is_some_and(|v| !v.is_null()),
-        )
+        fingerprint(&event, sent.get("occurred_at").is_some_and(|v| !v.is_null()))
     }
 
     fn base() -> Value {
@@ -108,11 +103,7 @@ mod tests {
                     sent[k] = v.clone();
                 }
             }
-            assert_eq!(
-                of(sent.clone(), "2026-11-20T10:00:01Z"),
-                reference,
-                "{sent}"
-            );
+            assert_eq!(of(sent.clone(), "2026-11-20T10:00:01Z"), reference, "{sent}");
         }
         // The receiving time is not part of the event.
         assert_eq!(of(base(), "2026-11-20T10:05:00Z"), reference);
@@ -131,11 +122,7 @@ mod tests {
         ] {
             let mut sent = base();
             sent[key] = value;
-            assert_ne!(
-                of(sent.clone(), "2026-11-20T10:00:01Z"),
-                reference,
-                "{sent}"
-            );
+            assert_ne!(of(sent.clone(), "2026-11-20T10:00:01Z"), reference, "{sent}");
         }
     }
 
@@ -143,9 +130,6 @@ mod tests {
     fn a_time_left_to_the_server_is_not_part_of_the_content() {
         let mut sent = base();
         sent.as_object_mut().expect("object").remove("occurred_at");
-        assert_eq!(
-            of(sent.clone(), "2026-11-20T10:00:01Z"),
-            of(sent, "2026-11-20T10:09:00Z")
-        );
+        assert_eq!(of(sent.clone(), "2026-11-20T10:00:01Z"), of(sent, "2026-11-20T10:09:00Z"));
     }
 }

@@ -49,8 +49,7 @@ pub async fn ingest(ingestor: &Ingestor, items: &[Value]) -> Result<Vec<ItemResu
                 .map(|i| ErrorDetail {
                     index: Some(prepared.origin[i]),
                     field: Some("id".into()),
-                    message: "an event with this id is already stored with different content"
-                        .into(),
+                    message: "an event with this id is already stored with different content".into(),
                 })
                 .collect(),
         ),
@@ -87,11 +86,7 @@ struct PreparedItem {
 
 fn prepare(items: &[Value], received_at: DateTime<Utc>) -> Result<Prepared, IngestError> {
     let mut errors = Vec::new();
-    let mut prepared = Prepared {
-        unique: Vec::new(),
-        origin: Vec::new(),
-        items: Vec::new(),
-    };
+    let mut prepared = Prepared { unique: Vec::new(), origin: Vec::new(), items: Vec::new() };
     let mut seen: HashMap<Uuid, usize> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
         let event = match validate::validate_event(index, item, received_at) {
@@ -106,25 +101,16 @@ fn prepare(items: &[Value], received_at: DateTime<Utc>) -> Result<Prepared, Inge
         let id = event.id;
         match seen.get(&id) {
             Some(&u) if prepared.unique[u].fingerprint == fingerprint => {
-                prepared.items.push(PreparedItem {
-                    id,
-                    unique_index: None,
-                });
+                prepared.items.push(PreparedItem { id, unique_index: None });
             }
             Some(&u) => errors.push(ErrorDetail {
                 index: Some(index),
                 field: Some("id".into()),
-                message: format!(
-                    "repeats the id of item {} with different content",
-                    prepared.origin[u]
-                ),
+                message: format!("repeats the id of item {} with different content", prepared.origin[u]),
             }),
             None => {
                 seen.insert(id, prepared.unique.len());
-                prepared.items.push(PreparedItem {
-                    id,
-                    unique_index: Some(prepared.unique.len()),
-                });
+                prepared.items.push(PreparedItem { id, unique_index: Some(prepared.unique.len()) });
                 prepared.origin.push(index);
                 prepared.unique.push(NewEvent { event, fingerprint });
             }
@@ -150,18 +136,14 @@ mod tests {
 
     #[test]
     fn a_repeated_item_is_stored_once() {
-        let prepared = prepare(&[item(ID, "a.b"), item(ID, "a.b")], Utc::now())
-            .map_err(|e| e.to_string())
-            .expect("valid");
+        let prepared = prepare(&[item(ID, "a.b"), item(ID, "a.b")], Utc::now()).map_err(|e| e.to_string()).expect("valid");
         assert_eq!(prepared.unique.len(), 1);
         assert_eq!(prepared.items[1].unique_index, None);
     }
 
     #[test]
     fn a_reused_id_with_other_content_is_invalid() {
-        let Err(IngestError::Invalid(details)) =
-            prepare(&[item(ID, "a.b"), item(ID, "a.c")], Utc::now())
-        else {
+        let Err(IngestError::Invalid(details)) = prepare(&[item(ID, "a.b"), item(ID, "a.c")], Utc::now()) else {
             panic!("expected a validation error");
         };
         assert_eq!(details[0].index, Some(1));
@@ -170,14 +152,10 @@ mod tests {
 
     #[test]
     fn every_invalid_item_is_reported() {
-        let Err(IngestError::Invalid(details)) =
-            prepare(&[json!({}), item(ID, "ok.ok"), json!(3)], Utc::now())
-        else {
+        let Err(IngestError::Invalid(details)) = prepare(&[json!({}), item(ID, "ok.ok"), json!(3)], Utc::now()) else {
             panic!("expected a validation error");
         };
         let indexes: Vec<Option<usize>> = details.iter().map(|d| d.index).collect();
-        assert!(
-            indexes.contains(&Some(0)) && indexes.contains(&Some(2)) && !indexes.contains(&Some(1))
-        );
+        assert!(indexes.contains(&Some(0)) && indexes.contains(&Some(2)) && !indexes.contains(&Some(1)));
     }
 }

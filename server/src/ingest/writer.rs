@@ -84,12 +84,7 @@ pub struct Ingestor {
 
 impl Ingestor {
     /// Starts the writer tasks.
-    pub fn start(
-        pool: PgPool,
-        partitions: Arc<PartitionCache>,
-        health: Arc<Health>,
-        metrics: IngestMetrics,
-    ) -> Ingestor {
+    pub fn start(pool: PgPool, partitions: Arc<PartitionCache>, health: Arc<Health>, metrics: IngestMetrics) -> Ingestor {
         let (jobs, receiver) = mpsc::channel(MAX_QUEUED_REQUESTS);
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
         let queued = Arc::new(AtomicUsize::new(0));
@@ -107,22 +102,12 @@ impl Ingestor {
                 tokio::spawn(writer.run(receiver.clone(), stopping.clone()))
             })
             .collect();
-        Ingestor {
-            jobs,
-            queued,
-            stop,
-            tasks: Mutex::new(tasks),
-        }
+        Ingestor { jobs, queued, stop, tasks: Mutex::new(tasks) }
     }
 
     /// A writer of its own, for commands that run without a server (`demo`, `ingest`).
     pub fn for_command(pool: PgPool) -> Ingestor {
-        Ingestor::start(
-            pool,
-            Arc::default(),
-            Arc::default(),
-            IngestMetrics::unregistered(),
-        )
+        Ingestor::start(pool, Arc::default(), Arc::default(), IngestMetrics::unregistered())
     }
 
     /// Queues `events` (ids unique within them) and waits until they are committed. Dropping
@@ -154,10 +139,7 @@ impl Ingestor {
     pub async fn stop(&self, grace: Duration) {
         let _ = self.stop.send(true);
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
-        if tokio::time::timeout(grace, futures::future::join_all(tasks))
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace, futures::future::join_all(tasks)).await.is_err() {
             tracing::warn!("the ingest writers did not finish within {grace:?}");
         }
     }
@@ -182,11 +164,7 @@ enum Answer {
 impl Writer {
     /// Gathers a group (holding the queue, so writers take turns gathering), writes it (in
     /// parallel with the other writers), and again, until the queue is closed and empty.
-    async fn run(
-        mut self,
-        jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
-        mut stopping: watch::Receiver<bool>,
-    ) {
+    async fn run(mut self, jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, mut stopping: watch::Receiver<bool>) {
         let mut waiting: VecDeque<Job> = VecDeque::new();
         loop {
             let receiver = if waiting.is_empty() {
@@ -248,9 +226,7 @@ impl Writer {
                 other => break other,
             }
         };
-        self.metrics
-            .commit_seconds
-            .observe(started.elapsed().as_secs_f64());
+        self.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
         match result {
             Ok(answers) => {
                 self.health.write_succeeded();
@@ -318,10 +294,7 @@ impl Writer {
 
 /// Classifies every event of the group against what is stored, then writes the new events of
 /// the requests without conflicts in one transaction.
-async fn write_on(
-    conn: &mut sqlx::PgConnection,
-    group: &[Job],
-) -> Result<Vec<Answer>, sqlx::Error> {
+async fn write_on(conn: &mut sqlx::PgConnection, group: &[Job]) -> Result<Vec<Answer>, sqlx::Error> {
     let mut ids: Vec<Uuid> = Vec::new();
     for job in group {
         ids.extend(job.events.iter().map(|e| e.event.id));
@@ -335,9 +308,7 @@ async fn write_on(
         for (i, e) in job.events.iter().enumerate() {
             match existing.get(&e.event.id) {
                 None => stored.push(Stored::New),
-                Some(Some(fingerprint)) if *fingerprint == e.fingerprint => {
-                    stored.push(Stored::Duplicate)
-                }
+                Some(Some(fingerprint)) if *fingerprint == e.fingerprint => stored.push(Stored::Duplicate),
                 Some(_) => conflicts.push(i),
             }
         }
@@ -387,9 +358,7 @@ fn take_group(waiting: &mut VecDeque<Job>) -> Vec<Job> {
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .and_then(|d| d.code())
-        .is_some_and(|code| code == "23505")
+    e.as_database_error().and_then(|d| d.code()).is_some_and(|code| code == "23505")
 }
 
 #[cfg(test)]
@@ -412,28 +381,17 @@ mod tests {
                 fingerprint: vec![],
             })
             .collect();
-        Job {
-            events,
-            reply: oneshot::channel().0,
-        }
+        Job { events, reply: oneshot::channel().0 }
     }
 
     fn ids(group: &[Job]) -> Vec<Vec<u128>> {
-        group
-            .iter()
-            .map(|j| j.events.iter().map(|e| e.event.id.as_u128()).collect())
-            .collect()
+        group.iter().map(|j| j.events.iter().map(|e| e.event.id.as_u128()).collect()).collect()
     }
 
     #[test]
     fn a_request_repeating_an_id_of_the_group_waits_for_the_next_one() {
-        let mut waiting: VecDeque<Job> = [job(&[1, 2]), job(&[3]), job(&[2]), job(&[4])]
-            .into_iter()
-            .collect();
-        assert_eq!(
-            ids(&take_group(&mut waiting)),
-            vec![vec![1, 2], vec![3], vec![4]]
-        );
+        let mut waiting: VecDeque<Job> = [job(&[1, 2]), job(&[3]), job(&[2]), job(&[4])].into_iter().collect();
+        assert_eq!(ids(&take_group(&mut waiting)), vec![vec![1, 2], vec![3], vec![4]]);
         assert_eq!(ids(&take_group(&mut waiting)), vec![vec![2]]);
         assert!(waiting.is_empty());
     }

@@ -52,12 +52,7 @@ impl LiveEvent {
     pub fn new(position: i64, event: Event) -> LiveEvent {
         let search_text = search_text(&event);
         let json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into());
-        LiveEvent {
-            position,
-            event,
-            search_text,
-            json,
-        }
+        LiveEvent { position, event, search_text, json }
     }
 
     /// Approximate bytes held (the parsed event takes about as much as its JSON).
@@ -87,13 +82,7 @@ impl LiveBatch {
         let oldest = times.clone().min().unwrap_or_default();
         let newest = times.max().unwrap_or_default();
         let bytes = events.iter().map(|e| e.bytes()).sum::<usize>() + 256;
-        LiveBatch {
-            events,
-            oldest,
-            newest,
-            messages: Mutex::new(Vec::new()),
-            bytes: AtomicUsize::new(bytes),
-        }
+        LiveBatch { events, oldest, newest, messages: Mutex::new(Vec::new()), bytes: AtomicUsize::new(bytes) }
     }
 
     pub fn bytes(&self) -> usize {
@@ -111,28 +100,18 @@ impl LiveBatch {
     /// Whether `filter`'s time window holds every event of the batch, so that only its other
     /// conditions decide (and a message built for them can be shared).
     pub fn inside_window(&self, filter: &EventFilter) -> bool {
-        filter.from.is_none_or(|from| self.oldest >= from)
-            && filter.to.is_none_or(|to| self.newest < to)
+        filter.from.is_none_or(|from| self.oldest >= from) && filter.to.is_none_or(|to| self.newest < to)
     }
 
     /// The `events` message of this batch for subscribers with these conditions (`key`: the
     /// conditions in canonical URL form; `filter`: the same, without a time window). `None`
     /// when nothing matches.
     pub fn message_for(&self, key: &str, filter: &EventFilter) -> Option<Utf8Bytes> {
-        let cached = |messages: &Vec<(String, Option<Utf8Bytes>)>| {
-            messages
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, m)| m.clone())
-        };
+        let cached = |messages: &Vec<(String, Option<Utf8Bytes>)>| messages.iter().find(|(k, _)| k == key).map(|(_, m)| m.clone());
         if let Some(message) = cached(&self.messages.lock().unwrap_or_else(|e| e.into_inner())) {
             return message;
         }
-        let matching: Vec<&Arc<LiveEvent>> = self
-            .events
-            .iter()
-            .filter(|e| filter.matches_with_text(&e.event, &e.search_text))
-            .collect();
+        let matching: Vec<&Arc<LiveEvent>> = self.events.iter().filter(|e| filter.matches_with_text(&e.event, &e.search_text)).collect();
         let message = match (matching.is_empty(), self.last_position()) {
             (false, Some(top)) => Some(Utf8Bytes::from(events_message(top, &matching))),
             _ => None,
@@ -151,12 +130,8 @@ impl LiveBatch {
 /// each event's JSON, serialised once.
 pub fn events_message(position: i64, events: &[&Arc<LiveEvent>]) -> String {
     use std::fmt::Write;
-    let mut out =
-        String::with_capacity(64 + events.iter().map(|e| e.json.len() + 32).sum::<usize>());
-    let _ = write!(
-        out,
-        "{{\"type\":\"events\",\"position\":{position},\"events\":["
-    );
+    let mut out = String::with_capacity(64 + events.iter().map(|e| e.json.len() + 32).sum::<usize>());
+    let _ = write!(out, "{{\"type\":\"events\",\"position\":{position},\"events\":[");
     for (i, e) in events.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -223,13 +198,7 @@ impl LiveHub {
         let latest = self.latest();
         let mut positions = self.positions.lock().unwrap_or_else(|e| e.into_inner());
         positions.retain(|p| p.strong_count() > 0);
-        positions
-            .iter()
-            .filter_map(|p| p.upgrade())
-            .map(|p| latest - p.load(Ordering::Acquire))
-            .max()
-            .unwrap_or(0)
-            .max(0)
+        positions.iter().filter_map(|p| p.upgrade()).map(|p| latest - p.load(Ordering::Acquire)).max().unwrap_or(0).max(0)
     }
 
     /// Sockets tailing on this instance.
@@ -291,9 +260,7 @@ impl LiveHub {
         loop {
             let after = self.latest.load(Ordering::Acquire);
             let rows = events_after(&self.pool, after, READ_CHUNK).await?;
-            let Some(last) = rows.last().map(|(p, _)| *p) else {
-                return Ok(());
-            };
+            let Some(last) = rows.last().map(|(p, _)| *p) else { return Ok(()) };
             let full = rows.len() as i64 == READ_CHUNK;
             let mut events: Vec<Arc<LiveEvent>> = Vec::new();
             let mut bytes = 0;
@@ -302,8 +269,7 @@ impl LiveHub {
                 bytes += event.json.len();
                 events.push(event);
                 if bytes >= BATCH_BYTES {
-                    self.ring
-                        .push(Arc::new(LiveBatch::new(std::mem::take(&mut events))));
+                    self.ring.push(Arc::new(LiveBatch::new(std::mem::take(&mut events))));
                     bytes = 0;
                 }
             }

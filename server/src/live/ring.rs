@@ -39,12 +39,7 @@ impl Ring {
     /// A ring holding at most `budget` bytes of batches (and always the newest one).
     pub fn new(budget: usize) -> Ring {
         Ring {
-            state: Mutex::new(State {
-                batches: VecDeque::new(),
-                first: 0,
-                bytes: 0,
-                closed: false,
-            }),
+            state: Mutex::new(State { batches: VecDeque::new(), first: 0, bytes: 0, closed: false }),
             notify: Notify::new(),
             budget,
             readers: AtomicUsize::new(0),
@@ -82,10 +77,7 @@ impl Ring {
     pub fn reader(self: &Arc<Self>) -> Reader {
         let state = self.state();
         self.readers.fetch_add(1, Ordering::AcqRel);
-        Reader {
-            ring: self.clone(),
-            next: state.first + state.batches.len() as u64,
-        }
+        Reader { ring: self.clone(), next: state.first + state.batches.len() as u64 }
     }
 
     /// How many readers exist (sockets tailing).
@@ -123,10 +115,7 @@ impl Reader {
                     self.next = end;
                     return Next::Lagged;
                 }
-                if let Some(batch) = state
-                    .batches
-                    .get(usize::try_from(self.next - state.first).unwrap_or(usize::MAX))
-                {
+                if let Some(batch) = state.batches.get(usize::try_from(self.next - state.first).unwrap_or(usize::MAX)) {
                     self.next += 1;
                     return Next::Batch(batch.clone());
                 }
@@ -155,9 +144,7 @@ mod tests {
         }))
         .expect("event");
         event.error = Some("x".repeat(payload));
-        Arc::new(LiveBatch::new(vec![Arc::new(LiveEvent::new(
-            position, event,
-        ))]))
+        Arc::new(LiveBatch::new(vec![Arc::new(LiveEvent::new(position, event))]))
     }
 
     #[tokio::test]
@@ -167,14 +154,10 @@ mod tests {
         ring.push(batch(1, 10));
         ring.push(batch(2, 10));
         for expected in [1, 2] {
-            let Next::Batch(b) = reader.next().await else {
-                panic!("a batch")
-            };
+            let Next::Batch(b) = reader.next().await else { panic!("a batch") };
             assert_eq!(b.last_position(), Some(expected));
         }
-        let waiting = tokio::spawn(async move {
-            matches!(reader.next().await, Next::Batch(b) if b.last_position() == Some(3))
-        });
+        let waiting = tokio::spawn(async move { matches!(reader.next().await, Next::Batch(b) if b.last_position() == Some(3)) });
         tokio::task::yield_now().await;
         ring.push(batch(3, 10));
         assert!(waiting.await.expect("join"));
@@ -186,11 +169,7 @@ mod tests {
         let mut slow = ring.reader();
         for position in 1..=100 {
             ring.push(batch(position, 10_000));
-            assert!(
-                ring.bytes() <= 100_000 + 20_000,
-                "{} bytes held",
-                ring.bytes()
-            );
+            assert!(ring.bytes() <= 100_000 + 20_000, "{} bytes held", ring.bytes());
         }
         assert!(matches!(slow.next().await, Next::Lagged));
         // After lagging it continues with what is pushed next.

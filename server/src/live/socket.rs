@@ -4,16 +4,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::hub::{events_message, LiveEvent, LiveHub};
-use super::ring::Next;
-use crate::auth::{Authenticator, Need, Principal};
-use crate::metrics::LiveMetrics;
-use crate::store::live::matching_between;
 use app::api::live_close;
 use app::query::EventFilter;
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
+use super::hub::{events_message, LiveEvent, LiveHub};
+use super::ring::Next;
+use crate::auth::{Authenticator, Need, Principal};
+use crate::metrics::LiveMetrics;
 use sqlx::PgPool;
+use crate::store::live::matching_between;
 
 /// Catch-up reads fetch at most this many events at once (events are at most ~100 KB each,
 /// so a socket catching up holds at most ~20 MB, typically a few hundred KB)...
@@ -46,10 +46,7 @@ impl Close {
     }
 
     pub fn frame(self) -> Message {
-        Message::Close(Some(CloseFrame {
-            code: self.code,
-            reason: self.reason.into(),
-        }))
+        Message::Close(Some(CloseFrame { code: self.code, reason: self.reason.into() }))
     }
 }
 
@@ -73,26 +70,10 @@ pub struct AccessWatch {
 impl AccessWatch {
     /// `Err(close)` when the reader may no longer read what they subscribed to.
     async fn check(&self) -> Result<(), Close> {
-        match self
-            .auth
-            .resolve(&self.pool, &self.principal.credential)
-            .await
-        {
-            Ok(Some(now))
-                if now.role == self.principal.role
-                    && now.scope == self.principal.scope
-                    && now.allows(Need::Read).is_ok() =>
-            {
-                Ok(())
-            }
-            Ok(Some(_)) => Err(Close::new(
-                live_close::FORBIDDEN,
-                "your access changed; reconnect to tail what you may see now",
-            )),
-            Ok(None) => Err(Close::new(
-                live_close::UNAUTHORIZED,
-                "your session or token has ended; sign in again",
-            )),
+        match self.auth.resolve(&self.pool, &self.principal.credential).await {
+            Ok(Some(now)) if now.role == self.principal.role && now.scope == self.principal.scope && now.allows(Need::Read).is_ok() => Ok(()),
+            Ok(Some(_)) => Err(Close::new(live_close::FORBIDDEN, "your access changed; reconnect to tail what you may see now")),
+            Ok(None) => Err(Close::new(live_close::UNAUTHORIZED, "your session or token has ended; sign in again")),
             // Checked again at the next change; meanwhile nothing new is granted.
             Err(e) => {
                 tracing::warn!(error = %e, "re-checking a live tail's access failed: {e}");
@@ -128,15 +109,9 @@ where
         // a full send buffer: the close frame waits behind it, so it gets a while to drain
         // (a client that comes back reads its data, then 4408), while the socket holds
         // nothing else.
-        let grace = if close.code == live_close::TOO_SLOW {
-            CLOSE_GRACE
-        } else {
-            Duration::from_secs(2)
-        };
+        let grace = if close.code == live_close::TOO_SLOW { CLOSE_GRACE } else { Duration::from_secs(2) };
         let closing = async {
-            let _ = sink
-                .send(Close::new(close.code, close.reason.clone()).frame())
-                .await;
+            let _ = sink.send(Close::new(close.code, close.reason.clone()).frame()).await;
             let _ = sink.flush().await;
         };
         let client_left = async { while let Some(Ok(_)) = incoming.next().await {} };
@@ -166,11 +141,7 @@ where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     let filter = &subscription.filter;
-    let untimed = EventFilter {
-        from: None,
-        to: None,
-        ..filter.clone()
-    };
+    let untimed = EventFilter { from: None, to: None, ..filter.clone() };
     // Subscribe before reading the database: nothing committed in between can be missed.
     // Catch up to the newest committed event (the hub may trail it by a notification); the
     // hub's later batches then repeat some of it, which the position check skips.
@@ -179,12 +150,7 @@ where
     let head = newest(hub).await?.max(hub_head);
     let tracked = hub.track_position(after.unwrap_or(head));
     let mut position = replay(sink, hub, filter, after.unwrap_or(head), head, timer).await?;
-    timer
-        .send(
-            sink,
-            format!("{{\"type\":\"ready\",\"position\":{position}}}"),
-        )
-        .await?;
+    timer.send(sink, format!("{{\"type\":\"ready\",\"position\":{position}}}")).await?;
 
     let mut access = hub.access_changes();
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -259,15 +225,10 @@ where
 
 /// The position of the newest committed event.
 async fn newest(hub: &LiveHub) -> Result<i64, Close> {
-    crate::store::page::latest_position(hub.pool())
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "live tail could not read the newest position: {e}");
-            Close::new(
-                live_close::INTERNAL,
-                "reading the newest position failed; reconnect to retry",
-            )
-        })
+    crate::store::page::latest_position(hub.pool()).await.map_err(|e| {
+        tracing::warn!(error = %e, "live tail could not read the newest position: {e}");
+        Close::new(live_close::INTERNAL, "reading the newest position failed; reconnect to retry")
+    })
 }
 
 /// Sends every matching event with a position in `(after, until]`, in order; returns the new
@@ -282,54 +243,27 @@ async fn replay<W: Sink<Message> + Unpin>(
 ) -> Result<i64, Close> {
     let mut position = after;
     while position < until {
-        let rows = matching_between(
-            hub.pool(),
-            Some(filter),
-            position,
-            Some(until),
-            REPLAY_CHUNK,
-        )
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "live catch-up failed: {e}");
-            Close::new(
-                live_close::INTERNAL,
-                "reading missed events failed; reconnect to retry",
-            )
-        })?;
+        let rows = matching_between(hub.pool(), Some(filter), position, Some(until), REPLAY_CHUNK)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "live catch-up failed: {e}");
+                Close::new(live_close::INTERNAL, "reading missed events failed; reconnect to retry")
+            })?;
         let full = rows.len() as i64 == REPLAY_CHUNK;
-        let events: Vec<Arc<LiveEvent>> = rows
-            .into_iter()
-            .map(|(p, e)| Arc::new(LiveEvent::new(p, e)))
-            .collect();
+        let events: Vec<Arc<LiveEvent>> = rows.into_iter().map(|(p, e)| Arc::new(LiveEvent::new(p, e))).collect();
         // A short read reached the end of the range: everything up to `until` is covered.
-        let reached = if full {
-            events.last().map_or(until, |e| e.position)
-        } else {
-            until
-        };
+        let reached = if full { events.last().map_or(until, |e| e.position) } else { until };
         // Messages of at most about MESSAGE_BYTES; each says how far it covers.
         let mut start = 0;
         while start < events.len() {
             let mut end = start;
             let mut bytes = 0;
-            while end < events.len()
-                && (end == start || bytes + events[end].json.len() <= MESSAGE_BYTES)
-            {
+            while end < events.len() && (end == start || bytes + events[end].json.len() <= MESSAGE_BYTES) {
                 bytes += events[end].json.len();
                 end += 1;
             }
-            let covered = if end == events.len() {
-                reached
-            } else {
-                events[end - 1].position
-            };
-            timer
-                .send(
-                    sink,
-                    events_message(covered, &events[start..end].iter().collect::<Vec<_>>()),
-                )
-                .await?;
+            let covered = if end == events.len() { reached } else { events[end - 1].position };
+            timer.send(sink, events_message(covered, &events[start..end].iter().collect::<Vec<_>>())).await?;
             start = end;
         }
         position = reached;
@@ -341,26 +275,16 @@ async fn replay<W: Sink<Message> + Unpin>(
 }
 
 impl Timer {
-    async fn send<W: Sink<Message> + Unpin>(
-        &self,
-        sink: &mut W,
-        text: String,
-    ) -> Result<(), Close> {
+    async fn send<W: Sink<Message> + Unpin>(&self, sink: &mut W, text: String) -> Result<(), Close> {
         self.timed(sink.send(Message::Text(text.into()))).await
     }
 
-    async fn timed<F: std::future::Future<Output = Result<(), E>>, E>(
-        &self,
-        send: F,
-    ) -> Result<(), Close> {
+    async fn timed<F: std::future::Future<Output = Result<(), E>>, E>(&self, send: F) -> Result<(), Close> {
         match tokio::time::timeout(self.send_timeout, send).await {
             Ok(Ok(())) => Ok(()),
             // The client is gone; nothing to tell it.
             Ok(Err(_)) => Err(Close::new(live_close::GOING_AWAY, "connection closed")),
-            Err(_) => Err(Close::new(
-                live_close::TOO_SLOW,
-                "the connection could not keep up; reconnect to catch up",
-            )),
+            Err(_) => Err(Close::new(live_close::TOO_SLOW, "the connection could not keep up; reconnect to catch up")),
         }
     }
 }
@@ -381,25 +305,12 @@ mod tests {
             .expect("event");
         event.context.insert("k".into(), "v\nw".into());
         let live = Arc::new(LiveEvent::new(7, event.clone()));
-        let message: LiveMessage =
-            serde_json::from_str(&super::super::hub::events_message(9, &[&live]))
-                .expect("valid JSON");
-        assert_eq!(
-            (message.kind, message.position),
-            (LiveMessageKind::Events, 9)
-        );
+        let message: LiveMessage = serde_json::from_str(&super::super::hub::events_message(9, &[&live])).expect("valid JSON");
+        assert_eq!((message.kind, message.position), (LiveMessageKind::Events, 9));
         assert_eq!(message.events[0].position, 7);
         assert_eq!(message.events[0].event, event);
-        let ready: LiveMessage =
-            serde_json::from_str("{\"type\":\"ready\",\"position\":3}").expect("ready");
-        assert_eq!(
-            ready,
-            LiveMessage {
-                kind: LiveMessageKind::Ready,
-                position: 3,
-                events: vec![]
-            }
-        );
+        let ready: LiveMessage = serde_json::from_str("{\"type\":\"ready\",\"position\":3}").expect("ready");
+        assert_eq!(ready, LiveMessage { kind: LiveMessageKind::Ready, position: 3, events: vec![] });
     }
 
     #[test]

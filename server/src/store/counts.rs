@@ -81,13 +81,7 @@ fn plan(filter: &EventFilter) -> Option<CountPlan<'_>> {
     if filter.search.is_some() {
         return None;
     }
-    let mut plan = CountPlan {
-        levels: &[Table::Hours, Table::Minutes],
-        dim: String::new(),
-        include: None,
-        exclude: None,
-        outcome: Vec::new(),
-    };
+    let mut plan = CountPlan { levels: &[Table::Hours, Table::Minutes], dim: String::new(), include: None, exclude: None, outcome: Vec::new() };
     let mut field: Option<&Field> = None;
     // A scope of one view without search adds its filters; any other scope is counted from
     // the events (the tables hold no per-person counts).
@@ -105,10 +99,7 @@ fn plan(filter: &EventFilter) -> Option<CountPlan<'_>> {
         }
         let (levels, dim): (&'static [Table], String) = match &f.field {
             Field::Context(key) => (&[Table::Labels], key.clone()),
-            other => (
-                &[Table::Hours, Table::Minutes],
-                count_dimension(other)?.to_string(),
-            ),
+            other => (&[Table::Hours, Table::Minutes], count_dimension(other)?.to_string()),
         };
         if field.is_some_and(|seen| *seen != f.field) {
             return None; // two different fields: no single dimension holds both
@@ -117,11 +108,7 @@ fn plan(filter: &EventFilter) -> Option<CountPlan<'_>> {
         (plan.levels, plan.dim) = (levels, dim);
         // A second include (or exclude) on the same field — the view's and the scope's —
         // must both hold; the plan keeps one of each.
-        let slot = if f.negated {
-            &mut plan.exclude
-        } else {
-            &mut plan.include
-        };
+        let slot = if f.negated { &mut plan.exclude } else { &mut plan.include };
         if slot.is_some() {
             return None;
         }
@@ -140,20 +127,13 @@ type Segment = (DateTime<Utc>, DateTime<Utc>);
 
 /// Counts of events matching `filter` (whose `from` and `to` must be set) per bucket, where
 /// bucket i is `[bounds[i], bounds[i+1])`. Events outside `[from, to)` are not counted.
-pub async fn count_buckets(
-    conn: &mut PgConnection,
-    filter: &EventFilter,
-    bounds: &[DateTime<Utc>],
-) -> Result<Vec<Pair>, sqlx::Error> {
+pub async fn count_buckets(conn: &mut PgConnection, filter: &EventFilter, bounds: &[DateTime<Utc>]) -> Result<Vec<Pair>, sqlx::Error> {
     let mut counts = vec![[0u64; 2]; bounds.len().saturating_sub(1)];
     let (Some(from), Some(to)) = (filter.from, filter.to) else {
         return Ok(counts);
     };
     let Some(plan) = plan(filter) else {
-        add_rows(
-            &mut counts,
-            event_rows(conn, filter, &[(from, to)], bounds).await?,
-        );
+        add_rows(&mut counts, event_rows(conn, filter, &[(from, to)], bounds).await?);
         return Ok(counts);
     };
     let mut segments = vec![(from, to)];
@@ -165,12 +145,7 @@ pub async fn count_buckets(
             match whole_steps(a, b, step) {
                 // A bound inside the span must fall on a step, or a row would straddle two
                 // buckets. The outer bounds may be ragged: counting stops at the segment.
-                Some((ia, ib))
-                    if bounds
-                        .iter()
-                        .filter(|t| ia < **t && **t < ib)
-                        .all(|t| on_step(*t, step)) =>
-                {
+                Some((ia, ib)) if bounds.iter().filter(|t| ia < **t && **t < ib).all(|t| on_step(*t, step)) => {
                     whole.push((ia, ib));
                     rest.extend([(a, ia), (ib, b)].into_iter().filter(|(x, y)| x < y));
                 }
@@ -178,28 +153,19 @@ pub async fn count_buckets(
             }
         }
         if !whole.is_empty() {
-            add_rows(
-                &mut counts,
-                rollup_rows(conn, &plan, table, &whole, bounds).await?,
-            );
+            add_rows(&mut counts, rollup_rows(conn, &plan, table, &whole, bounds).await?);
         }
         segments = rest;
     }
     if !segments.is_empty() {
-        add_rows(
-            &mut counts,
-            event_rows(conn, filter, &segments, bounds).await?,
-        );
+        add_rows(&mut counts, event_rows(conn, filter, &segments, bounds).await?);
     }
     Ok(counts)
 }
 
 /// The whole steps inside `[a, b)`, if any.
 pub fn whole_steps(a: DateTime<Utc>, b: DateTime<Utc>, step: TimeDelta) -> Option<Segment> {
-    let start = a
-        .duration_trunc(step)
-        .ok()
-        .map(|t| if t < a { t + step } else { t })?;
+    let start = a.duration_trunc(step).ok().map(|t| if t < a { t + step } else { t })?;
     let end = b.duration_trunc(step).ok()?;
     (start < end).then_some((start, end))
 }
@@ -213,10 +179,7 @@ type Row = (i32, bool, i64);
 
 fn add_rows(counts: &mut [Pair], rows: Vec<Row>) {
     for (bucket, failure, n) in rows {
-        if let Some(pair) = usize::try_from(bucket - 1)
-            .ok()
-            .and_then(|i| counts.get_mut(i))
-        {
+        if let Some(pair) = usize::try_from(bucket - 1).ok().and_then(|i| counts.get_mut(i)) {
             pair[usize::from(failure)] = pair[usize::from(failure)].saturating_add_signed(n);
         }
     }
@@ -229,33 +192,15 @@ pub fn push_segments(qb: &mut QueryBuilder<'_, Postgres>, column: &str, segments
         if i > 0 {
             qb.push(" OR ");
         }
-        qb.push(format!("({column} >= "))
-            .push_bind(*a)
-            .push(format!(" AND {column} < "))
-            .push_bind(*b)
-            .push(")");
+        qb.push(format!("({column} >= ")).push_bind(*a).push(format!(" AND {column} < ")).push_bind(*b).push(")");
     }
     qb.push(")");
 }
 
-async fn event_rows(
-    conn: &mut PgConnection,
-    filter: &EventFilter,
-    segments: &[Segment],
-    bounds: &[DateTime<Utc>],
-) -> Result<Vec<Row>, sqlx::Error> {
+async fn event_rows(conn: &mut PgConnection, filter: &EventFilter, segments: &[Segment], bounds: &[DateTime<Utc>]) -> Result<Vec<Row>, sqlx::Error> {
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT width_bucket(e.occurred_at, ");
-    qb.push_bind(bounds.to_vec()).push(
-        "::timestamptz[]) AS bucket, e.outcome = 'failure', count(*) FROM events e WHERE true",
-    );
-    push_conditions(
-        &mut qb,
-        &EventFilter {
-            from: None,
-            to: None,
-            ..filter.clone()
-        },
-    );
+    qb.push_bind(bounds.to_vec()).push("::timestamptz[]) AS bucket, e.outcome = 'failure', count(*) FROM events e WHERE true");
+    push_conditions(&mut qb, &EventFilter { from: None, to: None, ..filter.clone() });
     push_segments(&mut qb, "e.occurred_at", segments);
     qb.push(" GROUP BY 1, 2");
     qb.build_query_as().fetch_all(&mut *conn).await
@@ -263,41 +208,18 @@ async fn event_rows(
 
 /// Sums of whole steps of `table` in `segments`. An exclude-only filter is answered as "all
 /// events minus the excluded values", which reads far fewer rows.
-async fn rollup_rows(
-    conn: &mut PgConnection,
-    plan: &CountPlan<'_>,
-    table: Table,
-    segments: &[Segment],
-    bounds: &[DateTime<Utc>],
-) -> Result<Vec<Row>, sqlx::Error> {
+async fn rollup_rows(conn: &mut PgConnection, plan: &CountPlan<'_>, table: Table, segments: &[Segment], bounds: &[DateTime<Utc>]) -> Result<Vec<Row>, sqlx::Error> {
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT width_bucket(c.t, ");
-    qb.push_bind(bounds.to_vec())
-        .push("::timestamptz[]) AS bucket, c.outcome = 'failure', sum(c.n)::int8 FROM (");
+    qb.push_bind(bounds.to_vec()).push("::timestamptz[]) AS bucket, c.outcome = 'failure', sum(c.n)::int8 FROM (");
     match (plan.include, plan.exclude) {
         (None, None) => push_part(&mut qb, plan, table.all(), Part::All, segments),
         (None, Some(exclude)) => {
             push_part(&mut qb, plan, table.all(), Part::All, segments);
             qb.push(" UNION ALL ");
-            let positive = Filter::new(
-                exclude.field.clone(),
-                false,
-                exclude.values().iter().cloned(),
-            );
-            push_part(
-                &mut qb,
-                plan,
-                table,
-                Part::Minus(positive.as_ref()),
-                segments,
-            );
+            let positive = Filter::new(exclude.field.clone(), false, exclude.values().iter().cloned());
+            push_part(&mut qb, plan, table, Part::Minus(positive.as_ref()), segments);
         }
-        (Some(include), exclude) => push_part(
-            &mut qb,
-            plan,
-            table,
-            Part::Values(include, exclude),
-            segments,
-        ),
+        (Some(include), exclude) => push_part(&mut qb, plan, table, Part::Values(include, exclude), segments),
     }
     qb.push(") c GROUP BY 1, 2");
     qb.build_query_as().fetch_all(&mut *conn).await
@@ -313,22 +235,10 @@ enum Part<'a> {
     Minus(Option<&'a Filter>),
 }
 
-fn push_part(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    plan: &CountPlan<'_>,
-    table: Table,
-    part: Part<'_>,
-    segments: &[Segment],
-) {
+fn push_part(qb: &mut QueryBuilder<'_, Postgres>, plan: &CountPlan<'_>, table: Table, part: Part<'_>, segments: &[Segment]) {
     let (name, time, dim_column) = table.sql();
-    let sign = if matches!(part, Part::Minus(_)) {
-        "-"
-    } else {
-        ""
-    };
-    qb.push(format!(
-        "SELECT c.{time} AS t, c.outcome, {sign}c.n AS n FROM {name} c WHERE c.{dim_column} = "
-    ));
+    let sign = if matches!(part, Part::Minus(_)) { "-" } else { "" };
+    qb.push(format!("SELECT c.{time} AS t, c.outcome, {sign}c.n AS n FROM {name} c WHERE c.{dim_column} = "));
     match &part {
         Part::All => qb.push("''"),
         _ => qb.push_bind(plan.dim.clone()),
@@ -359,45 +269,19 @@ mod tests {
 
     fn planned(query: &str) -> Option<String> {
         let view = decode_query(query, &[]).view;
-        let filter = EventFilter {
-            filters: view.filters().to_vec(),
-            search: view.search.clone(),
-            from: None,
-            to: None,
-            scope: Scope::All,
-        };
+        let filter = EventFilter { filters: view.filters().to_vec(), search: view.search.clone(), from: None, to: None, scope: Scope::All };
         plan(&filter).map(|p| format!("{:?}:{}", p.levels, p.dim))
     }
 
     #[test]
     fn which_filters_the_counts_table_can_answer() {
         assert_eq!(planned("").as_deref(), Some("[Hours, Minutes]:"));
-        assert_eq!(
-            planned("method!=GET").as_deref(),
-            Some("[Hours, Minutes]:method")
-        );
-        assert_eq!(
-            planned("action=project.*&action!=project.viewed&outcome=failure").as_deref(),
-            Some("[Hours, Minutes]:action")
-        );
-        assert_eq!(
-            planned("status=5xx&outcome!=success").as_deref(),
-            Some("[Hours, Minutes]:status")
-        );
-        assert_eq!(
-            planned("context.cluster!=prod&outcome=failure").as_deref(),
-            Some("[Labels]:cluster")
-        );
-        assert_eq!(
-            planned("method!=GET&action=user.login"),
-            None,
-            "two dimensions"
-        );
-        assert_eq!(
-            planned("context.cluster=a&context.team=b"),
-            None,
-            "two labels"
-        );
+        assert_eq!(planned("method!=GET").as_deref(), Some("[Hours, Minutes]:method"));
+        assert_eq!(planned("action=project.*&action!=project.viewed&outcome=failure").as_deref(), Some("[Hours, Minutes]:action"));
+        assert_eq!(planned("status=5xx&outcome!=success").as_deref(), Some("[Hours, Minutes]:status"));
+        assert_eq!(planned("context.cluster!=prod&outcome=failure").as_deref(), Some("[Labels]:cluster"));
+        assert_eq!(planned("method!=GET&action=user.login"), None, "two dimensions");
+        assert_eq!(planned("context.cluster=a&context.team=b"), None, "two labels");
         assert_eq!(planned("actor.id=u1"), None, "not a counted dimension");
         assert_eq!(planned("q=deploy"), None);
     }

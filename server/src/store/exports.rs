@@ -68,27 +68,15 @@ pub async fn insert(db: impl PgExecutor<'_>, new: &NewRow<'_>) -> Result<ExportR
 
 /// Newest first.
 pub async fn list(pool: &PgPool) -> Result<Vec<ExportRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM exports ORDER BY created_at DESC, id"
-    ))
-    .fetch_all(pool)
-    .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM exports ORDER BY created_at DESC, id")).fetch_all(pool).await
 }
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<ExportRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM exports WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM exports WHERE id = $1")).bind(id).fetch_optional(db).await
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM exports WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await?
-        .rows_affected()
-        == 1)
+    Ok(sqlx::query("DELETE FROM exports WHERE id = $1").bind(id).execute(db).await?.rows_affected() == 1)
 }
 
 /// A job is taken over when its instance has not said it is alive for this long.
@@ -114,13 +102,7 @@ pub async fn claim(pool: &PgPool, instance: &str) -> Result<Option<ExportRow>, s
 
 /// Progress and "still alive"; false when the job is no longer this instance's (deleted, or
 /// taken over), and the work should stop.
-pub async fn heartbeat(
-    pool: &PgPool,
-    id: Uuid,
-    instance: &str,
-    rows_done: i64,
-    rows_total: Option<i64>,
-) -> Result<bool, sqlx::Error> {
+pub async fn heartbeat(pool: &PgPool, id: Uuid, instance: &str, rows_done: i64, rows_total: Option<i64>) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
         "UPDATE exports SET heartbeat_at = now(), rows_done = $3, rows_total = coalesce($4, rows_total)
          WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
@@ -134,14 +116,7 @@ pub async fn heartbeat(
     Ok(updated.rows_affected() == 1)
 }
 
-pub async fn finish(
-    pool: &PgPool,
-    id: Uuid,
-    instance: &str,
-    rows: i64,
-    files: &serde_json::Value,
-    expires_at: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+pub async fn finish(pool: &PgPool, id: Uuid, instance: &str, rows: i64, files: &serde_json::Value, expires_at: DateTime<Utc>) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
         "UPDATE exports SET status = 'done', rows_done = $3, rows_total = $3, files = $4, finished_at = now(), expires_at = $5
          WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
@@ -168,17 +143,10 @@ pub async fn fail(pool: &PgPool, id: Uuid, instance: &str, error: &str) -> Resul
 
 /// Jobs whose files have expired (removed from the list, then their files).
 pub async fn take_expired(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "DELETE FROM exports WHERE expires_at < $1 AND status IN ('done', 'failed') RETURNING id",
-    )
-    .bind(now)
-    .fetch_all(pool)
-    .await
+    sqlx::query_scalar("DELETE FROM exports WHERE expires_at < $1 AND status IN ('done', 'failed') RETURNING id").bind(now).fetch_all(pool).await
 }
 
 /// Every job id still listed (directories of others are leftovers to remove).
 pub async fn ids(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM exports")
-        .fetch_all(pool)
-        .await
+    sqlx::query_scalar("SELECT id FROM exports").fetch_all(pool).await
 }

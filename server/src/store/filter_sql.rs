@@ -63,12 +63,9 @@ fn push_view(qb: &mut QueryBuilder<'_, Postgres>, view: &ScopeView) {
 /// does not add the term's common trigrams back into the lookup).
 fn push_search(qb: &mut QueryBuilder<'_, Postgres>, term: &str) {
     let needle = index_needle(term);
-    qb.push(" AND e.search_text LIKE ")
-        .push_bind(format!("%{}%", like_escape(needle)));
+    qb.push(" AND e.search_text LIKE ").push_bind(format!("%{}%", like_escape(needle)));
     if needle != term {
-        qb.push(" AND strpos(e.search_text, ")
-            .push_bind(term.to_string())
-            .push(") > 0");
+        qb.push(" AND strpos(e.search_text, ").push_bind(term.to_string()).push(") > 0");
     }
 }
 
@@ -93,10 +90,7 @@ pub enum On {
 /// of their own. (Action, actor id and name, resource id, request id and context labels have
 /// better indexes; an extra trigram condition would only tempt the planner away from them.)
 fn needs_trigram_help(field: &Field) -> bool {
-    matches!(
-        field,
-        Field::ActorEmail | Field::ResourceName | Field::Path | Field::Ip
-    )
+    matches!(field, Field::ActorEmail | Field::ResourceName | Field::Path | Field::Ip)
 }
 
 /// For an include filter with one value on a field held in `search_text`: a condition the
@@ -111,26 +105,17 @@ fn push_implied_search(qb: &mut QueryBuilder<'_, Postgres>, filter: &Filter) {
         FilterValue::Exact(v) | FilterValue::Prefix(v) => v,
         FilterValue::StatusClass(_) => return,
     };
-    if filter.negated
-        || !needs_trigram_help(&filter.field)
-        || text.chars().count() < 3
-        || text.contains('Σ')
-    {
+    if filter.negated || !needs_trigram_help(&filter.field) || text.chars().count() < 3 || text.contains('Σ') {
         return;
     }
     let lower = text.to_lowercase();
-    qb.push(" AND e.search_text LIKE ")
-        .push_bind(format!("%{}%", like_escape(index_needle(&lower))));
+    qb.push(" AND e.search_text LIKE ").push_bind(format!("%{}%", like_escape(index_needle(&lower))));
 }
 
 /// `AND (matches)` for an include filter, `AND NOT coalesce((matches), false)` for an
 /// exclude filter, so events without the field pass an exclude filter (as in Rust).
 pub fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, on: On, filter: &Filter) {
-    qb.push(if filter.negated {
-        " AND NOT coalesce(("
-    } else {
-        " AND ("
-    });
+    qb.push(if filter.negated { " AND NOT coalesce((" } else { " AND (" });
     match on {
         On::Events => push_match(qb, &filter.field, filter.values()),
         On::Counts => push_count_match(qb, &filter.field, filter.values()),
@@ -141,11 +126,7 @@ pub fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, on: On, filter: &Filter)
 /// `value matches any of values` on a row of `event_counts`, whose `value` holds the field
 /// as text (status as its three digits).
 fn push_count_match(qb: &mut QueryBuilder<'_, Postgres>, field: &Field, values: &[FilterValue]) {
-    let column = if *field == Field::Outcome {
-        "c.outcome"
-    } else {
-        "c.value"
-    };
+    let column = if *field == Field::Outcome { "c.outcome" } else { "c.value" };
     for (i, value) in values.iter().enumerate() {
         if i > 0 {
             qb.push(" OR ");
@@ -180,9 +161,7 @@ pub fn push_match(qb: &mut QueryBuilder<'_, Postgres>, field: &Field, values: &[
             // Containment uses the GIN index on context.
             for value in &exact {
                 or(qb);
-                qb.push("e.context @> ")
-                    .push_bind(serde_json::json!({ key.as_str(): value }))
-                    .push("::jsonb");
+                qb.push("e.context @> ").push_bind(serde_json::json!({ key.as_str(): value })).push("::jsonb");
             }
         }
         Field::Status => {
@@ -198,10 +177,7 @@ pub fn push_match(qb: &mut QueryBuilder<'_, Postgres>, field: &Field, values: &[
             if let [one] = exact.as_slice() {
                 qb.push(column).push(" = ").push_bind(one.to_string());
             } else {
-                qb.push(column)
-                    .push(" = ANY(")
-                    .push_bind(exact.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                    .push(")");
+                qb.push(column).push(" = ANY(").push_bind(exact.iter().map(|s| s.to_string()).collect::<Vec<_>>()).push(")");
             }
         }
         _ => {}
@@ -222,10 +198,7 @@ pub fn push_match(qb: &mut QueryBuilder<'_, Postgres>, field: &Field, values: &[
             FilterValue::StatusClass(c) => {
                 or(qb);
                 let low = i16::from(*c) * 100;
-                qb.push("e.status BETWEEN ")
-                    .push_bind(low)
-                    .push(" AND ")
-                    .push_bind(low + 99);
+                qb.push("e.status BETWEEN ").push_bind(low).push(" AND ").push_bind(low + 99);
             }
         }
     }
@@ -291,13 +264,7 @@ mod tests {
 
     fn sql(query: &str) -> String {
         let view = decode_query(query, &[]).view;
-        let filter = EventFilter {
-            filters: view.filters().to_vec(),
-            search: view.search.clone(),
-            from: None,
-            to: None,
-            scope: Scope::All,
-        };
+        let filter = EventFilter { filters: view.filters().to_vec(), search: view.search.clone(), from: None, to: None, scope: Scope::All };
         let mut qb = QueryBuilder::new("SELECT 1 FROM events e WHERE true");
         push_conditions(&mut qb, &filter);
         qb.into_sql()
@@ -314,14 +281,8 @@ mod tests {
 
     #[test]
     fn excludes_keep_events_without_the_field() {
-        assert_eq!(
-            sql("method!=GET"),
-            "SELECT 1 FROM events e WHERE true AND NOT coalesce((e.method = $1), false)"
-        );
-        assert_eq!(
-            sql("status=5xx"),
-            "SELECT 1 FROM events e WHERE true AND (e.status BETWEEN $1 AND $2)"
-        );
+        assert_eq!(sql("method!=GET"), "SELECT 1 FROM events e WHERE true AND NOT coalesce((e.method = $1), false)");
+        assert_eq!(sql("status=5xx"), "SELECT 1 FROM events e WHERE true AND (e.status BETWEEN $1 AND $2)");
     }
 
     #[test]

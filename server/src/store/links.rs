@@ -4,12 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-pub async fn create(
-    db: impl PgExecutor<'_>,
-    token_hash: &[u8],
-    user_id: Uuid,
-    expires_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+pub async fn create(db: impl PgExecutor<'_>, token_hash: &[u8], user_id: Uuid, expires_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO one_time_links (token_hash, user_id, purpose, expires_at) VALUES ($1, $2, 'set_password', $3)")
         .bind(token_hash)
         .bind(user_id)
@@ -21,10 +16,7 @@ pub async fn create(
 
 /// Marks an unused, unexpired link used and returns its user — at most once per link, even
 /// with two attempts at the same moment.
-pub async fn redeem(
-    db: impl PgExecutor<'_>,
-    token_hash: &[u8],
-) -> Result<Option<Uuid>, sqlx::Error> {
+pub async fn redeem(db: impl PgExecutor<'_>, token_hash: &[u8]) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE one_time_links SET used_at = now()
          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING user_id",
@@ -35,10 +27,7 @@ pub async fn redeem(
 }
 
 /// Whether a link can still be used (the page asks before showing its form).
-pub async fn is_usable(
-    db: impl PgExecutor<'_>,
-    token_hash: &[u8],
-) -> Result<Option<Uuid>, sqlx::Error> {
+pub async fn is_usable(db: impl PgExecutor<'_>, token_hash: &[u8]) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar("SELECT user_id FROM one_time_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()")
         .bind(token_hash)
         .fetch_optional(db)

@@ -15,11 +15,7 @@ struct PositionedRow {
 }
 
 /// Up to `limit` events with a position after `after`, in position (= commit) order.
-pub async fn events_after(
-    pool: &PgPool,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<(i64, Event)>, sqlx::Error> {
+pub async fn events_after(pool: &PgPool, after: i64, limit: i64) -> Result<Vec<(i64, Event)>, sqlx::Error> {
     matching_between(pool, None, after, None, limit).await
 }
 
@@ -50,8 +46,5 @@ pub async fn matching_between(
     }
     qb.push(" ORDER BY p.seq LIMIT ").push_bind(limit);
     let rows: Vec<PositionedRow> = qb.build_query_as().fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.seq, Event::from(r.event)))
-        .collect())
+    Ok(rows.into_iter().map(|r| (r.seq, Event::from(r.event))).collect())
 }

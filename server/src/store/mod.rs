@@ -17,7 +17,5 @@ pub mod write;
 
 /// Whether the store holds any event at all.
 pub async fn is_empty(pool: &sqlx::PgPool) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM event_positions)")
-        .fetch_one(pool)
-        .await
+    sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM event_positions)").fetch_one(pool).await
 }

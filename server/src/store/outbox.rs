@@ -6,20 +6,12 @@ use sqlx::{PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
 
 pub async fn put(db: impl PgExecutor<'_>, id: Uuid, event: &Value) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO audit_outbox (id, event) VALUES ($1, $2)")
-        .bind(id)
-        .bind(event)
-        .execute(db)
-        .await
-        .map(|_| ())
+    sqlx::query("INSERT INTO audit_outbox (id, event) VALUES ($1, $2)").bind(id).bind(event).execute(db).await.map(|_| ())
 }
 
 /// Up to `limit` waiting events, oldest first, locked for this transaction (another instance
 /// moving the outbox at the same time skips them).
-pub async fn take(
-    tx: &mut Transaction<'_, Postgres>,
-    limit: i64,
-) -> Result<Vec<(Uuid, Value)>, sqlx::Error> {
+pub async fn take(tx: &mut Transaction<'_, Postgres>, limit: i64) -> Result<Vec<(Uuid, Value)>, sqlx::Error> {
     sqlx::query_as("SELECT id, event FROM audit_outbox ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED")
         .bind(limit)
         .fetch_all(&mut **tx)
@@ -27,9 +19,5 @@ pub async fn take(
 }
 
 pub async fn remove(tx: &mut Transaction<'_, Postgres>, ids: &[Uuid]) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM audit_outbox WHERE id = ANY($1)")
-        .bind(ids)
-        .execute(&mut **tx)
-        .await
-        .map(|_| ())
+    sqlx::query("DELETE FROM audit_outbox WHERE id = ANY($1)").bind(ids).execute(&mut **tx).await.map(|_| ())
 }

@@ -26,12 +26,7 @@ pub struct Cursor {
 impl Cursor {
     /// Opaque to clients: base64url of `o|n`, microseconds, id, and the index if known.
     pub fn encode(&self) -> String {
-        let mut text = format!(
-            "{}{}.{}",
-            if self.older { 'o' } else { 'n' },
-            self.occurred_at.timestamp_micros(),
-            self.id.simple()
-        );
+        let mut text = format!("{}{}.{}", if self.older { 'o' } else { 'n' }, self.occurred_at.timestamp_micros(), self.id.simple());
         if let Some(i) = self.index {
             text.push_str(&format!(".{i}"));
         }
@@ -72,32 +67,18 @@ pub struct Page {
 }
 
 /// One page of `limit` events matching `filter`, starting at `cursor` (None: the newest).
-pub async fn fetch_page(
-    pool: &PgPool,
-    filter: &EventFilter,
-    cursor: Option<Cursor>,
-    limit: u32,
-) -> Result<Page, sqlx::Error> {
+pub async fn fetch_page(pool: &PgPool, filter: &EventFilter, cursor: Option<Cursor>, limit: u32) -> Result<Page, sqlx::Error> {
     let older = cursor.is_none_or(|c| c.older);
-    let mut qb: QueryBuilder<Postgres> =
-        QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM events e WHERE true"));
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM events e WHERE true"));
     push_conditions(&mut qb, filter);
     if let Some(c) = cursor {
-        qb.push(if c.older {
-            " AND (e.occurred_at, e.id) < ("
-        } else {
-            " AND (e.occurred_at, e.id) > ("
-        })
-        .push_bind(c.occurred_at)
-        .push(", ")
-        .push_bind(c.id)
-        .push(")");
+        qb.push(if c.older { " AND (e.occurred_at, e.id) < (" } else { " AND (e.occurred_at, e.id) > (" })
+            .push_bind(c.occurred_at)
+            .push(", ")
+            .push_bind(c.id)
+            .push(")");
     }
-    qb.push(if older {
-        " ORDER BY e.occurred_at DESC, e.id DESC"
-    } else {
-        " ORDER BY e.occurred_at ASC, e.id ASC"
-    });
+    qb.push(if older { " ORDER BY e.occurred_at DESC, e.id DESC" } else { " ORDER BY e.occurred_at ASC, e.id ASC" });
     qb.push(" LIMIT ").push_bind(i64::from(limit) + 1);
     let mut rows: Vec<EventRow> = qb.build_query_as().fetch_all(pool).await?;
     let more = rows.len() > limit as usize;
@@ -107,31 +88,14 @@ pub async fn fetch_page(
     }
     let events: Vec<Event> = rows.into_iter().map(Event::from).collect();
     let offset = page_offset(cursor, events.len() as u64);
-    let key = |e: &Event, older: bool, index: Option<u64>| Cursor {
-        occurred_at: e.occurred_at,
-        id: e.id,
-        older,
-        index,
-    };
+    let key = |e: &Event, older: bool, index: Option<u64>| Cursor { occurred_at: e.occurred_at, id: e.id, older, index };
     let last_index = offset.map(|o| (o + events.len() as u64).saturating_sub(1));
     // Going older: there are newer events exactly when we came from a cursor. Going newer:
     // there are older ones (we came from them), and newer ones if the page overflowed.
-    let (has_older, has_newer) = if older {
-        (more, cursor.is_some())
-    } else {
-        (true, more)
-    };
+    let (has_older, has_newer) = if older { (more, cursor.is_some()) } else { (true, more) };
     Ok(Page {
-        older: if has_older {
-            events.last().map(|e| key(e, true, last_index))
-        } else {
-            None
-        },
-        newer: if has_newer {
-            events.first().map(|e| key(e, false, offset))
-        } else {
-            None
-        },
+        older: if has_older { events.last().map(|e| key(e, true, last_index)) } else { None },
+        newer: if has_newer { events.first().map(|e| key(e, false, offset)) } else { None },
         offset,
         events,
     })
@@ -141,26 +105,14 @@ pub async fn fetch_page(
 fn page_offset(cursor: Option<Cursor>, len: u64) -> Option<u64> {
     match cursor {
         None => Some(0),
-        Some(Cursor {
-            index: Some(i),
-            older: true,
-            ..
-        }) => Some(i + 1),
-        Some(Cursor {
-            index: Some(i),
-            older: false,
-            ..
-        }) => Some(i.saturating_sub(len)),
+        Some(Cursor { index: Some(i), older: true, .. }) => Some(i + 1),
+        Some(Cursor { index: Some(i), older: false, .. }) => Some(i.saturating_sub(len)),
         Some(Cursor { index: None, .. }) => None,
     }
 }
 
 /// The first page, from keys already found newest first (`keys` may hold more than `limit`).
-pub async fn page_of_keys(
-    pool: &PgPool,
-    keys: &[(DateTime<Utc>, Uuid)],
-    limit: u32,
-) -> Result<Page, sqlx::Error> {
+pub async fn page_of_keys(pool: &PgPool, keys: &[(DateTime<Utc>, Uuid)], limit: u32) -> Result<Page, sqlx::Error> {
     let shown = &keys[..keys.len().min(limit as usize)];
     let (times, ids): (Vec<DateTime<Utc>>, Vec<Uuid>) = shown.iter().cloned().unzip();
     let rows: Vec<EventRow> = sqlx::query_as(&format!(
@@ -176,16 +128,7 @@ pub async fn page_of_keys(
     let more = keys.len() > shown.len();
     let index = (events.len() as u64).checked_sub(1);
     Ok(Page {
-        older: if more {
-            events.last().map(|e| Cursor {
-                occurred_at: e.occurred_at,
-                id: e.id,
-                older: true,
-                index,
-            })
-        } else {
-            None
-        },
+        older: if more { events.last().map(|e| Cursor { occurred_at: e.occurred_at, id: e.id, older: true, index }) } else { None },
         newer: None,
         offset: Some(0),
         events,
@@ -206,9 +149,7 @@ pub async fn fetch_event(pool: &PgPool, id: Uuid) -> Result<Option<Event>, sqlx:
 
 /// The position of the newest stored event (0 when there is none).
 pub async fn latest_position<'e>(db: impl sqlx::PgExecutor<'e>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT last_seq FROM event_sequence")
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar("SELECT last_seq FROM event_sequence").fetch_one(db).await
 }
 
 #[cfg(test)]
@@ -217,23 +158,11 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let c = Cursor {
-            occurred_at: DateTime::from_timestamp_micros(1_763_632_800_123_456).expect("t"),
-            id: Uuid::from_u128(42),
-            older: true,
-            index: None,
-        };
+        let c = Cursor { occurred_at: DateTime::from_timestamp_micros(1_763_632_800_123_456).expect("t"), id: Uuid::from_u128(42), older: true, index: None };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
-        let n = Cursor {
-            older: false,
-            index: Some(149),
-            ..c
-        };
+        let n = Cursor { older: false, index: Some(149), ..c };
         assert_eq!(Cursor::decode(&n.encode()), Some(n));
-        assert_eq!(
-            Cursor::decode(&URL_SAFE_NO_PAD.encode(format!("o1.{}.x", Uuid::nil().simple()))),
-            None
-        );
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(format!("o1.{}.x", Uuid::nil().simple()))), None);
         for bad in ["", "!!", "eDEyMw", &URL_SAFE_NO_PAD.encode("o12.notauuid")] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }
@@ -241,30 +170,11 @@ mod tests {
 
     #[test]
     fn pages_know_where_they_start() {
-        let at = |older, index| {
-            Some(Cursor {
-                occurred_at: DateTime::UNIX_EPOCH,
-                id: Uuid::nil(),
-                older,
-                index,
-            })
-        };
+        let at = |older, index| Some(Cursor { occurred_at: DateTime::UNIX_EPOCH, id: Uuid::nil(), older, index });
         assert_eq!(page_offset(None, 50), Some(0));
-        assert_eq!(
-            page_offset(at(true, Some(49)), 50),
-            Some(50),
-            "the page after 1–50 starts at 51"
-        );
-        assert_eq!(
-            page_offset(at(false, Some(50)), 50),
-            Some(0),
-            "the page before 51–100 is 1–50"
-        );
+        assert_eq!(page_offset(at(true, Some(49)), 50), Some(50), "the page after 1–50 starts at 51");
+        assert_eq!(page_offset(at(false, Some(50)), 50), Some(0), "the page before 51–100 is 1–50");
         assert_eq!(page_offset(at(false, Some(30)), 30), Some(0));
-        assert_eq!(
-            page_offset(at(true, None), 50),
-            None,
-            "an old cursor: position unknown"
-        );
+        assert_eq!(page_offset(at(true, None), 50), None, "an old cursor: position unknown");
     }
 }

@@ -16,28 +16,17 @@ pub struct PartitionCache {
 
 impl PartitionCache {
     /// Makes sure every day in `days` has a partition.
-    pub async fn ensure(
-        &self,
-        pool: &PgPool,
-        days: impl IntoIterator<Item = NaiveDate>,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn ensure(&self, pool: &PgPool, days: impl IntoIterator<Item = NaiveDate>) -> Result<(), sqlx::Error> {
         let missing: Vec<NaiveDate> = {
             let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-            let mut missing: Vec<NaiveDate> =
-                days.into_iter().filter(|d| !known.contains(d)).collect();
+            let mut missing: Vec<NaiveDate> = days.into_iter().filter(|d| !known.contains(d)).collect();
             missing.sort();
             missing.dedup();
             missing
         };
         for day in missing {
-            sqlx::query("SELECT ensure_event_partitions($1, $1)")
-                .bind(day)
-                .execute(pool)
-                .await?;
-            self.known
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(day);
+            sqlx::query("SELECT ensure_event_partitions($1, $1)").bind(day).execute(pool).await?;
+            self.known.lock().unwrap_or_else(|e| e.into_inner()).insert(day);
         }
         Ok(())
     }
@@ -61,11 +50,7 @@ pub async fn create_ahead(pool: &PgPool) -> Result<i32, sqlx::Error> {
 /// session advisory lock so that of several instances only one seals at a time. Returns how
 /// many partitions were sealed (0 when another instance holds the lock).
 pub async fn seal_finished_days(pool: &PgPool) -> Result<usize, sqlx::Error> {
-    let options = pool
-        .connect_options()
-        .as_ref()
-        .clone()
-        .options([("statement_timeout", "0")]);
+    let options = pool.connect_options().as_ref().clone().options([("statement_timeout", "0")]);
     let mut conn = PgConnection::connect_with(&options).await?;
     let result = seal_on(&mut conn).await;
     // Closing the session also releases its advisory lock.
@@ -74,26 +59,22 @@ pub async fn seal_finished_days(pool: &PgPool) -> Result<usize, sqlx::Error> {
 }
 
 async fn seal_on(conn: &mut PgConnection) -> Result<usize, sqlx::Error> {
-    let locked: bool =
-        sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('auditorium.seal_partitions'))")
-            .fetch_one(&mut *conn)
-            .await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('auditorium.seal_partitions'))")
+        .fetch_one(&mut *conn)
+        .await?;
     if !locked {
         tracing::debug!("another instance is sealing partitions");
         return Ok(0);
     }
     let older_than = Utc::now() - chrono::Duration::hours(1);
-    let partitions: Vec<String> =
-        sqlx::query_scalar("SELECT partition_name FROM event_partitions_to_seal($1)")
-            .bind(older_than)
-            .fetch_all(&mut *conn)
-            .await?;
+    let partitions: Vec<String> = sqlx::query_scalar("SELECT partition_name FROM event_partitions_to_seal($1)")
+        .bind(older_than)
+        .fetch_all(&mut *conn)
+        .await?;
     for partition in &partitions {
         // A leftover invalid index from an interrupted build must go first.
         let index = format!("{partition}_search");
-        sqlx::query(&format!("DROP INDEX CONCURRENTLY IF EXISTS \"{index}\""))
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(&format!("DROP INDEX CONCURRENTLY IF EXISTS \"{index}\"")).execute(&mut *conn).await?;
         // Identifiers come from our own catalogue query (events_pYYYYMMDD), never from input.
         sqlx::query(&format!(
             "CREATE INDEX CONCURRENTLY \"{index}\" ON \"{partition}\" USING gin (search_text gin_trgm_ops)"

@@ -41,12 +41,8 @@ pub struct EventRow {
 
 impl From<EventRow> for Event {
     fn from(r: EventRow) -> Event {
-        let context: BTreeMap<String, String> =
-            serde_json::from_value(r.context).unwrap_or_default();
-        let changes: Vec<Change> = r
-            .changes
-            .and_then(|c| serde_json::from_value(c).ok())
-            .unwrap_or_default();
+        let context: BTreeMap<String, String> = serde_json::from_value(r.context).unwrap_or_default();
+        let changes: Vec<Change> = r.changes.and_then(|c| serde_json::from_value(c).ok()).unwrap_or_default();
         Event {
             id: r.id,
             occurred_at: r.occurred_at,
@@ -65,11 +61,7 @@ impl From<EventRow> for Event {
             path: r.path,
             outcome: Outcome::parse(&r.outcome).unwrap_or(Outcome::Success),
             error: r.error,
-            resource: r.resource_type.map(|resource_type| Resource {
-                resource_type,
-                id: r.resource_id,
-                name: r.resource_name,
-            }),
+            resource: r.resource_type.map(|resource_type| Resource { resource_type, id: r.resource_id, name: r.resource_name }),
             context,
             request_id: r.request_id,
             ip: r.ip,

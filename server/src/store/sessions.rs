@@ -41,11 +41,7 @@ pub async fn create(
 
 /// Notes activity (the caller does so at most once a minute).
 pub async fn touch(pool: &PgPool, id_hash: &[u8]) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1")
-        .bind(id_hash)
-        .execute(pool)
-        .await
-        .map(|_| ())
+    sqlx::query("UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1").bind(id_hash).execute(pool).await.map(|_| ())
 }
 
 /// Ends one session; its user id when it was active.
@@ -57,10 +53,7 @@ pub async fn revoke(db: impl PgExecutor<'_>, id_hash: &[u8]) -> Result<Option<Uu
 }
 
 /// Ends one session by its public handle; its user id when it was active.
-pub async fn revoke_by_handle(
-    db: impl PgExecutor<'_>,
-    handle: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
+pub async fn revoke_by_handle(db: impl PgExecutor<'_>, handle: &str) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE sessions SET revoked_at = now() WHERE encode(substring(id_hash from 1 for 8), 'hex') = $1 AND revoked_at IS NULL RETURNING user_id",
     )
@@ -79,10 +72,7 @@ pub async fn revoke_all(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<u64, s
 }
 
 /// Active sessions, newest activity first; of one user when given.
-pub async fn list_active(
-    db: impl PgExecutor<'_>,
-    user: Option<Uuid>,
-) -> Result<Vec<SessionRow>, sqlx::Error> {
+pub async fn list_active(db: impl PgExecutor<'_>, user: Option<Uuid>) -> Result<Vec<SessionRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT encode(substring(s.id_hash from 1 for 8), 'hex') AS handle, s.user_id, u.email, u.display_name,
                 s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent

@@ -84,28 +84,16 @@ pub fn hash(secret: &str) -> Vec<u8> {
 
 /// Creates a token without an owner (ingest tokens; tests); returns it and its secret, which
 /// is not stored anywhere.
-pub async fn create(
-    pool: &PgPool,
-    name: &str,
-    scope: Scope,
-) -> Result<(TokenRow, String), TokenError> {
+pub async fn create(pool: &PgPool, name: &str, scope: Scope) -> Result<(TokenRow, String), TokenError> {
     create_for(pool, name, scope, None).await
 }
 
 /// Creates a token carrying `owner`'s role and scope; returns it and its secret.
-pub async fn create_for(
-    db: impl PgExecutor<'_>,
-    name: &str,
-    scope: Scope,
-    owner: Option<Uuid>,
-) -> Result<(TokenRow, String), TokenError> {
+pub async fn create_for(db: impl PgExecutor<'_>, name: &str, scope: Scope, owner: Option<Uuid>) -> Result<(TokenRow, String), TokenError> {
     if name.trim().is_empty() || name.chars().count() > 100 {
         return Err(TokenError::BadName);
     }
-    let secret = format!(
-        "{SECRET_PREFIX}{}",
-        Alphanumeric.sample_string(&mut rand::rng(), 40)
-    );
+    let secret = format!("{SECRET_PREFIX}{}", Alphanumeric.sample_string(&mut rand::rng(), 40));
     let row = sqlx::query_as::<_, TokenRow>(&format!(
         "WITH t AS (INSERT INTO api_tokens (id, name, scope, secret_hash, user_id) VALUES ($1, $2, $3, $4, $5) RETURNING *)
          SELECT {COLUMNS} FROM t LEFT JOIN users u ON u.id = t.user_id"
@@ -132,20 +120,15 @@ pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<TokenRow>, sqlx::Error>
 
 /// Revokes the active token `name`; false when there is none.
 pub async fn revoke(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL",
-    )
-    .bind(name)
-    .execute(pool)
-    .await?;
+    let done = sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL")
+        .bind(name)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 
 /// Revokes the active token with this id; the token when it was active.
-pub async fn revoke_by_id(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-) -> Result<Option<TokenRow>, sqlx::Error> {
+pub async fn revoke_by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<TokenRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "WITH t AS (UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING *)
          SELECT {COLUMNS} FROM t LEFT JOIN users u ON u.id = t.user_id"
@@ -167,20 +150,12 @@ pub async fn find_active(pool: &PgPool, hash: &[u8]) -> Result<Option<TokenRow>,
 
 /// Notes that the token whose secret hashes to `hash` was used now.
 pub async fn record_use_by_hash(pool: &PgPool, hash: &[u8]) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE secret_hash = $1")
-        .bind(hash)
-        .execute(pool)
-        .await
-        .map(|_| ())
+    sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE secret_hash = $1").bind(hash).execute(pool).await.map(|_| ())
 }
 
 /// Notes that the token was used now.
 pub async fn record_use(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(|_| ())
+    sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1").bind(id).execute(pool).await.map(|_| ())
 }
 
 #[cfg(test)]

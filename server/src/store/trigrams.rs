@@ -92,11 +92,7 @@ impl TrigramSample {
     /// Index entries read plus rows checked, for looking up `needle` with these trigrams.
     fn cost(&self, needle: &str, trigrams: &[[u8; 3]]) -> f64 {
         let entries: f64 = trigrams.iter().map(|t| f64::from(self.frequency(t))).sum();
-        let rows = self
-            .texts
-            .iter()
-            .filter(|text| text.contains(needle))
-            .count() as f64;
+        let rows = self.texts.iter().filter(|text| text.contains(needle)).count() as f64;
         entries + RECHECK_COST * rows.max(0.5)
     }
 
@@ -132,11 +128,7 @@ fn trigram(bytes: &[u8], at: usize) -> [u8; 3] {
 
 /// The trigrams inside `words` (word boundaries' padded trigrams are left out).
 fn trigrams(bytes: &[u8], words: &[Range<usize>]) -> Vec<[u8; 3]> {
-    words
-        .iter()
-        .filter(|w| w.len() >= 3)
-        .flat_map(|w| (w.start..w.end - 2).map(|at| trigram(bytes, at)))
-        .collect()
+    words.iter().filter(|w| w.len() >= 3).flat_map(|w| (w.start..w.end - 2).map(|at| trigram(bytes, at))).collect()
 }
 
 static SAMPLE: RwLock<Option<Arc<TrigramSample>>> = RwLock::new(None);
@@ -149,9 +141,7 @@ pub fn current() -> Option<Arc<TrigramSample>> {
 /// Replaces the sample with a fresh one of about 5,000 stored events (random blocks of the
 /// table), returning its size.
 pub async fn refresh(pool: &PgPool) -> Result<usize, sqlx::Error> {
-    let stored: i64 = sqlx::query_scalar("SELECT last_seq FROM event_sequence")
-        .fetch_one(pool)
-        .await?;
+    let stored: i64 = sqlx::query_scalar("SELECT last_seq FROM event_sequence").fetch_one(pool).await?;
     let percent = (SAMPLE_ROWS as f64 * 100.0 / stored.max(1) as f64).min(100.0);
     let texts: Vec<String> =
         sqlx::query_scalar("SELECT search_text FROM events TABLESAMPLE SYSTEM ($1) LIMIT $2")
@@ -187,11 +177,7 @@ mod tests {
             (0..1000)
                 .map(|i| {
                     let error = if i % 50 == 0 { "\nrequest timeout" } else { "" };
-                    format!(
-                        "user.login\nact_{i}\nuser {i}\nuser{i}@acme.io\n10.0.{}.{}{error}",
-                        i % 256,
-                        i / 256
-                    )
+                    format!("user.login\nact_{i}\nuser {i}\nuser{i}@acme.io\n10.0.{}.{}{error}", i % 256, i / 256)
                 })
                 .collect(),
         )
@@ -225,25 +211,13 @@ mod tests {
 
     #[test]
     fn without_a_sample_the_term_is_used_as_it_is() {
-        assert_eq!(
-            TrigramSample::default().index_needle("user432@acme.io"),
-            "user432@acme.io"
-        );
+        assert_eq!(TrigramSample::default().index_needle("user432@acme.io"), "user432@acme.io");
     }
 
     #[test]
     fn the_needle_is_always_a_substring_of_the_term() {
         let sample = sample();
-        for term in [
-            "user1@acme.io",
-            "act_999",
-            "10.0.3.7",
-            "user.login user 12",
-            "a",
-            "",
-            "@@@",
-            "user999999@acme.io",
-        ] {
+        for term in ["user1@acme.io", "act_999", "10.0.3.7", "user.login user 12", "a", "", "@@@", "user999999@acme.io"] {
             let needle = sample.index_needle(term);
             assert!(term.contains(needle), "{needle:?} not in {term:?}");
         }

@@ -101,80 +101,35 @@ pub async fn create(
 }
 
 pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<UserRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users ORDER BY disabled_at IS NOT NULL, lower(display_name), email"
-    ))
-    .fetch_all(db)
-    .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY disabled_at IS NOT NULL, lower(display_name), email")).fetch_all(db).await
 }
 
-pub async fn by_email(
-    db: impl PgExecutor<'_>,
-    email: &str,
-) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
-        .bind(normalise_email(email))
-        .fetch_optional(db)
-        .await
+pub async fn by_email(db: impl PgExecutor<'_>, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1")).bind(normalise_email(email)).fetch_optional(db).await
 }
 
 pub async fn by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(db).await
 }
 
 /// Locks the row for the rest of the transaction (changes are compared and audited).
 pub async fn for_update(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_optional(db)
-    .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1 FOR UPDATE")).bind(id).fetch_optional(db).await
 }
 
 pub async fn set_role(db: impl PgExecutor<'_>, id: Uuid, role: Role) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
-        .bind(id)
-        .bind(role.as_str())
-        .execute(db)
-        .await
-        .map(|_| ())
+    sqlx::query("UPDATE users SET role = $2 WHERE id = $1").bind(id).bind(role.as_str()).execute(db).await.map(|_| ())
 }
 
-pub async fn set_scopes(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-    scopes: &[String],
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET scopes = $2 WHERE id = $1")
-        .bind(id)
-        .bind(scopes)
-        .execute(db)
-        .await
-        .map(|_| ())
+pub async fn set_scopes(db: impl PgExecutor<'_>, id: Uuid, scopes: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET scopes = $2 WHERE id = $1").bind(id).bind(scopes).execute(db).await.map(|_| ())
 }
 
-pub async fn set_display_name(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-    name: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET display_name = $2 WHERE id = $1")
-        .bind(id)
-        .bind(name.trim())
-        .execute(db)
-        .await
-        .map(|_| ())
+pub async fn set_display_name(db: impl PgExecutor<'_>, id: Uuid, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET display_name = $2 WHERE id = $1").bind(id).bind(name.trim()).execute(db).await.map(|_| ())
 }
 
-pub async fn set_disabled(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-    disabled: bool,
-) -> Result<(), sqlx::Error> {
+pub async fn set_disabled(db: impl PgExecutor<'_>, id: Uuid, disabled: bool) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END WHERE id = $1")
         .bind(id)
         .bind(disabled)
@@ -183,45 +138,25 @@ pub async fn set_disabled(
         .map(|_| ())
 }
 
-pub async fn set_password_hash(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-    hash: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-        .bind(id)
-        .bind(hash)
-        .execute(db)
-        .await
-        .map(|_| ())
+pub async fn set_password_hash(db: impl PgExecutor<'_>, id: Uuid, hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(id).bind(hash).execute(db).await.map(|_| ())
 }
 
 pub async fn record_sign_in(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET last_sign_in_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map(|_| ())
+    sqlx::query("UPDATE users SET last_sign_in_at = now() WHERE id = $1").bind(id).execute(db).await.map(|_| ())
 }
 
 /// How many accounts exist (a fresh install has none).
 pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(pool)
-        .await
+    sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(pool).await
 }
 
 /// Active admins other than `except`, their rows locked for the transaction (two admins
 /// demoting each other at once cannot leave none): the last admin cannot be demoted or
 /// disabled.
-pub async fn other_active_admins(
-    db: impl PgExecutor<'_>,
-    except: Uuid,
-) -> Result<usize, sqlx::Error> {
-    let ids: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY id FOR UPDATE",
-    )
-    .fetch_all(db)
-    .await?;
+pub async fn other_active_admins(db: impl PgExecutor<'_>, except: Uuid) -> Result<usize, sqlx::Error> {
+    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY id FOR UPDATE")
+        .fetch_all(db)
+        .await?;
     Ok(ids.into_iter().filter(|id| *id != except).count())
 }

@@ -35,42 +35,25 @@ const COLUMNS: &str = "occurred_at, id, received_at, action, actor_id, actor_nam
      request_id, ip, user_agent, changes, metadata, search_text, fingerprint";
 
 /// The stored fingerprint of each of `ids` that is already stored (`None`: stored without one).
-pub async fn stored_fingerprints(
-    conn: &mut PgConnection,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Option<Vec<u8>>>, sqlx::Error> {
-    Ok(sqlx::query_as::<_, (Uuid, Option<Vec<u8>>)>(
-        "SELECT id, fingerprint FROM event_positions WHERE id = ANY($1)",
-    )
-    .bind(ids)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect())
+pub async fn stored_fingerprints(conn: &mut PgConnection, ids: &[Uuid]) -> Result<HashMap<Uuid, Option<Vec<u8>>>, sqlx::Error> {
+    Ok(sqlx::query_as::<_, (Uuid, Option<Vec<u8>>)>("SELECT id, fingerprint FROM event_positions WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// Writes `events` in one transaction — a single `COPY` statement, which commits on its own
 /// (all rows or none, one trigger call) without the round trips of `BEGIN` and `COMMIT`.
-pub async fn write_new<'a>(
-    conn: &mut PgConnection,
-    events: impl Iterator<Item = &'a NewEvent>,
-) -> Result<u64, sqlx::Error> {
+pub async fn write_new<'a>(conn: &mut PgConnection, events: impl Iterator<Item = &'a NewEvent>) -> Result<u64, sqlx::Error> {
     copy_into(conn, events).await
 }
 
 /// Copies `events` in one COPY statement, without any of ingest's checks: the benchmark's raw
 /// baseline and its dataset loader.
-pub async fn copy_events(
-    pool: &PgPool,
-    partitions: &PartitionCache,
-    events: &[NewEvent],
-) -> Result<u64, sqlx::Error> {
-    partitions
-        .ensure(
-            pool,
-            events.iter().map(|e| e.event.occurred_at.date_naive()),
-        )
-        .await?;
+pub async fn copy_events(pool: &PgPool, partitions: &PartitionCache, events: &[NewEvent]) -> Result<u64, sqlx::Error> {
+    partitions.ensure(pool, events.iter().map(|e| e.event.occurred_at.date_naive())).await?;
     let mut conn = pool.acquire().await?;
     match copy_into(&mut conn, events.iter()).await {
         Ok(n) => Ok(n),
@@ -83,17 +66,12 @@ pub async fn copy_events(
 }
 
 /// Streams `events` into the events table on `conn` (inside the caller's transaction, if any).
-async fn copy_into<'a>(
-    conn: &mut PgConnection,
-    events: impl Iterator<Item = &'a NewEvent>,
-) -> Result<u64, sqlx::Error> {
+async fn copy_into<'a>(conn: &mut PgConnection, events: impl Iterator<Item = &'a NewEvent>) -> Result<u64, sqlx::Error> {
     let mut data = String::with_capacity(64 * 1024);
     for e in events {
         write_row(&mut data, e);
     }
-    let mut copy = conn
-        .copy_in_raw(&format!("COPY events ({COLUMNS}) FROM STDIN"))
-        .await?;
+    let mut copy = conn.copy_in_raw(&format!("COPY events ({COLUMNS}) FROM STDIN")).await?;
     if let Err(e) = copy.send(data.as_bytes()).await {
         // Ends the COPY on the server side before reporting the error.
         let _ = copy.abort("the data could not be sent").await;
@@ -131,14 +109,10 @@ fn write_row(out: &mut String, new: &NewEvent) {
         (!e.changes.is_empty()).then(|| serde_json::to_string(&e.changes).unwrap_or_default()),
         e.metadata.as_ref().map(json),
         Some(search_text(e)),
-        Some(
-            new.fingerprint
-                .iter()
-                .fold(String::from("\\x"), |mut hex, b| {
-                    let _ = write!(hex, "{b:02x}");
-                    hex
-                }),
-        ),
+        Some(new.fingerprint.iter().fold(String::from("\\x"), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })),
     ];
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {

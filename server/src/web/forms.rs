@@ -27,35 +27,15 @@ pub struct SignIn {
     next: Option<String>,
 }
 
-pub async fn sign_in(
-    State(state): State<AppState>,
-    ClientOrigin(origin): ClientOrigin,
-    Form(form): Form<SignIn>,
-) -> Response {
+pub async fn sign_in(State(state): State<AppState>, ClientOrigin(origin): ClientOrigin, Form(form): Form<SignIn>) -> Response {
     let next = safe_next(form.next.as_deref());
-    let result = check_and_open(
-        &state.pool,
-        &state.throttle,
-        state.auth.limits.absolute,
-        &form.email,
-        form.password,
-        origin,
-    )
-    .await;
+    let result = check_and_open(&state.pool, &state.throttle, state.auth.limits.absolute, &form.email, form.password, origin).await;
     state.audit_kick.notify_one();
     match result {
         Ok(signed_in) => {
-            let cookie = session::set_cookie(
-                &signed_in.secret,
-                state.auth.limits.absolute,
-                state.web.secure_cookies,
-            );
+            let cookie = session::set_cookie(&signed_in.secret, state.auth.limits.absolute, state.web.secure_cookies);
             // Admins and auditors land on the overview; members on their events.
-            let next = if next == "/" && signed_in.role != crate::store::users::Role::Member {
-                "/overview".to_string()
-            } else {
-                next
-            };
+            let next = if next == "/" && signed_in.role != crate::store::users::Role::Member { "/overview".to_string() } else { next };
             ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
         }
         Err(e) => {
@@ -67,11 +47,7 @@ pub async fn sign_in(
                     "unavailable"
                 }
             };
-            let back = format!(
-                "/sign-in?error={error}&email={}&next={}",
-                encode(form.email.trim()),
-                encode(&next)
-            );
+            let back = format!("/sign-in?error={error}&email={}&next={}", encode(form.email.trim()), encode(&next));
             Redirect::to(&back).into_response()
         }
     }
@@ -89,19 +65,14 @@ pub async fn sign_out(
     ClientOrigin(origin): ClientOrigin,
     Form(form): Form<SignOut>,
 ) -> Response {
-    let clear = [(
-        header::SET_COOKIE,
-        session::clear_cookie(state.web.secure_cookies),
-    )];
+    let clear = [(header::SET_COOKIE, session::clear_cookie(state.web.secure_cookies))];
     let Ok(Authenticated(who)) = who else {
         return (clear, Redirect::to("/sign-in?signed_out=1")).into_response();
     };
     if let Credential::Session(hash) = &who.credential {
         let actor = Actor::of(&who);
         let ended = match (&who.user, form.everywhere.is_some()) {
-            (Some(user), true) => accounts::end_all_sessions(&state.pool, user.id, actor, origin)
-                .await
-                .map(|_| ()),
+            (Some(user), true) => accounts::end_all_sessions(&state.pool, user.id, actor, origin).await.map(|_| ()),
             _ => accounts::end_session(&state.pool, hash, actor, origin).await,
         };
         if let Err(e) = ended {
@@ -121,30 +92,12 @@ pub struct SetPassword {
     confirm: String,
 }
 
-pub async fn set_password(
-    State(state): State<AppState>,
-    ClientOrigin(origin): ClientOrigin,
-    Form(form): Form<SetPassword>,
-) -> Response {
-    let back = |error: &str| {
-        Redirect::to(&format!(
-            "/set-password?token={}&error={}",
-            encode(&form.token),
-            encode(error)
-        ))
-        .into_response()
-    };
+pub async fn set_password(State(state): State<AppState>, ClientOrigin(origin): ClientOrigin, Form(form): Form<SetPassword>) -> Response {
+    let back = |error: &str| Redirect::to(&format!("/set-password?token={}&error={}", encode(&form.token), encode(error))).into_response();
     if form.password != form.confirm {
         return back("The two passwords are not the same.");
     }
-    let user = match accounts::set_password_with_link(
-        &state.pool,
-        &form.token,
-        form.password.clone(),
-        origin.clone(),
-    )
-    .await
-    {
+    let user = match accounts::set_password_with_link(&state.pool, &form.token, form.password.clone(), origin.clone()).await {
         Ok(user) => user,
         Err(AccountError::Sql(e)) => {
             tracing::warn!(error = %e, "setting a password failed: {e}");
@@ -154,28 +107,11 @@ pub async fn set_password(
     };
     state.audit_kick.notify_one();
     // Signed in straight away with the new password.
-    match check_and_open(
-        &state.pool,
-        &state.throttle,
-        state.auth.limits.absolute,
-        &user.email,
-        form.password,
-        origin,
-    )
-    .await
-    {
+    match check_and_open(&state.pool, &state.throttle, state.auth.limits.absolute, &user.email, form.password, origin).await {
         Ok(signed_in) => {
-            let cookie = session::set_cookie(
-                &signed_in.secret,
-                state.auth.limits.absolute,
-                state.web.secure_cookies,
-            );
+            let cookie = session::set_cookie(&signed_in.secret, state.auth.limits.absolute, state.web.secure_cookies);
             ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
         }
-        Err(_) => Redirect::to(&format!(
-            "/sign-in?password_set=1&email={}",
-            encode(&user.email)
-        ))
-        .into_response(),
+        Err(_) => Redirect::to(&format!("/sign-in?password_set=1&email={}", encode(&user.email))).into_response(),
     }
 }

@@ -18,48 +18,29 @@ pub async fn require_sign_in(request: Request, next: Next) -> Response {
     if OPEN.contains(&path) {
         return next.run(request).await;
     }
-    let need = if path.starts_with("/admin") {
-        Need::Manage
-    } else {
-        Need::Read
-    };
+    let need = if path.starts_with("/admin") { Need::Manage } else { Need::Read };
     match request.extensions().get::<Access>() {
         Some(Access::Known(principal)) => match principal.allows(need) {
             Ok(()) => next.run(request).await,
             Err(Denied(reason)) => (
                 StatusCode::FORBIDDEN,
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; charset=utf-8"),
-                )],
+                [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
                 format!("You cannot open this page: {reason}."),
             )
                 .into_response(),
         },
         Some(Access::Unavailable) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            [
-                (header::RETRY_AFTER, HeaderValue::from_static("5")),
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; charset=utf-8"),
-                ),
-            ],
+            [(header::RETRY_AFTER, HeaderValue::from_static("5")), (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
             "Auditorium cannot reach its database right now. Try again in a few seconds.",
         )
             .into_response(),
         access => {
-            let target = request
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/");
+            let target = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let mut response = Redirect::to(&sign_in_url(target)).into_response();
             // A session that ended: its cookie goes.
             if matches!(access, Some(Access::Refused(_))) {
-                response
-                    .headers_mut()
-                    .insert(header::SET_COOKIE, session::clear_cookie(false));
+                response.headers_mut().insert(header::SET_COOKIE, session::clear_cookie(false));
             }
             response
         }
@@ -71,10 +52,7 @@ pub fn sign_in_url(target: &str) -> String {
     if target == "/" {
         "/sign-in".into()
     } else {
-        format!(
-            "/sign-in?next={}",
-            percent_encoding::utf8_percent_encode(target, percent_encoding::NON_ALPHANUMERIC)
-        )
+        format!("/sign-in?next={}", percent_encoding::utf8_percent_encode(target, percent_encoding::NON_ALPHANUMERIC))
     }
 }
 
@@ -82,14 +60,7 @@ pub fn sign_in_url(target: &str) -> String {
 /// full URL, which would make the sign-in page an open redirect).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.contains(['\r', '\n']) =>
-        {
-            n.to_string()
-        }
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => n.to_string(),
         _ => "/".into(),
     }
 }
@@ -100,17 +71,8 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_site() {
-        assert_eq!(
-            safe_next(Some("/?action=user.login&range=1h")),
-            "/?action=user.login&range=1h"
-        );
-        for bad in [
-            "//evil.example/x",
-            "https://evil.example",
-            "/\\evil.example",
-            "javascript:alert(1)",
-            "",
-        ] {
+        assert_eq!(safe_next(Some("/?action=user.login&range=1h")), "/?action=user.login&range=1h");
+        for bad in ["//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", ""] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");

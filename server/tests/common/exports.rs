@@ -11,12 +11,7 @@ pub fn as_reader(path: &str, secret: &str) -> Request<axum::body::Body> {
     super::get(path, Some(secret))
 }
 
-pub fn json_request(
-    method: Method,
-    path: &str,
-    secret: &str,
-    body: Value,
-) -> Request<axum::body::Body> {
+pub fn json_request(method: Method, path: &str, secret: &str, body: Value) -> Request<axum::body::Body> {
     Request::builder()
         .method(method)
         .uri(path)
@@ -29,22 +24,8 @@ pub fn json_request(
 /// CSV records as header → cell maps (the `csv` crate, an RFC 4180 reader).
 pub fn csv_records(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
-    let header: Vec<String> = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_string)
-        .collect();
-    reader
-        .records()
-        .map(|r| {
-            header
-                .iter()
-                .cloned()
-                .zip(r.expect("record").iter().map(str::to_string))
-                .collect()
-        })
-        .collect()
+    let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_string).collect();
+    reader.records().map(|r| header.iter().cloned().zip(r.expect("record").iter().map(str::to_string)).collect()).collect()
 }
 
 /// Polls an export job until it is done (or failed).
@@ -56,11 +37,7 @@ pub async fn finished(app: &axum::Router, secret: &str, id: &str) -> Value {
         if matches!(job.body["status"].as_str(), Some("done" | "failed")) {
             return job.body;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the export never finished: {}",
-            job.text
-        );
+        assert!(Instant::now() < deadline, "the export never finished: {}", job.text);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -79,3 +56,4 @@ pub fn unzip_raw(bytes: &[u8]) -> (String, Vec<u8>) {
     file.read_to_end(&mut raw).expect("read");
     (file.name().expect("a file name").to_string(), raw)
 }
+

@@ -18,9 +18,7 @@ use server::state::AppState;
 use server::store::tokens::{self, Scope};
 
 pub async fn state(pool: &PgPool) -> AppState {
-    AppState::new(pool.clone(), &ServeArgs::default())
-        .await
-        .expect("state")
+    AppState::new(pool.clone(), &ServeArgs::default()).await.expect("state")
 }
 
 /// The application, with the test reader's token (see [`read`]) installed.
@@ -61,40 +59,17 @@ pub struct Reply {
 }
 
 pub async fn send(app: &Router, request: Request<Body>) -> Reply {
-    let response = app
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("the router answers");
+    let response = app.clone().oneshot(request).await.expect("the router answers");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        body,
-        text,
-        raw: bytes.to_vec(),
-    }
+    Reply { status, headers, body, text, raw: bytes.to_vec() }
 }
 
-pub fn post(
-    path: &str,
-    token: Option<&str>,
-    content_type: &str,
-    body: impl Into<Body>,
-) -> Request<Body> {
-    let mut builder = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(header::CONTENT_TYPE, content_type);
+pub fn post(path: &str, token: Option<&str>, content_type: &str, body: impl Into<Body>) -> Request<Body> {
+    let mut builder = Request::builder().method(Method::POST).uri(path).header(header::CONTENT_TYPE, content_type);
     if let Some(t) = token {
         builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }
@@ -111,16 +86,7 @@ pub fn get(path: &str, token: Option<&str>) -> Request<Body> {
 
 /// Posts events as a JSON array with an ingest token.
 pub async fn ingest(app: &Router, token: &str, events: &Value) -> Reply {
-    send(
-        app,
-        post(
-            "/api/v1/events",
-            Some(token),
-            "application/json",
-            events.to_string(),
-        ),
-    )
-    .await
+    send(app, post("/api/v1/events", Some(token), "application/json", events.to_string())).await
 }
 
 /// A valid event; `n` varies its action and actor.
@@ -136,35 +102,20 @@ pub fn event(n: usize) -> Value {
 }
 
 pub async fn count_events(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(pool)
-        .await
-        .expect("count")
+    sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(pool).await.expect("count")
 }
 
 /// A WebSocket request for the live tail with a token (and the Host a browser would send).
-pub fn ws_request(
-    addr: std::net::SocketAddr,
-    query: &str,
-    token: &str,
-) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+pub fn ws_request(addr: std::net::SocketAddr, query: &str, token: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{addr}/api/v1/live?{query}")
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("header"),
-    );
+    let mut request = format!("ws://{addr}/api/v1/live?{query}").into_client_request().expect("request");
+    request.headers_mut().insert("authorization", format!("Bearer {token}").parse().expect("header"));
     request
 }
 
 /// `count(*)` of `table` rows matching `condition` (a fixed SQL text of the test's).
 pub async fn count_events_where(pool: &PgPool, condition: &str, table: &str) -> i64 {
-    sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE {condition}"))
-        .fetch_one(pool)
-        .await
-        .expect("count")
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE {condition}")).fetch_one(pool).await.expect("count")
 }
 
 /// An administrator as the server sees one (for calling library functions directly).

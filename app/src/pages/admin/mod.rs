@@ -18,12 +18,7 @@ use crate::components::user_menu::UserMenu;
 
 /// The frame of every admin page: the bar with navigation, and the page's content.
 #[component]
-fn AdminFrame(
-    current: &'static str,
-    title: &'static str,
-    lede: &'static str,
-    children: Children,
-) -> impl IntoView {
+fn AdminFrame(current: &'static str, title: &'static str, lede: &'static str, children: Children) -> impl IntoView {
     let link = move |href: &'static str, label: &'static str| {
         let here = href == current;
         view! { <a href=href class="admin-nav-link" aria-current=here.then_some("page")>{label}</a> }
@@ -55,21 +50,14 @@ fn AdminFrame(
 /// An API error as a sentence, or nothing.
 #[component]
 fn Problem(error: RwSignal<Option<ClientError>>) -> impl IntoView {
-    move || {
-        error
-            .get()
-            .map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })
-    }
+    move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })
 }
 
 /// "Dec 3, 09:12 UTC" from an RFC 3339 time (the admin lists give UTC seconds). Built from
 /// the page's own formatters: chrono's format strings would add kilobytes to the bundle.
 fn when(text: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(text) {
-        Ok(t) => format!(
-            "{} UTC",
-            crate::format::time_minutes(t.with_timezone(&chrono::Utc), 0)
-        ),
+        Ok(t) => format!("{} UTC", crate::format::time_minutes(t.with_timezone(&chrono::Utc), 0)),
         Err(_) => text.to_string(),
     }
 }

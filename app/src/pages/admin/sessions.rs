@@ -9,10 +9,7 @@ use crate::client::{get_json, send_json, ClientError};
 #[component]
 pub fn SessionsPage() -> impl IntoView {
     let version = RwSignal::new(0u32);
-    let sessions = Resource::new(
-        move || version.get(),
-        |_| get_json::<SessionList>("/api/v1/sessions".into()),
-    );
+    let sessions = Resource::new(move || version.get(), |_| get_json::<SessionList>("/api/v1/sessions".into()));
     let error = RwSignal::new(None::<ClientError>);
     let end = move |handle: String| {
         leptos::task::spawn_local(async move {

@@ -11,10 +11,7 @@ use crate::components::toolbar::copy_text;
 #[component]
 pub fn TokensPage() -> impl IntoView {
     let version = RwSignal::new(0u32);
-    let tokens = Resource::new(
-        move || version.get(),
-        |_| get_json::<TokenList>("/api/v1/tokens".into()),
-    );
+    let tokens = Resource::new(move || version.get(), |_| get_json::<TokenList>("/api/v1/tokens".into()));
     let users = Resource::new(|| (), |_| get_json::<UserList>("/api/v1/users".into()));
     let created = RwSignal::new(None::<CreatedToken>);
     view! {
@@ -52,11 +49,7 @@ fn SecretNotice(token: CreatedToken) -> impl IntoView {
 }
 
 #[component]
-fn CreateToken(
-    users: Vec<crate::accounts::UserSummary>,
-    version: RwSignal<u32>,
-    created: RwSignal<Option<CreatedToken>>,
-) -> impl IntoView {
+fn CreateToken(users: Vec<crate::accounts::UserSummary>, version: RwSignal<u32>, created: RwSignal<Option<CreatedToken>>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let scope = RwSignal::new("ingest".to_string());
     let owner = RwSignal::new(String::new());
@@ -66,17 +59,10 @@ fn CreateToken(
         let new = NewToken {
             name: name.get_untracked(),
             scope: scope.get_untracked(),
-            user_id: Some(owner.get_untracked())
-                .filter(|o| !o.is_empty() && scope.get_untracked() != "ingest"),
+            user_id: Some(owner.get_untracked()).filter(|o| !o.is_empty() && scope.get_untracked() != "ingest"),
         };
         leptos::task::spawn_local(async move {
-            match send_for::<CreatedToken>(
-                "POST",
-                "/api/v1/tokens".into(),
-                serde_json::to_string(&new).ok(),
-            )
-            .await
-            {
+            match send_for::<CreatedToken>("POST", "/api/v1/tokens".into(), serde_json::to_string(&new).ok()).await {
                 Ok(token) => {
                     error.set(None);
                     created.set(Some(token));

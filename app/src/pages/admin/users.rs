@@ -12,10 +12,7 @@ use crate::query::decode_query;
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let version = RwSignal::new(0u32);
-    let users = Resource::new(
-        move || version.get(),
-        |_| get_json::<UserList>("/api/v1/users".into()),
-    );
+    let users = Resource::new(move || version.get(), |_| get_json::<UserList>("/api/v1/users".into()));
     let link = RwSignal::new(None::<Invitation>);
     view! {
         <AdminFrame current="/admin/users" title="Users"
@@ -59,20 +56,12 @@ fn scope_problems(text: &str) -> Vec<String> {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .enumerate()
-        .flat_map(|(i, line)| {
-            decode_query(line.trim_start_matches('?'), &[])
-                .problems
-                .into_iter()
-                .map(move |p| format!("line {}: {}: {}", i + 1, p.param, p.message))
-        })
+        .flat_map(|(i, line)| decode_query(line.trim_start_matches('?'), &[]).problems.into_iter().map(move |p| format!("line {}: {}: {}", i + 1, p.param, p.message)))
         .collect()
 }
 
 fn scope_lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect()
+    text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
 }
 
 #[component]
@@ -144,11 +133,7 @@ fn InviteForm(version: RwSignal<u32>, link: RwSignal<Option<Invitation>>) -> imp
 }
 
 #[component]
-fn UsersTable(
-    users: Vec<UserSummary>,
-    version: RwSignal<u32>,
-    link: RwSignal<Option<Invitation>>,
-) -> impl IntoView {
+fn UsersTable(users: Vec<UserSummary>, version: RwSignal<u32>, link: RwSignal<Option<Invitation>>) -> impl IntoView {
     let error = RwSignal::new(None::<ClientError>);
     view! {
         <Problem error/>
@@ -168,12 +153,7 @@ fn UsersTable(
 }
 
 #[component]
-fn UserRow(
-    user: UserSummary,
-    version: RwSignal<u32>,
-    link: RwSignal<Option<Invitation>>,
-    error: RwSignal<Option<ClientError>>,
-) -> impl IntoView {
+fn UserRow(user: UserSummary, version: RwSignal<u32>, link: RwSignal<Option<Invitation>>, error: RwSignal<Option<ClientError>>) -> impl IntoView {
     let id = user.id.clone();
     let change = move |patch: UserPatch| {
         let path = format!("/api/v1/users/{}", id);
@@ -190,13 +170,7 @@ fn UserRow(
     let editing = RwSignal::new(false);
     let draft = RwSignal::new(user.scopes.join("\n"));
     let problems = Memo::new(move |_| scope_problems(&draft.get()));
-    let state = if user.disabled {
-        "Disabled"
-    } else if user.has_password {
-        "Active"
-    } else {
-        "Invited"
-    };
+    let state = if user.disabled { "Disabled" } else if user.has_password { "Active" } else { "Invited" };
     let (id2, id3) = (user.id.clone(), user.id.clone());
     let reset = move |_| {
         let path = format!("/api/v1/users/{id2}/password-link");
