@@ -30,6 +30,23 @@ impl Period {
         })
     }
 
+    /// "▲ 3% vs. the period before (860)"; from ten times up "▲ 87× the period before (23)"
+    /// (a percentage of almost nothing says little); "no events in the period before".
+    pub fn change_label(&self) -> String {
+        let Some(c) = self.change_percent() else { return "no events in the period before".into() };
+        let arrow = match c {
+            c if c > 0 => "▲ ",
+            c if c < 0 => "▼ ",
+            _ => "",
+        };
+        let before = crate::format::thousands(self.previous);
+        if c >= 900 {
+            format!("{arrow}{}× the period before ({before})", crate::format::thousands(self.count / self.previous.max(1)))
+        } else {
+            format!("{arrow}{}% vs. the period before ({before})", c.abs())
+        }
+    }
+
     /// Failures per hundred events, one decimal.
     pub fn failure_rate(&self) -> f64 {
         if self.count == 0 {
@@ -315,6 +332,11 @@ mod tests {
         };
         assert_eq!(p.change_percent(), Some(50));
         assert_eq!(p.failure_rate(), 2.0);
+        assert_eq!(p.change_label(), "▲ 50% vs. the period before (100)");
+        let grown = Period { count: 19_984, previous: 23, ..p.clone() };
+        assert_eq!(grown.change_label(), "▲ 868× the period before (23)");
+        let shrunk = Period { count: 90, previous: 100, ..p.clone() };
+        assert_eq!(shrunk.change_label(), "▼ 10% vs. the period before (100)");
         assert_eq!(Period { previous: 0, ..p }.change_percent(), None);
     }
 

@@ -75,19 +75,12 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
 #[component]
 fn PeriodCard(period: Period) -> impl IntoView {
     let change = period.change_percent();
-    let (arrow, class) = match change {
-        Some(c) if c > 0 => ("▲", "change up"),
-        Some(c) if c < 0 => ("▼", "change down"),
-        _ => ("", "change"),
+    let class = match change {
+        Some(c) if c > 0 => "change up",
+        Some(c) if c < 0 => "change down",
+        _ => "change",
     };
-    let change_text = match change {
-        Some(c) => format!(
-            "{arrow} {}% vs. the period before ({})",
-            c.abs(),
-            thousands(period.previous)
-        ),
-        None => "no events in the period before".into(),
-    };
+    let change_text = period.change_label();
     let failures = investigate_link(&[(Field::Outcome, "failure")], Some(period.from));
     view! {
         <a class="card period-card" href=investigate_link(&[], Some(period.from))>
