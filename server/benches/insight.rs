@@ -28,7 +28,7 @@ use server::auth::audit::Origin;
 use server::config::ServeArgs;
 use server::state::AppState;
 use sqlx::PgPool;
-use support::{dataset, percentile, Args, BenchCluster};
+use support::{dataset, measure, percentile, Args, BenchCluster};
 
 type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<bytes::Bytes>>;
 
@@ -53,24 +53,6 @@ async fn get(client: &HttpClient, url: &str, token: &str) -> usize {
     body.len()
 }
 
-/// p50 and p95 (ms) of `runs` calls after two warm-ups.
-async fn measure<F, Fut>(runs: usize, mut call: F) -> (f64, f64)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    for _ in 0..2 {
-        call().await;
-    }
-    let mut ms = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let started = Instant::now();
-        call().await;
-        ms.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    ms.sort_by(f64::total_cmp);
-    (percentile(&ms, 50.0), percentile(&ms, 95.0))
-}
 
 #[tokio::main]
 async fn main() {

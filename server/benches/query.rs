@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::time::Instant;
 
 use app::query::{decode_query, EventFilter};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -16,7 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use server::store::filter_sql::push_conditions;
 use sqlx::{PgPool, Postgres, QueryBuilder};
-use support::{dataset, percentile, Args, BenchCluster};
+use support::{dataset, measure, Args, BenchCluster};
 
 type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<bytes::Bytes>>;
 
@@ -24,24 +23,6 @@ fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// p50 and p95 in milliseconds of `runs` timed calls (after two warm-up calls).
-async fn measure<F, Fut>(runs: usize, mut call: F) -> (f64, f64)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    for _ in 0..2 {
-        call().await;
-    }
-    let mut ms = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let started = Instant::now();
-        call().await;
-        ms.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    ms.sort_by(f64::total_cmp);
-    (percentile(&ms, 50.0), percentile(&ms, 95.0))
-}
 
 async fn http_get(client: &HttpClient, url: &str, token: &str) {
     let request = hyper::Request::get(url).header("authorization", format!("Bearer {token}")).body(Full::default()).expect("request");

@@ -117,6 +117,25 @@ pub fn machine() -> String {
     format!("{model}, {cores} cores, {} GiB RAM, {}", mem_kb / 1024 / 1024, chrono::Utc::now().format("%Y-%m-%d"))
 }
 
+/// p50 and p95 in milliseconds of `runs` timed calls (after two warm-up calls).
+pub async fn measure<F, Fut>(runs: usize, mut call: F) -> (f64, f64)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for _ in 0..2 {
+        call().await;
+    }
+    let mut ms = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = std::time::Instant::now();
+        call().await;
+        ms.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    (percentile(&ms, 50.0), percentile(&ms, 95.0))
+}
+
 pub fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
     if sorted_ms.is_empty() {
         return 0.0;
