@@ -72,6 +72,70 @@ pub enum Command {
     /// Manage the embedded PostgreSQL cluster.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Recompute the hash chain and report every event changed, missing or inserted (exit 0:
+    /// intact, 1: something differs).
+    Verify(VerifyArgs),
+    /// The signing key and signed checkpoints of the hash chain.
+    #[command(subcommand)]
+    Integrity(IntegrityCommand),
+    /// Legal holds (they stop retention) and what retention has dropped.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+    /// Put an archived day back.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct VerifyArgs {
+    /// Only batches committed at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only batches committed before this time.
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// A signed checkpoint kept outside Auditorium (JSON from `auditorium integrity
+    /// checkpoint`); repeat for several. Its signature is checked against this instance's key.
+    #[arg(long = "checkpoint")]
+    pub checkpoints: Vec<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrityCommand {
+    /// Print the public key that signs checkpoints (creating the key pair if needed).
+    Key,
+    /// Sign the chain's current head now and print the checkpoint (JSON) to keep elsewhere.
+    Checkpoint {
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Place a legal hold: nothing is dropped until every hold is released.
+    Hold {
+        #[arg(long)]
+        reason: String,
+    },
+    /// Release one hold (by id) or all of them.
+    Release {
+        id: Option<uuid::Uuid>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Holds, dropped days and the oldest available day.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Re-import an archived day (events-YYYY-MM-DD.ndjson.gz) through the ingest writer;
+    /// events already stored are skipped.
+    Restore { file: PathBuf },
 }
 
 #[derive(Clone, Debug, Args)]
@@ -110,9 +174,25 @@ pub struct ServeArgs {
     /// `*.example.com` for subdomains); default: any host.
     #[arg(long = "webhook-allow", env = "AUDITORIUM_WEBHOOK_ALLOW", value_delimiter = ',')]
     pub webhook_allow: Vec<String>,
+    /// Keep events this long (`90d`, `12w`, `1y`), dropping whole days past it; default
+    /// `forever`.
+    #[arg(long, env = "AUDITORIUM_RETENTION", default_value = "forever", value_parser = crate::retention::Retention::parse)]
+    pub retention: crate::retention::Retention,
+    /// Before retention drops a day, write it here (events-YYYY-MM-DD.ndjson.gz + manifest).
+    #[arg(long, env = "AUDITORIUM_ARCHIVE_DIR")]
+    pub archive_dir: Option<PathBuf>,
+    /// Also append every committed event to DIR/audit.log (rotated daily).
+    #[arg(long, env = "AUDITORIUM_AUDIT_FILE")]
+    pub audit_file: Option<PathBuf>,
+    /// How often the hash chain's head is signed.
+    #[arg(long, env = "AUDITORIUM_CHECKPOINT_EVERY", default_value = "10m", value_parser = parse_duration)]
+    pub checkpoint_every: Duration,
     /// Set from the global `--public-url`.
     #[arg(skip)]
     pub public_url: Option<String>,
+    /// Set from the global `--data-dir` (the integrity key lives there).
+    #[arg(skip)]
+    pub data_dir: PathBuf,
 }
 
 impl Default for ServeArgs {
@@ -128,7 +208,12 @@ impl Default for ServeArgs {
             export_dir: None,
             export_expiry: Duration::from_secs(7 * 24 * 3600),
             webhook_allow: Vec::new(),
+            retention: crate::retention::Retention::Forever,
+            archive_dir: None,
+            audit_file: None,
+            checkpoint_every: Duration::from_secs(600),
             public_url: None,
+            data_dir: PathBuf::from(".data"),
         }
     }
 }
@@ -292,6 +377,17 @@ pub enum DbCommand {
     Url,
     /// Open psql on the embedded database.
     Psql,
+}
+
+/// Parses an RFC 3339 time or a UTC day (`2026-12-04`).
+pub fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        .map_err(|_| format!("{text:?} is not a time such as 2026-12-04 or 2026-12-04T10:00:00Z"))
 }
 
 /// Parses `500ms`, `5s`, `2m`, `12h`, `7d` (surrounding spaces allowed).

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod auditfile;
 pub mod auth;
 pub mod commands;
 pub mod config;
@@ -14,8 +15,10 @@ pub mod explore;
 pub mod export;
 pub mod ingest;
 pub mod insight;
+pub mod integrity;
 pub mod live;
 pub mod metrics;
+pub mod retention;
 pub mod serve;
 pub mod state;
 pub mod store;
@@ -34,6 +37,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 struct CliContext {
     /// Where one-time links point.
     base_url: String,
+    /// Where the integrity key lives.
+    data_dir: std::path::PathBuf,
 }
 
 /// `--public-url`, or the server's address from `AUDITORIUM_ADDR` (default 127.0.0.1:3000).
@@ -55,10 +60,11 @@ pub async fn run(cli: Cli) -> Result<(), BoxError> {
         Some(command) => command,
         None => Command::Serve(ServeArgs::from_env()?),
     };
-    let context = CliContext { base_url: base_url(public_url.as_deref()) };
+    let context = CliContext { base_url: base_url(public_url.as_deref()), data_dir: database.data_dir.clone() };
     match command {
         Command::Serve(mut args) => {
             args.public_url = public_url;
+            args.data_dir = database.data_dir.clone();
             args.export_dir.get_or_insert_with(|| database.data_dir.join("exports"));
             serve::serve(&database, args).await
         }
@@ -88,6 +94,10 @@ async fn run_with_database(db: &Database, command: Command, cli: &CliContext) ->
         Command::Export(args) => commands::export::run(&db.pool, args).await,
         Command::Token(command) => commands::token::run(&db.pool, command).await,
         Command::User(command) => commands::user::run(&db.pool, command, &cli.base_url).await,
+        Command::Verify(args) => commands::verify::verify(&db.pool, &cli.data_dir, args).await,
+        Command::Integrity(command) => commands::verify::integrity(&db.pool, &cli.data_dir, command).await,
+        Command::Retention(command) => commands::retention::retention(&db.owner, command).await,
+        Command::Archive(command) => commands::retention::archive(&db.pool, command).await,
         Command::Serve(_) | Command::Db(_) => Ok(()),
     }
 }

@@ -37,7 +37,12 @@ async fn serve_with(db: &Database, args: ServeArgs, metrics: Arc<Metrics>) -> Re
     if state.web.allowed_hosts.is_none() {
         tracing::warn!(addr = %args.addr, "listening on a public address without --public-url: any Host header is accepted; set --public-url to the address people use");
     }
-    let maintenance = tokio::spawn(partitions::maintain(db.pool.clone()));
+    let maintenance = tokio::spawn(partitions::maintain(db.owner.clone(), args.retention, args.archive_dir.clone()));
+    let verifier = tokio::spawn(crate::integrity::verifier::keep_verifying(db.pool.clone(), args.data_dir.clone(), args.checkpoint_every));
+    let audit_file = args.audit_file.clone().map(|dir| tokio::spawn(crate::auditfile::keep_writing(db.pool.clone(), dir)));
+    if args.retention != crate::retention::Retention::Forever {
+        tracing::info!(retention = %args.retention, "events are kept for {}, then dropped by whole days{}", args.retention, if args.archive_dir.is_some() { " after archiving" } else { "" });
+    }
     let sampling = tokio::spawn(store::trigrams::keep_fresh(db.pool.clone()));
     let (live, ingestor) = (state.live.clone(), state.ingestor.clone());
     let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
@@ -51,6 +56,10 @@ async fn serve_with(db: &Database, args: ServeArgs, metrics: Arc<Metrics>) -> Re
         .await;
     maintenance.abort();
     sampling.abort();
+    verifier.abort();
+    if let Some(task) = audit_file {
+        task.abort();
+    }
     // Requests still queued (their clients may be gone) are written before stopping.
     ingestor.stop(std::time::Duration::from_secs(30)).await;
     tracing::info!("shutting down");

@@ -3,5 +3,7 @@
 pub mod db;
 pub mod export;
 pub mod ingest_file;
+pub mod retention;
 pub mod token;
 pub mod user;
+pub mod verify;

@@ -2,6 +2,7 @@
 //! keeping the embedded cluster running while a server uses it.
 
 mod fault;
+pub mod roles;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -33,9 +34,13 @@ pub enum DbError {
     Join(#[from] tokio::task::JoinError),
 }
 
-/// The pool and, with the embedded cluster, this process's lease on it.
+/// The pools and, with the embedded cluster, this process's lease on it.
 pub struct Database {
+    /// Requests and commands: the server's own role (read and append events only), see
+    /// [`roles`].
     pub pool: PgPool,
+    /// The owner, for migrations, partition upkeep, retention and legal holds.
+    pub owner: PgPool,
     pub url: String,
     embedded: Option<EmbeddedPostgres>,
     supervisor: Option<JoinHandle<()>>,
@@ -77,7 +82,11 @@ impl Database {
             }
         };
         MIGRATOR.run(&pool).await?;
-        Ok(Database { pool, url, embedded, supervisor: None })
+        let app = match roles::app_role(&pool).await? {
+            Some(options) => connect_with(options, args.statement_timeout, pool_size).await?,
+            None => pool.clone(),
+        };
+        Ok(Database { pool: app, owner: pool, url, embedded, supervisor: None })
     }
 
     /// With the embedded cluster: checks every second that it runs and starts it again when
@@ -120,6 +129,7 @@ impl Database {
             supervisor.abort();
         }
         self.pool.close().await;
+        self.owner.close().await;
         if let Some(cluster) = self.embedded {
             tokio::task::spawn_blocking(move || cluster.release()).await??;
         }
@@ -128,8 +138,11 @@ impl Database {
 }
 
 pub async fn connect(url: &str, statement_timeout: Duration, pool_size: u32) -> Result<PgPool, DbError> {
-    let options = PgConnectOptions::from_str(url)
-        .map_err(DbError::Connect)?
+    connect_with(PgConnectOptions::from_str(url).map_err(DbError::Connect)?, statement_timeout, pool_size).await
+}
+
+async fn connect_with(options: PgConnectOptions, statement_timeout: Duration, pool_size: u32) -> Result<PgPool, DbError> {
+    let options = options
         .application_name("auditorium")
         // Filters are built per request: plan each with its real values (selectivity and
         // partition pruning depend on them) instead of a generic plan after 5 executions.

@@ -86,14 +86,20 @@ async fn seal_on(conn: &mut PgConnection) -> Result<usize, sqlx::Error> {
     Ok(partitions.len())
 }
 
-/// Background upkeep: partitions ahead and sealing, every ten minutes.
-pub async fn maintain(pool: PgPool) {
+/// Background upkeep, as the database owner: partitions ahead, sealing, and the retention
+/// policy, every ten minutes.
+pub async fn maintain(owner: PgPool, retention: crate::retention::Retention, archive_dir: Option<std::path::PathBuf>) {
+    let pool = owner;
     loop {
         if let Err(e) = create_ahead(&pool).await {
             tracing::warn!(error = %e, "creating partitions ahead failed: {e}");
         }
         if let Err(e) = seal_finished_days(&pool).await {
             tracing::warn!(error = %e, "sealing partitions failed: {e}");
+        }
+        let options = pool.connect_options().as_ref().clone();
+        if let Err(e) = crate::retention::apply(&options, retention, archive_dir.as_deref(), Utc::now()).await {
+            tracing::error!(error = %e, "applying the retention policy ({retention}) failed; nothing more is dropped until the next round: {e}");
         }
         tokio::time::sleep(Duration::from_secs(600)).await;
     }
