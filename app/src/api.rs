@@ -23,6 +23,29 @@ pub mod rfc3339 {
     }
 }
 
+/// Like [`rfc3339`], for an optional time (`null` or absent: `None`).
+pub mod optional_rfc3339 {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::rfc3339::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        let text = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.map(|t| {
+            DateTime::parse_from_rfc3339(&t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(serde::de::Error::custom)
+        })
+        .transpose()
+    }
+}
+
 /// A count that is exact, or — when counting would take too long — a lower bound
 /// ("more than N").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +75,15 @@ pub struct EventPage {
     /// Commit position of the newest stored event when the page was read; live tail
     /// resumes after it.
     pub position: i64,
+    /// Start (UTC midnight) of the oldest day still kept, once retention has removed days.
+    #[serde(default, with = "optional_rfc3339", skip_serializing_if = "Option::is_none")]
+    pub retained_from: Option<DateTime<Utc>>,
+    /// Commit time up to which the background verifier has checked the hash chain.
+    #[serde(default, with = "optional_rfc3339", skip_serializing_if = "Option::is_none")]
+    pub verified_upto: Option<DateTime<Utc>>,
+    /// What the verifier found wrong, if anything (until `auditorium verify` clears it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity_problem: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -87,7 +87,7 @@ pub struct Source {
     pub name: String,
     #[serde(
         default,
-        with = "optional_time",
+        with = "crate::api::optional_rfc3339",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_seen: Option<DateTime<Utc>>,
@@ -139,13 +139,13 @@ pub struct ResourceHistory {
     pub total: u64,
     #[serde(
         default,
-        with = "optional_time",
+        with = "crate::api::optional_rfc3339",
         skip_serializing_if = "Option::is_none"
     )]
     pub first: Option<DateTime<Utc>>,
     #[serde(
         default,
-        with = "optional_time",
+        with = "crate::api::optional_rfc3339",
         skip_serializing_if = "Option::is_none"
     )]
     pub last: Option<DateTime<Utc>>,
@@ -186,13 +186,13 @@ pub struct ActorHistory {
     pub failures: u64,
     #[serde(
         default,
-        with = "optional_time",
+        with = "crate::api::optional_rfc3339",
         skip_serializing_if = "Option::is_none"
     )]
     pub first: Option<DateTime<Utc>>,
     #[serde(
         default,
-        with = "optional_time",
+        with = "crate::api::optional_rfc3339",
         skip_serializing_if = "Option::is_none"
     )]
     pub last: Option<DateTime<Utc>>,
@@ -276,28 +276,6 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b':')
     .remove(b'@');
-
-mod optional_time {
-    use chrono::{DateTime, Utc};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => crate::api::rfc3339::serialize(t, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-        let text = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
-        text.map(|t| {
-            DateTime::parse_from_rfc3339(&t)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(serde::de::Error::custom)
-        })
-        .transpose()
-    }
-}
 
 #[cfg(test)]
 mod tests {

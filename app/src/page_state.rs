@@ -131,12 +131,30 @@ struct ShownMeta {
     offset: Option<u64>,
     position: i64,
     ids: Vec<Uuid>,
+    #[serde(default, with = "crate::api::optional_rfc3339")]
+    retained_from: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default, with = "crate::api::optional_rfc3339")]
+    verified_upto: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    integrity_problem: Option<String>,
 }
 
 impl Serialize for Shown {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let p = &self.page;
-        ShownMeta { total: p.total, from: p.from, to: p.to, older: p.older.clone(), newer: p.newer.clone(), offset: p.offset, position: p.position, ids: self.ids.clone() }
+        ShownMeta {
+            total: p.total,
+            from: p.from,
+            to: p.to,
+            older: p.older.clone(),
+            newer: p.newer.clone(),
+            offset: p.offset,
+            position: p.position,
+            ids: self.ids.clone(),
+            retained_from: p.retained_from,
+            verified_upto: p.verified_upto,
+            integrity_problem: p.integrity_problem.clone(),
+        }
             .serialize(s)
     }
 }
@@ -144,7 +162,19 @@ impl Serialize for Shown {
 impl<'de> Deserialize<'de> for Shown {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Shown, D::Error> {
         let m = ShownMeta::deserialize(d)?;
-        let page = EventPage { events: vec![], total: m.total, from: m.from, to: m.to, older: m.older, newer: m.newer, offset: m.offset, position: m.position };
+        let page = EventPage {
+            events: vec![],
+            total: m.total,
+            from: m.from,
+            to: m.to,
+            older: m.older,
+            newer: m.newer,
+            offset: m.offset,
+            position: m.position,
+            retained_from: m.retained_from,
+            verified_upto: m.verified_upto,
+            integrity_problem: m.integrity_problem,
+        };
         Ok(Shown { page, ids: m.ids, rows_in_html: true })
     }
 }
@@ -244,6 +274,7 @@ mod tests {
         let page = EventPage {
             events: vec![event.clone()], total: Total { count: 1, exact: true }, from: event.occurred_at, to: event.occurred_at,
             older: Some("c".into()), newer: None, offset: Some(0), position: 7,
+            retained_from: None, verified_upto: Some(event.occurred_at), integrity_problem: None,
         };
         let json = serde_json::to_string(&Shown::fetched(page.clone())).expect("json");
         assert!(!json.contains(&event.action), "{json}");
@@ -251,6 +282,7 @@ mod tests {
         assert_eq!(back.ids, vec![event.id]);
         assert!(back.rows_in_html && back.page.events.is_empty());
         assert_eq!((back.page.total, back.page.older, back.page.position), (page.total, page.older, 7));
+        assert_eq!(back.page.verified_upto, Some(event.occurred_at), "the status line survives hydration");
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub async fn events_page(pool: &PgPool, query: &str, now: DateTime<Utc>, scope: 
     // A lower bound is at least what this page shows.
     let total = if total.exact { total } else { Total { count: total.count.max(page.events.len() as u64), exact: false } };
     let bounds = view.range.resolve(now);
+    let retained_from = crate::retention::oldest_available_day(pool).await?.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc());
+    let integrity = crate::integrity::verifier::status(pool).await?;
     Ok(EventPage {
         events: page.events,
         total,
@@ -72,6 +74,9 @@ pub async fn events_page(pool: &PgPool, query: &str, now: DateTime<Utc>, scope: 
         newer: page.newer.map(|c| c.encode()),
         offset: page.offset,
         position,
+        retained_from,
+        verified_upto: integrity.verified_upto,
+        integrity_problem: integrity.problem,
     })
 }
 

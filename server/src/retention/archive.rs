@@ -307,8 +307,10 @@ fn parse_line(index: usize, line: &str) -> Result<NewEvent, String> {
     let object = value.as_object_mut().ok_or_else(|| format!("line {} is not an object", index + 1))?;
     object.remove("position");
     let fingerprint = object.remove("fingerprint").and_then(|f| f.as_str().and_then(unhex)).ok_or_else(|| format!("line {} has no fingerprint", index + 1))?;
+    // Set by the server when it first received the event: kept, not sent again.
     let received_at = object
-        .get("received_at")
+        .remove("received_at")
+        .as_ref()
         .and_then(Value::as_str)
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc))
