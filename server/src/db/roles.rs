@@ -27,11 +27,12 @@ const READ_ONLY: &[&str] = &[
     "retention_holds",
     "retention_drops",
     "event_sequence",
+    "_sqlx_migrations",
 ];
 /// Tables the server's role may read and append to.
 const APPEND_ONLY: &[&str] = &["events", "integrity_checkpoints"];
 /// Tables the server's role may not touch at all.
-const OWNER_ONLY: &[&str] = &["_sqlx_migrations", "app_role"];
+const OWNER_ONLY: &[&str] = &["app_role"];
 
 /// Creates (once) and grants the server's role; returns the options to connect as it, or
 /// `None` when the owner may not create roles (the server then runs as the owner, which is

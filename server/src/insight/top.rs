@@ -26,6 +26,9 @@ pub type Tops = (Vec<(String, u64)>, Vec<(String, u64)>, Vec<(String, u64)>);
 
 struct Counts {
     since: NaiveDate,
+    /// The newest retention drop when the counts were read: a later drop removes counted
+    /// events, so the counts are read again.
+    dropped_at: Option<DateTime<Utc>>,
     position: i64,
     actions: HashMap<String, u64>,
     actors: HashMap<String, u64>,
@@ -43,7 +46,8 @@ impl TopCache {
     ) -> Result<Tops, sqlx::Error> {
         let day = since.date_naive();
         let mut guard = self.state.lock().await;
-        if guard.as_ref().is_none_or(|c| c.since != day) {
+        let dropped_at = newest_drop(pool).await?;
+        if guard.as_ref().is_none_or(|c| c.since != day || c.dropped_at != dropped_at) {
             *guard = Some(load(pool, day).await?);
         }
         let counts = guard.as_mut().expect("loaded above");
@@ -70,6 +74,10 @@ fn highest(map: &HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
     all.into_iter().map(|(k, v)| (k.clone(), *v)).collect()
 }
 
+async fn newest_drop(pool: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT max(dropped_at) FROM retention_drops").fetch_one(pool).await
+}
+
 /// Every value's count since `day`, and the position the counts go up to (one snapshot).
 async fn load(pool: &PgPool, day: NaiveDate) -> Result<Counts, sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -91,6 +99,7 @@ async fn load(pool: &PgPool, day: NaiveDate) -> Result<Counts, sqlx::Error> {
     .await?;
     rows.extend(actions);
     let position = crate::store::page::latest_position(&mut *tx).await?;
+    let dropped_at: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(dropped_at) FROM retention_drops").fetch_one(&mut *tx).await?;
     tx.commit().await?;
     let (mut actions, mut actors, mut resources) = (HashMap::new(), HashMap::new(), HashMap::new());
     for (dim, value, n) in rows {
@@ -103,6 +112,7 @@ async fn load(pool: &PgPool, day: NaiveDate) -> Result<Counts, sqlx::Error> {
     }
     Ok(Counts {
         since: day,
+        dropped_at,
         position,
         actions,
         actors,
