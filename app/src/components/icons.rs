@@ -23,12 +23,14 @@ pub enum IconName {
     Trash,
     Columns,
     Bell,
+    Shield,
 }
 
 fn path(name: IconName) -> &'static str {
     match name {
         IconName::Clock => "M12 7v5l3 2M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0z",
         IconName::ChevronDown => "M6 9l6 6 6-6",
+        IconName::Shield => "M12 3l7 3v6c0 4.5-3 7.7-7 9-4-1.3-7-4.5-7-9V6zM9 12l2 2 4-4",
         IconName::Bell => "M6 16V11a6 6 0 0 1 12 0v5l2 2H4l2-2zM10 20a2 2 0 0 0 4 0",
         IconName::Columns => "M4 5h16v14H4zM9.5 5v14M14.5 5v14",
         IconName::ChevronUp => "M6 15l6-6 6 6",

@@ -9,6 +9,7 @@ pub mod details;
 pub mod exports;
 pub mod filters;
 pub mod icons;
+pub mod integrity;
 pub mod live;
 pub mod notices;
 pub mod search;

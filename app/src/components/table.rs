@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::api::EventPage;
 use crate::client::ClientError;
 use crate::components::icons::{Icon, IconName};
+use crate::components::integrity::{IntegrityStatus, RetentionNotice};
 use crate::components::live::NewEventsButton;
 use crate::browser::{offer_filters, table_hit, TableHit};
 use crate::components::columns::ColumnsMenu;
@@ -29,7 +30,13 @@ pub fn Results() -> impl IntoView {
             <Transition fallback=|| view! { <p class="state muted">"Loading events…"</p> } set_pending=page.loading>
                 {move || Suspend::new(async move {
                     match page.events.await {
-                        Ok(shown) => view! { <ResultsHeader page=shown.page.clone()/><NewEventsButton/><EventsOrEmpty shown/> }.into_any(),
+                        Ok(shown) => view! {
+                            <ResultsHeader page=shown.page.clone()/>
+                            <RetentionNotice page=shown.page.clone()/>
+                            <NewEventsButton/>
+                            <IntegrityStatus page=shown.page.clone()/>
+                            <EventsOrEmpty shown/>
+                        }.into_any(),
                         Err(e) => view! { <ErrorState error=e/> }.into_any(),
                     }
                 })}
