@@ -1,9 +1,9 @@
 # The two commands (see README.md):
 #   make run    install what is missing, build, and serve on http://127.0.0.1:3000
 #   make test   install what is missing, build, and run every test
-# Benchmarks (see docs/benchmarks.md): make bench, or one of make bench-ingest|query|page|live|export|insight
+# Benchmarks (see docs/benchmarks.md): make bench, or one of make bench-ingest|query|page|live|export|insight|integrity
 
-.PHONY: run test bench bench-ingest bench-query bench-page bench-live bench-export bench-insight
+.PHONY: run test bench bench-ingest bench-query bench-page bench-live bench-export bench-insight bench-integrity
 run:
 	@bash scripts/run.sh
 
@@ -20,6 +20,7 @@ bench:
 	@bash scripts/bench.sh live
 	@bash scripts/bench.sh export --events 10000000
 	@bash scripts/bench.sh insight --events 10000000
+	@bash scripts/bench.sh integrity
 
 bench-ingest:
 	@bash scripts/bench.sh ingest $(ARGS)
@@ -38,3 +39,6 @@ bench-export:
 
 bench-insight:
 	@bash scripts/bench.sh insight $(ARGS)
+
+bench-integrity:
+	@bash scripts/bench.sh integrity $(ARGS)

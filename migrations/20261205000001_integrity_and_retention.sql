@@ -3,17 +3,18 @@
 -- (the server's own role may only read and append events). See docs/architecture.md
 -- "Retention and integrity".
 
--- The canonical form of a stored event: every column, times as microseconds since the epoch,
--- JSON values in jsonb's normalised text. `auditorium verify` recomputes the same expression
--- from its own copy (server/src/integrity/chain.rs), not from this function.
+-- The canonical form of a stored event: its columns (all but the derived search text and the
+-- idempotency fingerprint) in a fixed order, in PostgreSQL's binary format (`record_send`:
+-- times as microseconds, JSON as jsonb's normalised text; independent of session settings).
+-- `auditorium verify` recomputes the same expression from its own copy
+-- (server/src/integrity/chain.rs), not from this function.
 CREATE FUNCTION event_hash(e events) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT sha256(convert_to(jsonb_build_array(
-        e.id::text, (extract(epoch FROM e.occurred_at) * 1000000)::bigint,
-        (extract(epoch FROM e.received_at) * 1000000)::bigint, e.action, e.actor_id, e.actor_name,
-        e.actor_email, e.actor_type, e.source, e.method, e.status, e.path, e.outcome, e.error,
-        e.resource_type, e.resource_id, e.resource_name, e.context, e.request_id, e.ip, e.user_agent,
-        e.changes, e.metadata)::text, 'UTF8'))
+    SELECT sha256(record_send(ROW(
+        e.id, e.occurred_at, e.received_at, e.action, e.actor_id, e.actor_name, e.actor_email,
+        e.actor_type, e.source, e.method, e.status, e.path, e.outcome, e.error, e.resource_type,
+        e.resource_id, e.resource_name, e.context, e.request_id, e.ip, e.user_agent, e.changes,
+        e.metadata)))
 $$;
 
 -- Each event's hash, written with its position.
@@ -32,7 +33,7 @@ CREATE TABLE event_chain (
 );
 CREATE INDEX event_chain_committed ON event_chain (committed_at);
 CREATE TRIGGER event_chain_append_only BEFORE UPDATE OR DELETE ON event_chain
-    FOR EACH ROW EXECUTE FUNCTION refuse_change();
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER event_chain_no_truncate BEFORE TRUNCATE ON event_chain
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 
@@ -91,6 +92,16 @@ CREATE TABLE app_role (
     password text NOT NULL
 );
 
+-- A day's positions are found by time (retention): BRIN, a few pages, almost free to keep
+-- as positions arrive roughly in time order.
+CREATE INDEX event_positions_time ON event_positions USING brin (occurred_at);
+
+-- Append-only per statement, not per row: the same refusal, and retention's delete of a
+-- day's positions does not call a trigger for each of them.
+DROP TRIGGER event_positions_append_only ON event_positions;
+CREATE TRIGGER event_positions_append_only BEFORE UPDATE OR DELETE ON event_positions
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+
 -- Count rows of one day are found by time, not by value.
 CREATE INDEX event_counts_minute ON event_counts (minute);
 CREATE INDEX event_counts_hourly_hour ON event_counts_hourly (hour);
@@ -100,11 +111,11 @@ CREATE INDEX event_label_counts_hour ON event_label_counts (hour);
 CREATE OR REPLACE FUNCTION refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'event_positions' AND current_setting('auditorium.retention', true) = 'on' THEN
-        RETURN OLD;
-    END IF;
-    IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'event_chain' AND current_setting('auditorium.retention', true) = 'on' THEN
-        RETURN NEW;
+    -- Retention (the owner, inside retention_drop_day) may delete positions and mark chain
+    -- batches retired. Statement-level triggers: the return value is ignored.
+    IF current_setting('auditorium.retention', true) = 'on'
+       AND ((TG_OP = 'DELETE' AND TG_TABLE_NAME = 'event_positions') OR (TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'event_chain')) THEN
+        RETURN NULL;
     END IF;
     RAISE EXCEPTION 'audit events are append-only: % on % is not allowed', TG_OP, TG_TABLE_NAME
         USING ERRCODE = 'insufficient_privilege';
@@ -134,7 +145,13 @@ BEGIN
 
     WITH positioned AS (
         INSERT INTO event_positions (seq, id, occurred_at, fingerprint, hash)
-        SELECT first_seq + row_number() OVER (ORDER BY e.occurred_at, e.id) - 1, e.id, e.occurred_at, e.fingerprint, event_hash(e)
+        SELECT first_seq + row_number() OVER (ORDER BY e.occurred_at, e.id) - 1, e.id, e.occurred_at, e.fingerprint,
+               -- event_hash(e), written out (a function call per row costs more than the hash)
+               sha256(record_send(ROW(
+                   e.id, e.occurred_at, e.received_at, e.action, e.actor_id, e.actor_name, e.actor_email,
+                   e.actor_type, e.source, e.method, e.status, e.path, e.outcome, e.error, e.resource_type,
+                   e.resource_id, e.resource_name, e.context, e.request_id, e.ip, e.user_agent, e.changes,
+                   e.metadata)))
         FROM new_events e
         RETURNING seq, hash
     )
@@ -198,6 +215,7 @@ ALTER FUNCTION ensure_event_partitions(date, date) SECURITY DEFINER SET search_p
 
 -- Drops one day: its partition, its positions (hashes kept in chain_retired where the batch
 -- keeps other events; batches left empty marked retired) and its rows in every count table.
+-- Positions are removed by time, so also those whose event row is already gone.
 -- Run by the owner, with ingest briefly paused by the lock on `events`. Returns the number of
 -- events removed.
 CREATE FUNCTION retention_drop_day(drop_day date) RETURNS bigint
@@ -207,41 +225,39 @@ DECLARE
     lo      timestamptz := drop_day::timestamp AT TIME ZONE 'UTC';
     hi      timestamptz := (drop_day + 1)::timestamp AT TIME ZONE 'UTC';
     removed bigint;
+    lo_seq  bigint;
+    hi_seq  bigint;
 BEGIN
     -- Writers wait (readers do not) until this transaction ends; taken first so the DROP at
     -- the end only upgrades a lock this transaction already holds.
     LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE;
     PERFORM set_config('auditorium.retention', 'on', true);
 
-    CREATE TEMP TABLE dropping (seq bigint PRIMARY KEY, hash bytea) ON COMMIT DROP;
-    IF to_regclass(part) IS NOT NULL THEN
-        EXECUTE format('INSERT INTO dropping SELECT p.seq, p.hash FROM %I e JOIN event_positions p ON p.id = e.id', part);
+    -- The day's positions are found by the BRIN index on their time.
+    SELECT min(seq), max(seq), count(*) INTO lo_seq, hi_seq, removed
+    FROM event_positions WHERE occurred_at >= lo AND occurred_at < hi;
+
+    IF removed > 0 THEN
+        -- Batches holding events of the day: where a batch keeps other events, the hashes
+        -- of the dropped ones are kept (the rest stays verifiable); a batch left empty is
+        -- marked retired (its digest still links the next one).
+        CREATE TEMP TABLE touched ON COMMIT DROP AS
+        SELECT c.last_seq, c.first_seq,
+               EXISTS (SELECT 1 FROM event_positions p WHERE p.seq BETWEEN c.first_seq AND c.last_seq
+                                                          AND NOT (p.occurred_at >= lo AND p.occurred_at < hi)) AS keeps_some
+        FROM event_chain c
+        WHERE c.last_seq >= lo_seq AND c.first_seq <= hi_seq AND NOT c.retired
+          AND EXISTS (SELECT 1 FROM event_positions p WHERE p.seq BETWEEN c.first_seq AND c.last_seq
+                                                       AND p.occurred_at >= lo AND p.occurred_at < hi);
+        INSERT INTO chain_retired (seq, hash)
+        SELECT p.seq, p.hash FROM touched t JOIN event_positions p ON p.seq BETWEEN t.first_seq AND t.last_seq
+        WHERE t.keeps_some AND p.occurred_at >= lo AND p.occurred_at < hi
+        ON CONFLICT DO NOTHING;
+        UPDATE event_chain c SET retired = true FROM touched t WHERE c.last_seq = t.last_seq AND NOT t.keeps_some;
+        DELETE FROM chain_retired r USING touched t WHERE NOT t.keeps_some AND r.seq BETWEEN t.first_seq AND t.last_seq;
+
+        DELETE FROM event_positions WHERE occurred_at >= lo AND occurred_at < hi;
     END IF;
-    -- Positions whose event row is already gone (a partition dropped by hand).
-    INSERT INTO dropping
-    SELECT p.seq, p.hash FROM event_positions p
-    WHERE p.occurred_at >= lo AND p.occurred_at < hi AND to_regclass(part) IS NULL
-    ON CONFLICT DO NOTHING;
-    ANALYZE dropping;
-    SELECT count(*) INTO removed FROM dropping;
-
-    DELETE FROM event_positions p USING dropping d WHERE p.seq = d.seq;
-
-    -- Batches that held dropped events: keep their hashes where the batch keeps others,
-    -- mark the batch retired where nothing of it is left.
-    CREATE TEMP TABLE touched ON COMMIT DROP AS
-    SELECT DISTINCT c.last_seq, c.first_seq
-    FROM dropping d
-    CROSS JOIN LATERAL (SELECT last_seq, first_seq FROM event_chain WHERE last_seq >= d.seq ORDER BY last_seq LIMIT 1) c;
-    INSERT INTO chain_retired (seq, hash)
-    SELECT d.seq, d.hash FROM dropping d JOIN touched t ON d.seq BETWEEN t.first_seq AND t.last_seq
-    WHERE EXISTS (SELECT 1 FROM event_positions p WHERE p.seq BETWEEN t.first_seq AND t.last_seq)
-    ON CONFLICT DO NOTHING;
-    UPDATE event_chain c SET retired = true FROM touched t
-    WHERE c.last_seq = t.last_seq
-      AND NOT EXISTS (SELECT 1 FROM event_positions p WHERE p.seq BETWEEN t.first_seq AND t.last_seq);
-    DELETE FROM chain_retired r USING event_chain c
-    WHERE c.retired AND r.seq BETWEEN c.first_seq AND c.last_seq AND c.last_seq IN (SELECT last_seq FROM touched);
 
     DELETE FROM event_counts WHERE minute >= lo AND minute < hi;
     DELETE FROM event_counts_hourly WHERE hour >= lo AND hour < hi;

@@ -65,8 +65,7 @@ async fn some_events(pool: &PgPool) {
 }
 
 async fn full_verify(pool: &PgPool, anchors: &[Anchor]) -> chain::Report {
-    let mut conn = pool.acquire().await.expect("conn");
-    chain::verify(&mut conn, &Range { find_inserted: true, ..Range::default() }, anchors).await.expect("verify")
+    chain::verify(pool, &Range { find_inserted: true, ..Range::default() }, anchors).await.expect("verify")
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]

@@ -80,8 +80,7 @@ async fn assert_consistent(pool: &PgPool) {
 }
 
 async fn verify_clean(pool: &PgPool) -> chain::Report {
-    let mut conn = pool.acquire().await.expect("conn");
-    let report = chain::verify(&mut conn, &Range { find_inserted: true, ..Range::default() }, &[]).await.expect("verify");
+    let report = chain::verify(pool, &Range { find_inserted: true, ..Range::default() }, &[]).await.expect("verify");
     assert!(report.intact(), "{:?}", report.findings);
     report
 }

@@ -34,9 +34,8 @@ pub async fn verify(pool: &PgPool, data_dir: &Path, args: VerifyArgs) -> Result<
         }
     }
     let started = Instant::now();
-    let mut conn = pool.acquire().await?;
     let range = Range { from: args.from, to: args.to, after: None, find_inserted: true };
-    let report = chain::verify(&mut conn, &range, &anchors).await?;
+    let report = chain::verify(pool, &range, &anchors).await?;
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
         println!("{}", serde_json::json!({ "intact": report.intact() && problems.is_empty(), "report": report, "checkpoint_problems": problems, "seconds": seconds }));

@@ -11,19 +11,18 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 /// The digest before the first batch.
 pub const GENESIS: [u8; 32] = [0; 32];
 
 /// SHA-256 of the canonical form of `e` (an `events` row): the same as `event_hash(e)`.
-pub(crate) const CANONICAL_HASH: &str = "sha256(convert_to(jsonb_build_array(
-    e.id::text, (extract(epoch FROM e.occurred_at) * 1000000)::bigint,
-    (extract(epoch FROM e.received_at) * 1000000)::bigint, e.action, e.actor_id, e.actor_name,
-    e.actor_email, e.actor_type, e.source, e.method, e.status, e.path, e.outcome, e.error,
-    e.resource_type, e.resource_id, e.resource_name, e.context, e.request_id, e.ip, e.user_agent,
-    e.changes, e.metadata)::text, 'UTF8'))";
+pub(crate) const CANONICAL_HASH: &str = "sha256(record_send(ROW(
+    e.id, e.occurred_at, e.received_at, e.action, e.actor_id, e.actor_name, e.actor_email,
+    e.actor_type, e.source, e.method, e.status, e.path, e.outcome, e.error, e.resource_type,
+    e.resource_id, e.resource_name, e.context, e.request_id, e.ip, e.user_agent, e.changes,
+    e.metadata)))";
 
 /// Batches read per round.
 const BATCHES_PER_ROUND: i64 = 2_000;
@@ -143,23 +142,42 @@ struct Batch {
 struct Position {
     id: Uuid,
     day: NaiveDate,
-    recorded: Option<Vec<u8>>,
-    /// `None`: the event row is gone.
-    actual: Option<Vec<u8>>,
+    /// The hash written with the position.
+    recorded: Vec<u8>,
+    actual: Actual,
 }
 
-/// Recomputes the chain over `range` in one consistent snapshot. `anchors` (signed
-/// checkpoints) are compared with the digest recomputed from the events.
-pub async fn verify(conn: &mut PgConnection, range: &Range, anchors: &[Anchor]) -> Result<Report, sqlx::Error> {
-    let mut tx = conn.begin().await?;
+/// The event's row as it is now.
+enum Actual {
+    /// Hashes to what was recorded.
+    Same,
+    /// Gone.
+    Missing,
+    /// Hashes to something else.
+    Differs(Vec<u8>),
+}
+
+/// Recomputes the chain over `range` in one consistent snapshot, read on two connections at
+/// once (hashing the rows is the database's work; two cores do twice as much). `anchors`
+/// (signed checkpoints) are compared with the digest recomputed from the events.
+pub async fn verify(pool: &PgPool, range: &Range, anchors: &[Anchor]) -> Result<Report, sqlx::Error> {
+    let (mut main, mut helper) = (pool.acquire().await?, pool.acquire().await?);
+    let mut tx = main.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut *tx).await?;
     sqlx::query("SET LOCAL statement_timeout = 0").execute(&mut *tx).await?;
-    let report = walk(&mut tx, range, anchors).await;
+    let mut second = helper.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *second).await?;
+    // The snapshot id is PostgreSQL's own output (hex and dashes), not input.
+    sqlx::query(&format!("SET TRANSACTION SNAPSHOT '{}'", snapshot.replace('\'', ""))).execute(&mut *second).await?;
+    sqlx::query("SET LOCAL statement_timeout = 0").execute(&mut *second).await?;
+    let report = walk(&mut tx, &mut second, range, anchors).await;
+    second.rollback().await?;
     tx.rollback().await?;
     report
 }
 
-async fn walk(conn: &mut PgConnection, range: &Range, anchors: &[Anchor]) -> Result<Report, sqlx::Error> {
+async fn walk(conn: &mut PgConnection, helper: &mut PgConnection, range: &Range, anchors: &[Anchor]) -> Result<Report, sqlx::Error> {
     let mut report = Report::default();
     let anchors: HashMap<i64, &Vec<u8>> = anchors.iter().map(|a| (a.seq, &a.digest)).collect();
     // Where to start: after a given batch, or at the first batch committed from `from`,
@@ -199,11 +217,15 @@ async fn walk(conn: &mut PgConnection, range: &Range, anchors: &[Anchor]) -> Res
         }
         let batches = &batches[..upto];
         let (lo, hi) = (batches[0].first_seq.min(after + 1), batches[batches.len() - 1].last_seq);
-        let positions = positions_between(conn, lo, hi).await?;
+        // Both connections read half of the round each.
+        let middle = lo + (hi - lo) / 2;
+        let (first, second) = tokio::join!(positions_between(&mut *conn, lo, middle), positions_between(&mut *helper, middle + 1, hi));
+        let mut positions = first?;
+        positions.extend(second?);
         let retired = retired_between(conn, lo, hi).await?;
         // Positions between batches (after `after`, before this round's first batch) belong
         // to no batch.
-        for (seq, p) in positions.range(after + 1..batches[0].first_seq) {
+        for (seq, p) in positions.iter().filter(|(seq, _)| *seq > after && *seq < batches[0].first_seq) {
             report.findings.push(Finding { problem: Problem::Inserted, id: Some(p.id), seq: Some(*seq), detail: "a position outside every committed batch".into() });
         }
         for batch in batches {
@@ -212,29 +234,46 @@ async fn walk(conn: &mut PgConnection, range: &Range, anchors: &[Anchor]) -> Res
                 report.retired_batches += 1;
                 recomputed = batch.digest.clone();
             } else {
-                let mut hashes: Vec<(i64, Vec<u8>)> = Vec::with_capacity((batch.last_seq - batch.first_seq + 1) as usize);
+                // The batch's digest from the recorded previous one (this batch alone) and
+                // from the recomputed one (the whole chain from the events).
+                let (mut local, mut pure) = (Sha256::new(), Sha256::new());
+                local.update(&recorded_previous);
+                pure.update(&recomputed);
+                let mut explained = false;
                 for seq in batch.first_seq..=batch.last_seq {
-                    if let Some(p) = positions.get(&seq) {
+                    let hash: &[u8] = if let Ok(i) = positions.binary_search_by_key(&seq, |(s, _)| *s) {
+                        let p = &positions[i].1;
                         report.events += 1;
-                        let recorded = p.recorded.clone().unwrap_or_default();
                         match &p.actual {
-                            None => report.findings.push(Finding { problem: Problem::Missing, id: Some(p.id), seq: Some(seq), detail: "the event's row is gone".into() }),
-                            Some(actual) if *actual != recorded => {
+                            Actual::Same => {
+                                *found_per_day.entry(p.day).or_default() += 1;
+                                &p.recorded
+                            }
+                            Actual::Missing => {
+                                explained = true;
+                                report.findings.push(Finding { problem: Problem::Missing, id: Some(p.id), seq: Some(seq), detail: "the event's row is gone".into() });
+                                &p.recorded
+                            }
+                            Actual::Differs(actual) => {
+                                explained = true;
                                 *found_per_day.entry(p.day).or_default() += 1;
                                 report.findings.push(Finding { problem: Problem::Changed, id: Some(p.id), seq: Some(seq), detail: "its content differs from what was written".into() });
+                                actual
                             }
-                            Some(_) => *found_per_day.entry(p.day).or_default() += 1,
                         }
-                        hashes.push((seq, p.actual.clone().unwrap_or(recorded)));
                     } else if let Some(hash) = retired.get(&seq) {
-                        hashes.push((seq, hash.clone()));
+                        hash
                     } else {
+                        explained = true;
                         report.findings.push(Finding { problem: Problem::Missing, id: None, seq: Some(seq), detail: "the event and its position are gone".into() });
+                        continue;
+                    };
+                    for hasher in [&mut local, &mut pure] {
+                        hasher.update(seq.to_be_bytes());
+                        hasher.update(hash);
                     }
                 }
-                let pairs = || hashes.iter().map(|(s, h)| (*s, h.as_slice()));
-                let local = batch_digest(&recorded_previous, pairs());
-                if local != batch.digest.as_slice() && !report.findings.iter().any(|f| f.seq.is_some_and(|s| s >= batch.first_seq && s <= batch.last_seq)) {
+                if local.finalize().as_slice() != batch.digest.as_slice() && !explained {
                     report.findings.push(Finding {
                         problem: Problem::ChainBroken,
                         id: None,
@@ -242,7 +281,7 @@ async fn walk(conn: &mut PgConnection, range: &Range, anchors: &[Anchor]) -> Res
                         detail: format!("the recorded digest of positions {}–{} does not follow from their events", batch.first_seq, batch.last_seq),
                     });
                 }
-                recomputed = batch_digest(&recomputed, pairs()).to_vec();
+                recomputed = pure.finalize().to_vec();
             }
             if let Some(signed) = anchors.get(&batch.last_seq) {
                 report.anchors_checked += 1;
@@ -299,13 +338,15 @@ async fn start_of(conn: &mut PgConnection, from: Option<DateTime<Utc>>) -> Resul
     Ok(previous.unwrap_or((0, GENESIS.to_vec())))
 }
 
-async fn positions_between(conn: &mut PgConnection, lo: i64, hi: i64) -> Result<BTreeMap<i64, Position>, sqlx::Error> {
+/// The positions in `lo..=hi` in order, each with its event's state now.
+async fn positions_between(conn: &mut PgConnection, lo: i64, hi: i64) -> Result<Vec<(i64, Position)>, sqlx::Error> {
     // Each position looks up its event by key (a nested loop over the position index, as
-    // the live tail does), hashing the row as it is now.
-    let rows: Vec<(i64, Uuid, DateTime<Utc>, Option<Vec<u8>>, Option<Vec<u8>>)> = sqlx::query_as(&format!(
-        "SELECT p.seq, p.id, p.occurred_at, p.hash, x.h FROM event_positions p
+    // the live tail does), hashing the row as it is now; only a differing hash is sent.
+    let rows: Vec<(i64, Uuid, DateTime<Utc>, Option<Vec<u8>>, bool, Option<Vec<u8>>)> = sqlx::query_as(&format!(
+        "SELECT p.seq, p.id, p.occurred_at, p.hash, x.h IS NOT NULL, CASE WHEN x.h IS DISTINCT FROM p.hash THEN x.h END
+         FROM event_positions p
          LEFT JOIN LATERAL (SELECT {CANONICAL_HASH} AS h FROM events e WHERE e.occurred_at = p.occurred_at AND e.id = p.id LIMIT 1) x ON true
-         WHERE p.seq BETWEEN $1 AND $2"
+         WHERE p.seq BETWEEN $1 AND $2 ORDER BY p.seq"
     ))
     .bind(lo)
     .bind(hi)
@@ -313,7 +354,14 @@ async fn positions_between(conn: &mut PgConnection, lo: i64, hi: i64) -> Result<
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(seq, id, at, recorded, actual)| (seq, Position { id, day: at.date_naive(), recorded, actual }))
+        .map(|(seq, id, at, recorded, found, differing)| {
+            let actual = match (found, differing) {
+                (false, _) => Actual::Missing,
+                (true, None) => Actual::Same,
+                (true, Some(hash)) => Actual::Differs(hash),
+            };
+            (seq, Position { id, day: at.date_naive(), recorded: recorded.unwrap_or_default(), actual })
+        })
         .collect())
 }
 

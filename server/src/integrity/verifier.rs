@@ -57,7 +57,7 @@ async fn verify_new(conn: &mut sqlx::PgConnection, pool: &PgPool) -> Result<Vec<
         .filter(|c| c.seq > from)
         .filter_map(|c| Some(Anchor { seq: c.seq, digest: c.digest_bytes()? }))
         .collect();
-    let report = chain::verify(conn, &Range { after, ..Range::default() }, &anchors).await?;
+    let report = chain::verify(pool, &Range { after, ..Range::default() }, &anchors).await?;
     let Some(last_seq) = report.last_seq else { return Ok(report.findings) };
     let problem = report.findings.first().map(|f| format!("{f} ({} problem(s); run `auditorium verify`)", report.findings.len()));
     sqlx::query(

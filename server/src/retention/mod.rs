@@ -108,12 +108,12 @@ pub async fn apply(owner: &PgConnectOptions, retention: Retention, archive_dir: 
     // timeout of the request pool.
     let options = owner.clone().options([("statement_timeout", "0"), ("lock_timeout", "10s")]);
     let mut conn = PgConnection::connect_with(&options).await?;
-    let result = apply_on(&mut conn, retention, archive_dir, now).await;
+    let result = apply_on(&mut conn, owner, retention, archive_dir, now).await;
     let _ = conn.close().await;
     result
 }
 
-async fn apply_on(conn: &mut PgConnection, retention: Retention, archive_dir: Option<&Path>, now: DateTime<Utc>) -> Result<Outcome, RetentionError> {
+async fn apply_on(conn: &mut PgConnection, owner: &PgConnectOptions, retention: Retention, archive_dir: Option<&Path>, now: DateTime<Utc>) -> Result<Outcome, RetentionError> {
     let mut outcome = Outcome::default();
     let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('auditorium.retention'))").fetch_one(&mut *conn).await?;
     if !locked {
@@ -136,7 +136,7 @@ async fn apply_on(conn: &mut PgConnection, retention: Retention, archive_dir: Op
     .await?;
     for day in expired_days(retention, now, candidates) {
         let archive = match archive_dir {
-            Some(dir) => Some(archive::write_day(conn, dir, day).await?),
+            Some(dir) => Some(archive::write_day(owner, dir, day).await?),
             None => None,
         };
         let started = std::time::Instant::now();
