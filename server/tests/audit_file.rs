@@ -4,6 +4,8 @@
 mod common;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,14 +16,6 @@ use uuid::Uuid;
 use server::store::tokens::{self, Scope};
 
 const BIN: &str = env!("CARGO_BIN_EXE_auditorium");
-
-fn url_of(pool: &PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let database = pool.connect_options().get_database().expect("database").to_string();
-    let (before, after) = base.split_once('?').map_or((base.as_str(), ""), |(b, a)| (b, a));
-    let root = before.rsplit_once('/').map_or(before, |(r, _)| r);
-    format!("{root}/{database}?{after}")
-}
 
 struct Server(Child);
 
@@ -34,7 +28,7 @@ impl Drop for Server {
 
 fn start(pool: &PgPool, dir: &Path, addr: std::net::SocketAddr) -> Server {
     let child = Command::new(BIN)
-        .env("DATABASE_URL", url_of(pool))
+        .env("DATABASE_URL", common::database_url(pool))
         .arg("--data-dir")
         .arg(dir.join("data"))
         .args(["serve", "--addr", &addr.to_string(), "--site-root", "/nonexistent", "--audit-file"])
@@ -46,19 +40,28 @@ fn start(pool: &PgPool, dir: &Path, addr: std::net::SocketAddr) -> Server {
     Server(child)
 }
 
-/// Sends batches of 20 events until `stop` says so; returns how many were acknowledged.
-async fn keep_sending(addr: std::net::SocketAddr, secret: String, until: Instant) -> usize {
+/// Sends batches of 20 events until `stop` is set, counting those acknowledged.
+async fn keep_sending(addr: std::net::SocketAddr, secret: String, acknowledged: Arc<AtomicUsize>, stop: Arc<AtomicBool>) {
     let client = reqwest::Client::new();
-    let mut acknowledged = 0;
-    while Instant::now() < until {
+    while !stop.load(Ordering::Relaxed) {
         let events: Vec<Value> = (0..20).map(|i| json!({"id": Uuid::now_v7().to_string(), "action": "file.written", "actor": {"id": format!("u{i}"), "name": "U", "type": "user"}})).collect();
         match client.post(format!("http://{addr}/api/v1/events")).bearer_auth(&secret).header("content-type", "application/json").body(serde_json::to_vec(&events).expect("json")).timeout(Duration::from_secs(5)).send().await {
-            Ok(r) if r.status().is_success() => acknowledged += 20,
-            // The server is down (killed, starting): try again shortly.
+            Ok(r) if r.status().is_success() => {
+                acknowledged.fetch_add(20, Ordering::Relaxed);
+            }
+            // The server is down (killed, starting): a client backs off before retrying.
             _ => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
-    acknowledged
+}
+
+/// Polls `condition` until it holds (or fails the test after 30 s).
+async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn lines(dir: &Path) -> Vec<Value> {
@@ -77,25 +80,25 @@ async fn every_committed_event_once_in_order_across_a_sigkill(pool: PgPool) {
     let secret = tokens::create(&pool, "writer", Scope::Ingest).await.expect("token").1;
     let addr = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
     let mut server = start(&pool, &dir, addr);
-    let sender = tokio::spawn(keep_sending(addr, secret.clone(), Instant::now() + Duration::from_secs(8)));
-    // Killed without warning in the middle of the traffic, then started again.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (count, stop) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+    let sender = tokio::spawn(keep_sending(addr, secret.clone(), count.clone(), stop.clone()));
+    // Killed without warning in the middle of the traffic (once events flow and the file is
+    // being written), then started again while the traffic goes on.
+    let audit = dir.join("audit");
+    wait_until("events flow and reach the file", || count.load(Ordering::Relaxed) >= 1_000 && !lines(&audit).is_empty()).await;
     server.0.kill().expect("SIGKILL");
     let _ = server.0.wait();
+    let before = count.load(Ordering::Relaxed);
     let _server = start(&pool, &dir, addr);
-    let acknowledged = sender.await.expect("sender");
-    assert!(acknowledged > 100, "events flowed before and after the kill ({acknowledged})");
+    wait_until("events flow again after the restart", || count.load(Ordering::Relaxed) >= before + 1_000).await;
+    stop.store(true, Ordering::Relaxed);
+    sender.await.expect("sender");
+    let acknowledged = count.load(Ordering::Relaxed);
 
     let committed: Vec<(i64, Uuid)> = sqlx::query_as("SELECT seq, id FROM event_positions ORDER BY seq").fetch_all(&pool).await.expect("positions");
     assert!(committed.len() >= acknowledged, "every acknowledged event is committed");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let written = loop {
-        let written = lines(&dir.join("audit"));
-        if written.len() >= committed.len() || Instant::now() > deadline {
-            break written;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    wait_until("the file has caught up", || lines(&audit).len() >= committed.len()).await;
+    let written = lines(&audit);
     let in_file: Vec<(i64, Uuid)> = written
         .iter()
         .map(|l| (l["position"].as_i64().expect("position"), l["id"].as_str().and_then(|id| id.parse().ok()).expect("id")))

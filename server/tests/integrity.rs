@@ -17,15 +17,6 @@ use server::store::tokens::Scope;
 
 const BIN: &str = env!("CARGO_BIN_EXE_auditorium");
 
-/// The URL of the test's own database (DATABASE_URL names the cluster).
-fn url_of(pool: &PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let database = pool.connect_options().get_database().expect("database").to_string();
-    let (before, after) = base.split_once('?').map_or((base.as_str(), ""), |(b, a)| (b, a));
-    let root = before.rsplit_once('/').map_or(before, |(r, _)| r);
-    format!("{root}/{database}?{after}")
-}
-
 fn scratch() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("auditorium-integrity-{}", Uuid::now_v7()));
     std::fs::create_dir_all(&dir).expect("dir");
@@ -35,7 +26,7 @@ fn scratch() -> std::path::PathBuf {
 /// `auditorium verify` on the test database: (success, stdout).
 fn verify_cli(pool: &PgPool, data_dir: &std::path::Path, extra: &[&str]) -> (bool, String) {
     let out = Command::new(BIN)
-        .env("DATABASE_URL", url_of(pool))
+        .env("DATABASE_URL", common::database_url(pool))
         .arg("--data-dir")
         .arg(data_dir)
         .arg("verify")

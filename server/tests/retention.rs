@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use common::{app, ingest, read, send, token};
 use server::integrity::chain::{self, Range};
-use server::retention::{self, archive, holds, Retention};
+use server::retention::{self, archive, holds, restore, Retention};
 use server::store::tokens::Scope;
 
 fn scratch() -> std::path::PathBuf {
@@ -181,12 +181,12 @@ async fn archive_drop_and_restore_give_back_the_same_events_in_the_same_order(po
     // Restore every day, oldest first, through the ingest writer.
     let ingestor = server::ingest::Ingestor::for_command(pool.clone());
     for dropped in &outcome.dropped {
-        let restored = archive::restore(&pool, &ingestor, dropped.archive.as_deref().expect("file")).await.expect("restore");
+        let restored = restore::restore(&pool, &ingestor, dropped.archive.as_deref().expect("file")).await.expect("restore");
         assert_eq!((restored.new, restored.duplicates), (dropped.events as u64, 0));
         assert!(restored.digest_matches, "the restored events hash to the manifest's digest");
     }
     // Restoring again stores nothing (idempotent).
-    let again = archive::restore(&pool, &ingestor, outcome.dropped[0].archive.as_deref().expect("file")).await.expect("restore");
+    let again = restore::restore(&pool, &ingestor, outcome.dropped[0].archive.as_deref().expect("file")).await.expect("restore");
     assert_eq!((again.new, again.duplicates), (0, 12));
     ingestor.stop(std::time::Duration::from_secs(5)).await;
 

@@ -4,7 +4,7 @@ use sqlx::PgPool;
 
 use crate::config::{ArchiveCommand, RetentionCommand};
 use crate::ingest::Ingestor;
-use crate::retention::{self, archive, holds};
+use crate::retention::{self, holds, restore};
 use crate::BoxError;
 
 /// Holds are placed by the owner (the server's own role may only read them).
@@ -58,7 +58,7 @@ pub async fn archive(pool: &PgPool, command: ArchiveCommand) -> Result<(), BoxEr
     match command {
         ArchiveCommand::Restore { file } => {
             let ingestor = Ingestor::for_command(pool.clone());
-            let result = archive::restore(pool, &ingestor, &file).await;
+            let result = restore::restore(pool, &ingestor, &file).await;
             ingestor.stop(std::time::Duration::from_secs(30)).await;
             let restored = result?;
             println!(

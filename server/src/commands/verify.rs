@@ -26,7 +26,7 @@ pub async fn verify(pool: &PgPool, data_dir: &Path, args: VerifyArgs) -> Result<
         anchors.push(Anchor { seq: cp.seq, digest: cp.digest_bytes().ok_or("the checkpoint's digest is not hex")? });
     }
     // And those stored by the server (signed by this instance's key).
-    for cp in checkpoint::stored(pool).await? {
+    for cp in checkpoint::stored(pool, 0).await? {
         match cp.check(own_key.as_ref()) {
             Ok(()) => anchors.extend(cp.digest_bytes().map(|digest| Anchor { seq: cp.seq, digest })),
             Err(why) if own_key.is_some() => problems.push(format!("stored checkpoint at position {}: {why}", cp.seq)),
@@ -75,7 +75,7 @@ pub async fn integrity(pool: &PgPool, data_dir: &Path, command: IntegrityCommand
         }
         IntegrityCommand::Checkpoint { output } => {
             checkpoint::make(pool, &key).await?;
-            let latest = checkpoint::stored(pool).await?.pop().ok_or("nothing has been written yet: no checkpoint to sign")?;
+            let latest = checkpoint::stored(pool, 0).await?.pop().ok_or("nothing has been written yet: no checkpoint to sign")?;
             let json = serde_json::to_string_pretty(&latest)?;
             match output {
                 Some(path) => {

@@ -163,10 +163,13 @@ pub async fn make(pool: &PgPool, key: &SigningKey) -> Result<Option<Checkpoint>,
     Ok((stored.rows_affected() == 1).then_some(checkpoint))
 }
 
-/// Every stored checkpoint, oldest first.
-pub async fn stored(pool: &PgPool) -> Result<Vec<Checkpoint>, sqlx::Error> {
+/// The stored checkpoints after position `after` (0: all), oldest first.
+pub async fn stored(pool: &PgPool, after: i64) -> Result<Vec<Checkpoint>, sqlx::Error> {
     let rows: Vec<(i64, Vec<u8>, DateTime<Utc>, String, String)> =
-        sqlx::query_as("SELECT seq, digest, signed_at, public_key, signature FROM integrity_checkpoints ORDER BY seq").fetch_all(pool).await?;
+        sqlx::query_as("SELECT seq, digest, signed_at, public_key, signature FROM integrity_checkpoints WHERE seq > $1 ORDER BY seq")
+            .bind(after)
+            .fetch_all(pool)
+            .await?;
     Ok(rows
         .into_iter()
         .map(|(seq, digest, signed_at, public_key, signature)| Checkpoint { format: FORMAT.into(), seq, digest: hex(&digest), signed_at, public_key, signature })

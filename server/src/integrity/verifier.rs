@@ -51,10 +51,9 @@ async fn verify_new(conn: &mut sqlx::PgConnection, pool: &PgPool) -> Result<Vec<
         None => (None, None),
     };
     let from = after.as_ref().map_or(0, |(seq, _)| *seq);
-    let anchors: Vec<Anchor> = checkpoint::stored(pool)
+    let anchors: Vec<Anchor> = checkpoint::stored(pool, from)
         .await?
         .into_iter()
-        .filter(|c| c.seq > from)
         .filter_map(|c| Some(Anchor { seq: c.seq, digest: c.digest_bytes()? }))
         .collect();
     let report = chain::verify(pool, &Range { after, ..Range::default() }, &anchors).await?;

@@ -2,28 +2,25 @@
 //! order, with its `position` and `fingerprint`) and `events-YYYY-MM-DD.manifest.json` (count,
 //! first and last position, SHA-256 of the file, the integrity digest of its events). Written
 //! under temporary names, read back and checked, then renamed; only then may the day be
-//! dropped. `auditorium archive restore FILE` puts a day back through the ingest writer.
+//! dropped. `auditorium archive restore FILE` puts a day back (see [`super::restore`]).
 //!
 //! gzip by flate2 (the usual Rust binding; its default pure-Rust backend needs no C library).
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::ingest::validate::validate_event;
-use crate::ingest::writer::{Ingestor, WriteError, MAX_GROUP_EVENTS};
 use crate::integrity::chain::CANONICAL_HASH;
-use crate::integrity::checkpoint::{hex, unhex};
-use crate::store::write::{NewEvent, Stored};
+use super::line::{write_line, ArchiveRow, LINE_COLUMNS};
+use crate::integrity::checkpoint::hex;
 
 const FORMAT: &str = "auditorium-archive/1";
 /// Positions per stretch read by one connection.
@@ -68,124 +65,6 @@ pub fn file_name(day: NaiveDate) -> String {
 pub fn manifest_path(file: &Path) -> PathBuf {
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     file.with_file_name(format!("{}.manifest.json", name.strip_suffix(".ndjson.gz").unwrap_or(name)))
-}
-
-#[derive(sqlx::FromRow)]
-struct ArchiveRow {
-    seq: i64,
-    id: Uuid,
-    fingerprint: Option<Vec<u8>>,
-    recorded: Option<Vec<u8>>,
-    /// `None`: the event's row is gone.
-    actual: Option<Vec<u8>>,
-    occurred_at: Option<DateTime<Utc>>,
-    received_at: Option<DateTime<Utc>>,
-    action: Option<String>,
-    actor_id: Option<String>,
-    actor_name: Option<String>,
-    actor_email: Option<String>,
-    actor_type: Option<String>,
-    source: Option<String>,
-    method: Option<String>,
-    status: Option<i16>,
-    path: Option<String>,
-    outcome: Option<String>,
-    error: Option<String>,
-    resource_type: Option<String>,
-    resource_id: Option<String>,
-    resource_name: Option<String>,
-    /// JSON columns as their text (jsonb's normalised form), written into the line as is.
-    context: Option<String>,
-    request_id: Option<String>,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    changes: Option<String>,
-    metadata: Option<String>,
-}
-
-/// The columns of [`ArchiveRow`] after the position's, from the event's row `e`.
-const LINE_COLUMNS: &str = "e.occurred_at, e.received_at, e.action, e.actor_id, e.actor_name, e.actor_email, e.actor_type, \
-     e.source, e.method, e.status, e.path, e.outcome, e.error, e.resource_type, e.resource_id, e.resource_name, \
-     e.context::text AS context, e.request_id, e.ip, e.user_agent, e.changes::text AS changes, e.metadata::text AS metadata";
-
-/// One archive line: the event in the ingest API's JSON shape (absent values as `null`, times
-/// in UTC with microseconds), its position and idempotency fingerprint first; `restore` reads
-/// it back through the API's validation.
-fn write_line(out: &mut String, row: &ArchiveRow) {
-    use std::fmt::Write as _;
-    fn text(out: &mut String, value: Option<&str>) {
-        match value {
-            Some(v) => out.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "null".into())),
-            None => out.push_str("null"),
-        }
-    }
-    fn raw(out: &mut String, json: Option<&str>) {
-        out.push_str(json.unwrap_or("null"));
-    }
-    fn time(out: &mut String, t: Option<DateTime<Utc>>) {
-        match t {
-            Some(t) => {
-                let _ = write!(out, "\"{}\"", t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
-            }
-            None => out.push_str("null"),
-        }
-    }
-    let _ = write!(out, "{{\"position\":{},\"fingerprint\":\"{}\",\"id\":\"{}\",\"occurred_at\":", row.seq, hex(row.fingerprint.as_deref().unwrap_or_default()), row.id);
-    time(out, row.occurred_at);
-    out.push_str(",\"received_at\":");
-    time(out, row.received_at);
-    out.push_str(",\"action\":");
-    text(out, row.action.as_deref());
-    out.push_str(",\"actor\":{\"id\":");
-    text(out, row.actor_id.as_deref());
-    out.push_str(",\"name\":");
-    text(out, row.actor_name.as_deref());
-    out.push_str(",\"email\":");
-    text(out, row.actor_email.as_deref());
-    out.push_str(",\"type\":");
-    text(out, row.actor_type.as_deref());
-    out.push_str("},\"source\":");
-    text(out, row.source.as_deref());
-    out.push_str(",\"method\":");
-    text(out, row.method.as_deref());
-    out.push_str(",\"status\":");
-    match row.status {
-        Some(s) => {
-            let _ = write!(out, "{s}");
-        }
-        None => out.push_str("null"),
-    }
-    out.push_str(",\"path\":");
-    text(out, row.path.as_deref());
-    out.push_str(",\"outcome\":");
-    text(out, row.outcome.as_deref());
-    out.push_str(",\"error\":");
-    text(out, row.error.as_deref());
-    out.push_str(",\"resource\":");
-    if row.resource_type.is_some() {
-        out.push_str("{\"type\":");
-        text(out, row.resource_type.as_deref());
-        out.push_str(",\"id\":");
-        text(out, row.resource_id.as_deref());
-        out.push_str(",\"name\":");
-        text(out, row.resource_name.as_deref());
-        out.push('}');
-    } else {
-        out.push_str("null");
-    }
-    out.push_str(",\"context\":");
-    raw(out, row.context.as_deref());
-    out.push_str(",\"request_id\":");
-    text(out, row.request_id.as_deref());
-    out.push_str(",\"ip\":");
-    text(out, row.ip.as_deref());
-    out.push_str(",\"user_agent\":");
-    text(out, row.user_agent.as_deref());
-    out.push_str(",\"changes\":");
-    raw(out, row.changes.as_deref());
-    out.push_str(",\"metadata\":");
-    raw(out, row.metadata.as_deref());
-    out.push_str("}\n");
 }
 
 /// A writer that hashes what passes through it.
@@ -368,7 +247,7 @@ pub fn check(path: &Path, manifest: &Manifest) -> Result<(), ArchiveError> {
 }
 
 /// The position a line starts with (`{"position":N,`).
-fn position_of(line: &str) -> Option<i64> {
+pub(super) fn position_of(line: &str) -> Option<i64> {
     line.strip_prefix("{\"position\":")?.split(',').next()?.trim().parse().ok()
 }
 
@@ -382,112 +261,9 @@ pub fn read_manifest(file: &Path) -> Result<Manifest, ArchiveError> {
     Ok(manifest)
 }
 
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Restored {
-    pub events: u64,
-    pub new: u64,
-    pub duplicates: u64,
-    /// The restored events, in their new position order, hash to the manifest's digest.
-    pub digest_matches: bool,
-}
-
-/// Puts the archived day back through the ingest writer, keeping the events' order: each
-/// write holds a run of events already in the order the database assigns positions in
-/// (time, id), and writes go one after the other. Events stored already are duplicates
-/// (idempotent).
-pub async fn restore(pool: &PgPool, ingestor: &Ingestor, file: &Path) -> Result<Restored, ArchiveError> {
-    let manifest = read_manifest(file)?;
-    let path = file.to_path_buf();
-    let checked = manifest.clone();
-    let events = tokio::task::spawn_blocking(move || -> Result<Vec<NewEvent>, ArchiveError> {
-        check(&path, &checked)?;
-        let bytes = std::fs::read(&path).map_err(|e| ArchiveError::Io(path.clone(), e))?;
-        let mut events = Vec::new();
-        let mut reader = BufReader::new(MultiGzDecoder::new(&bytes[..]));
-        let mut text = String::new();
-        reader.read_to_string(&mut text).map_err(|e| ArchiveError::Corrupt(path.clone(), e.to_string()))?;
-        for (i, line) in text.lines().enumerate() {
-            events.push(parse_line(i, line).map_err(|why| ArchiveError::Corrupt(path.clone(), why))?);
-        }
-        Ok(events)
-    })
-    .await
-    .map_err(|e| ArchiveError::Write(e.to_string()))??;
-    let mut restored = Restored { events: events.len() as u64, ..Restored::default() };
-    let ids: Vec<Uuid> = events.iter().map(|e| e.event.id).collect();
-    let mut run: Vec<NewEvent> = Vec::new();
-    for event in events {
-        let ordered = run.last().is_none_or(|p: &NewEvent| (p.event.occurred_at, p.event.id) < (event.event.occurred_at, event.event.id));
-        if !ordered || run.len() == MAX_GROUP_EVENTS {
-            write_run(ingestor, std::mem::take(&mut run), &mut restored).await?;
-        }
-        run.push(event);
-    }
-    write_run(ingestor, run, &mut restored).await?;
-    let hashes: Vec<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM event_positions WHERE id = ANY($1) ORDER BY seq").bind(&ids).fetch_all(pool).await?;
-    let mut content = Sha256::new();
-    for hash in &hashes {
-        content.update(hash);
-    }
-    restored.digest_matches = hashes.len() as u64 == manifest.events && hex(&content.finalize()) == manifest.integrity_digest;
-    Ok(restored)
-}
-
-async fn write_run(ingestor: &Ingestor, run: Vec<NewEvent>, restored: &mut Restored) -> Result<(), ArchiveError> {
-    if run.is_empty() {
-        return Ok(());
-    }
-    match ingestor.write(run).await {
-        Ok(stored) => {
-            for s in stored {
-                match s {
-                    Stored::New => restored.new += 1,
-                    Stored::Duplicate => restored.duplicates += 1,
-                }
-            }
-            Ok(())
-        }
-        Err(WriteError::Conflict(indexes)) => Err(ArchiveError::Write(format!("{} event(s) exist already with other content", indexes.len()))),
-        Err(e) => Err(ArchiveError::Write(e.to_string())),
-    }
-}
-
-/// One archived line back to a validated event with its original fingerprint.
-fn parse_line(index: usize, line: &str) -> Result<NewEvent, String> {
-    let mut value: Value = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", index + 1))?;
-    let object = value.as_object_mut().ok_or_else(|| format!("line {} is not an object", index + 1))?;
-    object.remove("position");
-    let fingerprint = object.remove("fingerprint").and_then(|f| f.as_str().and_then(unhex)).ok_or_else(|| format!("line {} has no fingerprint", index + 1))?;
-    // Set by the server when it first received the event: kept, not sent again.
-    let received_at = object
-        .remove("received_at")
-        .as_ref()
-        .and_then(Value::as_str)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| format!("line {} has no received_at", index + 1))?;
-    let event = validate_event(index, &value, received_at).map_err(|errors| format!("line {}: {}", index + 1, errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ")))?;
-    Ok(NewEvent { event, fingerprint })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_line_reads_back_to_the_validated_event_and_its_fingerprint() {
-        let id = Uuid::now_v7();
-        let text = format!(
-            r#"{{"position":42,"fingerprint":"0102ff","id" : "{id}", "occurred_at" : "2026-12-01T10:00:00.123456+00:00", "received_at" : "2026-12-01T10:00:01+00:00", "action" : "user.login", "actor" : {{"id" : "u", "name" : "U", "email" : null, "type" : "user"}}, "source" : null, "method" : null, "status" : 401, "path" : null, "outcome" : "failure", "error" : null, "resource" : null, "context" : {{"team": "a"}}, "request_id" : null, "ip" : null, "user_agent" : null, "changes" : null, "metadata" : null}}"#
-        );
-        assert_eq!(position_of(&text), Some(42));
-        let back = parse_line(0, &text).expect("parses");
-        assert_eq!(back.fingerprint, vec![1, 2, 255]);
-        assert_eq!((back.event.id, back.event.action.as_str(), back.event.status), (id, "user.login", Some(401)));
-        assert_eq!(back.event.received_at.to_rfc3339(), "2026-12-01T10:00:01+00:00", "kept, not the time of the restore");
-        assert_eq!(back.event.context.get("team").map(String::as_str), Some("a"));
-        assert!(parse_line(0, r#"{"position":1,"id":"x"}"#).is_err(), "a line without its fingerprint");
-    }
 
     fn gz(text: &str) -> Vec<u8> {
         let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::fast());

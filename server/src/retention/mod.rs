@@ -9,6 +9,8 @@
 
 pub mod archive;
 pub mod holds;
+mod line;
+pub mod restore;
 
 use std::path::{Path, PathBuf};
 

@@ -113,6 +113,16 @@ pub fn ws_request(addr: std::net::SocketAddr, query: &str, token: &str) -> tokio
     request
 }
 
+/// The URL of the test's own database (DATABASE_URL names the cluster), for running the
+/// `auditorium` binary against it.
+pub fn database_url(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let database = pool.connect_options().get_database().expect("database").to_string();
+    let (before, after) = base.split_once('?').map_or((base.as_str(), ""), |(b, a)| (b, a));
+    let root = before.rsplit_once('/').map_or(before, |(r, _)| r);
+    format!("{root}/{database}?{after}")
+}
+
 /// `count(*)` of `table` rows matching `condition` (a fixed SQL text of the test's).
 pub async fn count_events_where(pool: &PgPool, condition: &str, table: &str) -> i64 {
     sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE {condition}")).fetch_one(pool).await.expect("count")
