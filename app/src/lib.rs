@@ -19,6 +19,7 @@ mod live_socket;
 pub mod query;
 pub mod reveal;
 pub mod rows;
+pub mod sso;
 pub mod zone;
 
 mod components;

@@ -37,6 +37,11 @@ async fn serve_with(db: &Database, args: ServeArgs, metrics: Arc<Metrics>) -> Re
     if state.web.allowed_hosts.is_none() {
         tracing::warn!(addr = %args.addr, "listening on a public address without --public-url: any Host header is accepted; set --public-url to the address people use");
     }
+    // Pages may send a signed-out browser on to the identity provider (CSP form-action).
+    tokio::spawn({
+        let state = state.clone();
+        async move { crate::auth::sso::refresh_sign_out_origin(&state).await }
+    });
     let maintenance = tokio::spawn(partitions::maintain(db.owner.clone(), args.retention, args.archive_dir.clone()));
     let verifier = tokio::spawn(crate::integrity::verifier::keep_verifying(db.pool.clone(), args.data_dir.clone(), args.checkpoint_every));
     let audit_file = args.audit_file.clone().map(|dir| tokio::spawn(crate::auditfile::keep_writing(db.pool.clone(), dir)));
@@ -84,7 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router(&state))
         .layer(middleware::from_fn(guard::check_origin))
         .layer(middleware::from_fn_with_state(state.clone(), access::authenticate))
-        .layer(middleware::from_fn(guard::security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), guard::check_host))
         .layer(CompressionLayer::new().compress_when(compressible()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {

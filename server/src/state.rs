@@ -49,6 +49,10 @@ pub struct AppState {
     pub tops: Arc<crate::insight::TopCache>,
     /// Turns for field-value counts: at most [`FACET_TURNS`] run at once.
     pub facet_turns: Arc<Semaphore>,
+    /// Seals stored secrets (the OIDC client secret).
+    pub secrets: Arc<crate::secrets::SecretBox>,
+    /// The single-sign-on provider's client and discovery cache.
+    pub sso: Arc<crate::auth::sso::Provider>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -107,6 +111,8 @@ impl AppState {
             tops,
             live_send_timeout: args.live_send_timeout,
             facet_turns: Arc::new(Semaphore::new(FACET_TURNS)),
+            secrets: Arc::new(crate::secrets::SecretBox::new(args.data_dir.clone())),
+            sso: Arc::new(crate::auth::sso::Provider::default()),
             leptos_options: crate::web::leptos_options(args),
         })
     }

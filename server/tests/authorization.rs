@@ -68,6 +68,10 @@ const MATRIX: &[(&str, &str, [Expect; 10])] = &[
     ("DELETE", "/api/v1/tokens/{id}", [U401, A, F403, F403, U401, U401, F403, F403, F403, A]),
     ("GET", "/api/v1/sessions", [U401, A, F403, F403, U401, U401, F403, F403, F403, A]),
     ("DELETE", "/api/v1/sessions/{handle}", [U401, A, F403, F403, U401, U401, F403, F403, F403, A]),
+    // How people sign in is public (the sign-in page asks); the settings are for admins.
+    ("GET", "/api/v1/sso", [A, A, A, A, A, A, A, A, A, A]),
+    ("GET", "/api/v1/sso/settings", [U401, A, F403, F403, U401, U401, F403, F403, F403, A]),
+    ("PUT", "/api/v1/sso/settings", [U401, A, F403, F403, U401, U401, F403, F403, F403, A]),
     ("GET", "/api/v1/overview", [U401, A, A, A, U401, U401, F403, A, A, A]),
     ("GET", "/api/v1/resources/{type}/{id}", [U401, A, A, A, U401, U401, F403, A, A, A]),
     ("GET", "/api/v1/actors/{id}", [U401, A, A, A, U401, U401, F403, A, A, A]),
@@ -88,10 +92,15 @@ const MATRIX: &[(&str, &str, [Expect; 10])] = &[
     ("GET", "/admin/users", [S, A, F403, F403, S, S, F403, F403, F403, A]),
     ("GET", "/admin/tokens", [S, A, F403, F403, S, S, F403, F403, F403, A]),
     ("GET", "/admin/sessions", [S, A, F403, F403, S, S, F403, F403, F403, A]),
+    ("GET", "/admin/sso", [S, A, F403, F403, S, S, F403, F403, F403, A]),
     ("GET", "/sign-in", [A, A, A, A, A, A, A, A, A, A]),
     ("GET", "/set-password", [A, A, A, A, A, A, A, A, A, A]),
     ("POST", "/sign-in", [A, A, A, A, A, A, A, A, A, A]),
     ("POST", "/set-password", [A, A, A, A, A, A, A, A, A, A]),
+    // Single sign-on's redirects: to the provider, or back to the sign-in page with why not
+    // (here it is off; its refusals are tested in tests/sso.rs).
+    ("GET", "/sso/start", [A, A, A, A, A, A, A, A, A, A]),
+    ("GET", "/sso/callback", [A, A, A, A, A, A, A, A, A, A]),
     // Signing out ends the caller's session: last (the form then finds nobody to sign out).
     ("DELETE", "/api/v1/session", [U401, A, A, A, U401, U401, A, A, A, A]),
     ("POST", "/sign-out", [A, A, A, A, A, A, A, A, A, A]),

@@ -55,6 +55,7 @@ pub fn UserMenu() -> impl IntoView {
                                     <a href="/admin/users">"Users"</a>
                                     <a href="/admin/tokens">"API tokens"</a>
                                     <a href="/admin/sessions">"Sessions"</a>
+                                    <a href="/admin/sso">"Single sign-on"</a>
                                 </nav>
                             })}
                             <form method="post" action="/sign-out">

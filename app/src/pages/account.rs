@@ -5,15 +5,35 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::client::get_json;
 use crate::components::brand::Brand;
 use crate::components::theme::ThemeToggle;
+use crate::sso::SignInOptions;
 
 fn sign_in_message(error: Option<&str>) -> Option<&'static str> {
     match error? {
         "invalid" => Some("The email or password is not right."),
         "throttled" => Some("Too many attempts. Wait a minute, then try again."),
         "unavailable" => Some("Auditorium cannot reach its database right now. Try again in a few seconds."),
+        "sso_only" => Some("Password sign-in is turned off for your account. Use the single sign-on button."),
         _ => Some("Signing in did not work. Try again."),
+    }
+}
+
+/// Why single sign-on did not let someone in (`?sso_error=`), said plainly: a heading and what
+/// to do next. The reason in detail is in Auditorium's audit log.
+fn sso_message(code: &str) -> (&'static str, &'static str) {
+    match code {
+        "no_access" => ("You have no access to Auditorium", "Your account at the identity provider is not in a group that has access. Ask an administrator to add you to one, then sign in again."),
+        "not_invited" => ("You have no Auditorium account yet", "Only invited people may sign in. Ask an administrator to invite you, then sign in again."),
+        "domain" => ("This email domain may not sign in", "Auditorium accepts accounts of certain email domains only. Sign in with your work account."),
+        "disabled" => ("Your account is disabled", "An administrator disabled your Auditorium account. Ask them if you need access again."),
+        "no_email" | "unverified_email" => ("Your email address was not confirmed", "The identity provider did not confirm your email address, so Auditorium cannot tell who you are."),
+        "conflict" => ("This email belongs to someone else here", "Your email address is linked to another identity at the provider. Ask an administrator."),
+        "state" | "expired" => ("That sign-in expired or was already used", "Sign-ins must finish within 10 minutes, in the browser that started them, and work once. Start again."),
+        "off" => ("Single sign-on is turned off", "Sign in with your email and password, or ask an administrator."),
+        "code" | "token" | "provider" => ("The identity provider's answer was refused", "Auditorium could not verify the answer, so nobody was signed in. Try again; if it keeps happening, tell an administrator (the reason is in the audit log)."),
+        _ => ("Single sign-on is not working right now", "Try again in a minute, or tell an administrator."),
     }
 }
 
@@ -24,6 +44,7 @@ pub fn SignInPage() -> impl IntoView {
     let next = param("next").unwrap_or_else(|| "/".into());
     let email = param("email").unwrap_or_default();
     let error = sign_in_message(param("error").as_deref());
+    let refused = param("sso_error").map(|code| sso_message(&code));
     let notice = if param("signed_out").is_some() {
         Some("You are signed out.")
     } else if param("password_set").is_some() {
@@ -31,6 +52,8 @@ pub fn SignInPage() -> impl IntoView {
     } else {
         None
     };
+    let options = Resource::new(|| (), |_| get_json::<SignInOptions>("/api/v1/sso".into()));
+    let title = if refused.is_some() { "Access refused" } else { "Sign in to Auditorium" };
     view! {
         <div class="account-page">
             <header class="account-top">
@@ -38,23 +61,60 @@ pub fn SignInPage() -> impl IntoView {
                 <ThemeToggle/>
             </header>
             <main class="account-card" aria-labelledby="sign-in-title">
-                <h1 id="sign-in-title">"Sign in to Auditorium"</h1>
-                <p class="account-lede">"The audit log of your organisation. Sign in with the account an administrator gave you."</p>
+                <h1 id="sign-in-title">{title}</h1>
+                {match refused {
+                    Some((heading, help)) => view! {
+                        <div class="account-error sso-refused" role="alert" id="sign-in-error">
+                            <strong>{heading}</strong>
+                            <p>{help}</p>
+                        </div>
+                    }.into_any(),
+                    None => view! { <p class="account-lede">"The audit log of your organisation. Sign in with the account an administrator gave you."</p> }.into_any(),
+                }}
                 {notice.map(|text| view! { <p class="account-notice" role="status">{text}</p> })}
                 {error.map(|text| view! { <p class="account-error" role="alert" id="sign-in-error">{text}</p> })}
-                <form method="post" action="/sign-in" class="account-form">
-                    <input type="hidden" name="next" value=next/>
-                    <label for="email">"Email"</label>
-                    <input id="email" name="email" type="email" autocomplete="username" required value=email.clone()
-                        autofocus=email.is_empty() aria-describedby=error.map(|_| "sign-in-error")/>
-                    <label for="password">"Password"</label>
-                    <input id="password" name="password" type="password" autocomplete="current-password" required
-                        autofocus=!email.is_empty()/>
-                    <button type="submit" class="button primary account-submit">"Sign in"</button>
-                </form>
+                <Transition fallback=|| ()>
+                    {move || {
+                        let options = options.get().and_then(Result::ok).unwrap_or(SignInOptions { sso: false, name: String::new(), password: true });
+                        let form = view! { <PasswordForm next=next.clone() email=email.clone() error=error.is_some()/> };
+                        let sso_href = format!("/sso/start?next={}", percent_encoding::utf8_percent_encode(&next, percent_encoding::NON_ALPHANUMERIC));
+                        match (options.sso, options.password) {
+                            (false, _) => form.into_any(),
+                            (true, password) => view! {
+                                <a class="button primary account-submit sso-button" href=sso_href>{format!("Sign in with {}", options.name)}</a>
+                                {if password {
+                                    view! { <p class="account-or"><span>"or with a password"</span></p> {form} }.into_any()
+                                } else {
+                                    view! {
+                                        <details class="break-glass" open=error.is_some()>
+                                            <summary>"Administrator sign-in with a password"</summary>
+                                            {form}
+                                        </details>
+                                    }.into_any()
+                                }}
+                            }.into_any(),
+                        }
+                    }}
+                </Transition>
                 <p class="account-help">"Forgot your password? Ask an administrator for a new one-time link."</p>
             </main>
         </div>
+    }
+}
+
+#[component]
+fn PasswordForm(next: String, email: String, error: bool) -> impl IntoView {
+    view! {
+        <form method="post" action="/sign-in" class="account-form">
+            <input type="hidden" name="next" value=next/>
+            <label for="email">"Email"</label>
+            <input id="email" name="email" type="email" autocomplete="username" required value=email.clone()
+                autofocus=email.is_empty() aria-describedby=error.then_some("sign-in-error")/>
+            <label for="password">"Password"</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required
+                autofocus=!email.is_empty()/>
+            <button type="submit" class="button primary account-submit">"Sign in"</button>
+        </form>
     }
 }
 

@@ -44,11 +44,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/resources/:kind/:id") view=insight::ResourcePage ssr=SsrMode::Async/>
                 <Route path=path!("/actors/:id") view=insight::ActorPage ssr=SsrMode::Async/>
                 <Route path=path!("/alerts") view=insight::AlertsPage ssr=SsrMode::Async/>
-                <Route path=path!("/sign-in") view=account::SignInPage/>
+                <Route path=path!("/sign-in") view=account::SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/set-password") view=account::SetPasswordPage/>
                 <Route path=path!("/admin/users") view=admin::UsersPage/>
                 <Route path=path!("/admin/tokens") view=admin::TokensPage/>
                 <Route path=path!("/admin/sessions") view=admin::SessionsPage/>
+                <Route path=path!("/admin/sso") view=admin::SsoPage/>
             </Routes>
         </Router>
     }

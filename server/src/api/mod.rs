@@ -11,6 +11,7 @@ mod live;
 mod metrics;
 mod read;
 pub mod session;
+mod sso;
 
 use axum::http::{Method, Uri};
 use axum::routing::{any, delete, get, patch, post};
@@ -43,6 +44,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
         .route("/api/v1/sessions", get(admin::list_sessions))
         .route("/api/v1/sessions/{handle}", delete(admin::end_session))
+        .route("/api/v1/sso", get(sso::options))
+        .route("/api/v1/sso/settings", get(sso::get_settings).put(sso::put_settings))
         .route("/api/v1/export", get(exports::stream))
         .route("/api/v1/exports", get(exports::list).post(exports::create))
         .route("/api/v1/exports/{id}", get(exports::get).delete(exports::delete))

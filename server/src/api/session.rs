@@ -71,6 +71,7 @@ pub fn sign_in_error(e: SignInError) -> ApiError {
         SignInError::Throttled(wait) => {
             ApiError::TooManyRequests { message: SignInError::Throttled(wait).to_string(), retry_after: u32::try_from(wait.as_secs().max(1)).unwrap_or(60) }
         }
+        SignInError::SsoOnly => ApiError::Forbidden(SignInError::SsoOnly.to_string()),
         SignInError::Sql(e) => ApiError::from(e),
     }
 }

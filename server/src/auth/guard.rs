@@ -32,10 +32,25 @@ pub struct WebConfig {
     pub base_url: String,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Origins besides this site a form may lead to: the single-sign-on provider, whose
+    /// end-session page signing out redirects to (CSP `form-action` covers redirects).
+    pub sign_out_origins: std::sync::Arc<std::sync::RwLock<Vec<String>>>,
 }
 
 impl WebConfig {
     /// From the listening address and the options; `public_url` like `https://audit.example.com`.
+    /// Lets forms lead to the origin of `url` (the provider's end-session page), alone.
+    pub fn allow_sign_out_to(&self, url: Option<&str>) {
+        let origin = url.and_then(|u| {
+            let (scheme, rest) = u.split_once("://")?;
+            let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty() && !h.contains(['@', ' ', ';', ',', '\'']))?;
+            matches!(scheme, "http" | "https").then(|| format!("{scheme}://{host}"))
+        });
+        if let Ok(mut origins) = self.sign_out_origins.write() {
+            *origins = origin.into_iter().collect();
+        }
+    }
+
     pub fn new(listen: SocketAddr, public_url: Option<&str>, trusted_proxies: Vec<IpAddr>) -> Result<WebConfig, String> {
         let port = listen.port();
         // Loopback names, on any port: a DNS-rebinding page cannot make a browser send them.
@@ -62,6 +77,7 @@ impl WebConfig {
                     secure_cookies: scheme == "https",
                     base_url: format!("{scheme}://{host}"),
                     trusted_proxies,
+                    sign_out_origins: Default::default(),
                 })
             }
             None => Ok(WebConfig {
@@ -70,6 +86,7 @@ impl WebConfig {
                 secure_cookies: false,
                 base_url: format!("http://{}", if listen.ip().is_unspecified() { format!("127.0.0.1:{port}") } else { listen.to_string() }),
                 trusted_proxies,
+                sign_out_origins: Default::default(),
             }),
         }
     }
@@ -125,7 +142,7 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// Adds the security headers (and a fresh CSP nonce to the request for the page).
-pub async fn security_headers(mut request: Request, next: Next) -> Response {
+pub async fn security_headers(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
@@ -133,9 +150,10 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(app::CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    let forms: String = state.web.sign_out_origins.read().map(|o| o.iter().map(|o| format!(" {o}")).collect()).unwrap_or_default();
     let csp = format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+         img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'{forms}; object-src 'none'"
     );
     if let Ok(value) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);

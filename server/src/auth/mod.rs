@@ -11,6 +11,7 @@ pub mod password;
 pub mod principal;
 pub mod session;
 pub mod sign_in;
+pub mod sso;
 
 pub use access::{Access, AdminAccess, Authenticated, IngestAccess, MetricsAccess, ReadAccess};
 pub use cache::{Authenticator, SessionLimits};

@@ -55,8 +55,17 @@ pub enum SignInError {
     WrongCredentials,
     #[error("Too many attempts; wait {} seconds.", .0.as_secs().max(1))]
     Throttled(Duration),
+    /// Right password, but password sign-in is turned off for this account's role.
+    #[error("Password sign-in is turned off: sign in with single sign-on.")]
+    SsoOnly,
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
+}
+
+const SSO_ONLY: &str = "password sign-in is turned off (single sign-on only)";
+
+async fn password_allowed(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT NOT enabled OR password_sign_in FROM sso_settings").fetch_optional(pool).await.map(|allowed| allowed.unwrap_or(true))
 }
 
 pub struct SignedIn {
@@ -100,10 +109,16 @@ pub async fn sign_in(
             Some(_) => None,
         },
     };
+    // With single sign-on on and password sign-in turned off, only admins (break-glass)
+    // still sign in with a password. Said only to someone who knows the password.
+    let refusal = match (&user, refusal) {
+        (Some(u), None) if u.role() != Some(Role::Admin) && !password_allowed(pool).await? => Some(SSO_ONLY),
+        (_, refusal) => refusal,
+    };
     let (Some(user), None) = (user, refusal) else {
         let entry = Entry::new("auditorium.session.failed", Actor::claimed(&email), origin).failed(refusal.unwrap_or("refused"));
         audit::record(pool, &entry).await?;
-        return Err(SignInError::WrongCredentials);
+        return Err(if refusal == Some(SSO_ONLY) { SignInError::SsoOnly } else { SignInError::WrongCredentials });
     };
     let (secret, hash) = session::new_secret();
     let expires = Utc::now() + chrono::TimeDelta::from_std(absolute).unwrap_or(chrono::TimeDelta::days(7));

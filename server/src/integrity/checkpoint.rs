@@ -5,27 +5,19 @@
 //! ed25519-dalek (RustCrypto-reviewed, constant-time) signs; nothing cryptographic is written
 //! here beyond composing the signed message.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::{DateTime, SubsecRound, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 const KEY_FILE: &str = "integrity.key";
 const FORMAT: &str = "auditorium-checkpoint/1";
 
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("cannot read or write the integrity key {0}: {1}")]
-    Io(PathBuf, std::io::Error),
-    #[error("the integrity key {0} is not a base64 Ed25519 key of 32 bytes")]
-    Malformed(PathBuf),
-}
+pub use crate::keyfile::KeyError;
 
 pub fn key_path(data_dir: &Path) -> PathBuf {
     data_dir.join(KEY_FILE)
@@ -33,38 +25,12 @@ pub fn key_path(data_dir: &Path) -> PathBuf {
 
 /// The key in `data_dir`, created (readable by its owner only) when there is none.
 pub fn load_or_create(data_dir: &Path) -> Result<SigningKey, KeyError> {
-    let path = key_path(data_dir);
-    if let Some(key) = load(data_dir)? {
-        return Ok(key);
-    }
-    let mut seed = [0u8; 32];
-    rand::rng().fill_bytes(&mut seed);
-    std::fs::create_dir_all(data_dir).map_err(|e| KeyError::Io(path.clone(), e))?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
-        Ok(mut file) => {
-            file.write_all(format!("{}\n", B64.encode(seed)).as_bytes()).and_then(|()| file.sync_all()).map_err(|e| KeyError::Io(path.clone(), e))?;
-            Ok(SigningKey::from_bytes(&seed))
-        }
-        // Another process created it at the same moment: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load(data_dir)?.ok_or(KeyError::Malformed(path)),
-        Err(e) => Err(KeyError::Io(path, e)),
-    }
+    crate::keyfile::load_or_create(&key_path(data_dir)).map(|seed| SigningKey::from_bytes(&seed))
 }
 
 /// The key in `data_dir`, if there is one.
 pub fn load(data_dir: &Path) -> Result<Option<SigningKey>, KeyError> {
-    let path = key_path(data_dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(KeyError::Io(path, e)),
-    };
-    let seed: [u8; 32] = B64.decode(text.trim()).ok().and_then(|b| b.try_into().ok()).ok_or(KeyError::Malformed(path))?;
-    Ok(Some(SigningKey::from_bytes(&seed)))
+    Ok(crate::keyfile::load(&key_path(data_dir))?.map(|seed| SigningKey::from_bytes(&seed)))
 }
 
 /// The public key as printed and stored: `ed25519:` and base64.

@@ -84,3 +84,13 @@ pub async fn list_active(db: impl PgExecutor<'_>, user: Option<Uuid>) -> Result<
     .fetch_all(db)
     .await
 }
+
+/// Keeps a single-sign-on session's ID token (the `id_token_hint` of signing out).
+pub async fn set_sso_id_token(db: impl PgExecutor<'_>, id_hash: &[u8], id_token: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET sso_id_token = $2 WHERE id_hash = $1").bind(id_hash).bind(id_token).execute(db).await.map(|_| ())
+}
+
+/// The ID token of a single-sign-on session, if it is one.
+pub async fn sso_id_token(db: impl PgExecutor<'_>, id_hash: &[u8]) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT sso_id_token FROM sessions WHERE id_hash = $1").bind(id_hash).fetch_optional(db).await.map(Option::flatten)
+}

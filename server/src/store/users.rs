@@ -160,3 +160,16 @@ pub async fn other_active_admins(db: impl PgExecutor<'_>, except: Uuid) -> Resul
         .await?;
     Ok(ids.into_iter().filter(|id| *id != except).count())
 }
+
+/// The account linked to an identity at the single-sign-on provider (`<issuer> <sub>`).
+pub async fn by_sso_subject(db: impl PgExecutor<'_>, identity: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE sso_subject = $1 FOR UPDATE")).bind(identity).fetch_optional(db).await
+}
+
+pub async fn sso_subject_of(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT sso_subject FROM users WHERE id = $1").bind(id).fetch_optional(db).await.map(Option::flatten)
+}
+
+pub async fn set_sso_subject(db: impl PgExecutor<'_>, id: Uuid, identity: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET sso_subject = $2 WHERE id = $1").bind(id).bind(identity).execute(db).await.map(|_| ())
+}

@@ -42,6 +42,7 @@ pub async fn sign_in(State(state): State<AppState>, ClientOrigin(origin): Client
             let error = match e {
                 SignInError::WrongCredentials => "invalid",
                 SignInError::Throttled(_) => "throttled",
+                SignInError::SsoOnly => "sso_only",
                 SignInError::Sql(e) => {
                     tracing::warn!(error = %e, "signing in failed: {e}");
                     "unavailable"
@@ -69,7 +70,10 @@ pub async fn sign_out(
     let Ok(Authenticated(who)) = who else {
         return (clear, Redirect::to("/sign-in?signed_out=1")).into_response();
     };
+    let mut to = "/sign-in?signed_out=1".to_string();
     if let Credential::Session(hash) = &who.credential {
+        // A single-sign-on session ends at the provider too, where it offers that.
+        let id_token = crate::store::sessions::sso_id_token(&state.pool, hash).await.ok().flatten();
         let actor = Actor::of(&who);
         let ended = match (&who.user, form.everywhere.is_some()) {
             (Some(user), true) => accounts::end_all_sessions(&state.pool, user.id, actor, origin).await.map(|_| ()),
@@ -81,8 +85,11 @@ pub async fn sign_out(
         }
         state.auth.forget(&who.credential);
         state.audit_kick.notify_one();
+        if let Some(id_token) = id_token {
+            to = crate::auth::sso::logout_url(&state, &id_token).await.unwrap_or(to);
+        }
     }
-    (clear, Redirect::to("/sign-in?signed_out=1")).into_response()
+    (clear, Redirect::to(&to)).into_response()
 }
 
 #[derive(Deserialize)]

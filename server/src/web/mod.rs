@@ -1,8 +1,9 @@
 //! Server-rendered pages (Leptos), the forms that work without JavaScript (sign-in, sign-out,
-//! set a password), and the built site's static files.
+//! set a password), single sign-on's redirects, and the built site's static files.
 
 mod forms;
 mod gate;
+mod sso;
 
 use std::sync::Arc;
 
@@ -40,6 +41,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/sign-in", axum::routing::post(forms::sign_in))
         .route("/sign-out", axum::routing::post(forms::sign_out))
         .route("/set-password", axum::routing::post(forms::set_password))
+        .route("/sso/start", axum::routing::get(sso::start))
+        .route("/sso/callback", axum::routing::get(sso::callback))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
 }
 

@@ -1,11 +1,13 @@
-//! The admin pages: users, API tokens, sessions. Lists are server-rendered with the page;
+//! The admin pages: users, API tokens, sessions, single sign-on. Lists are server-rendered with the page;
 //! changes are sent from the browser to the admin API and the list is read again.
 
 mod sessions;
+mod sso;
 mod tokens;
 mod users;
 
 pub use sessions::SessionsPage;
+pub use sso::SsoPage;
 pub use tokens::TokensPage;
 pub use users::UsersPage;
 
@@ -32,6 +34,7 @@ fn AdminFrame(current: &'static str, title: &'static str, lede: &'static str, ch
                     {link("/admin/users", "Users")}
                     {link("/admin/tokens", "API tokens")}
                     {link("/admin/sessions", "Sessions")}
+                    {link("/admin/sso", "Single sign-on")}
                 </nav>
                 <div class="topbar-actions">
                     <ThemeToggle/>
