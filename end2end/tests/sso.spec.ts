@@ -3,6 +3,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import AxeBuilder from '@axe-core/playwright';
 import { hydrated } from './helpers';
 
 // Single sign-on against a real OpenID Connect provider: the certified `oidc-provider` package,
@@ -71,6 +72,11 @@ async function signInWithSso(page: Page, login: string) {
   await page.click('button[type=submit]');
 }
 
+async function accessible(page: Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(', ')}`)).toEqual([]);
+}
+
 async function me(page: Page) {
   const response = await page.request.get('/api/v1/session');
   expect(response.status()).toBe(200);
@@ -103,6 +109,7 @@ test('people sign in through the identity provider with the role and scope their
   await page.locator('button[value=yes], button[autofocus]').first().click();
   await expect(page).toHaveURL(/\/sign-in\?signed_out=1$/);
   await expect(page.locator('.account-notice')).toHaveText('You are signed out.');
+  await accessible(page);
   await signInWithSso(page, 'ada');
   await expect(page).toHaveURL(/\/overview$/);
   expect(await me(page)).toMatchObject({ role: 'auditor', scopes: [] });
@@ -117,6 +124,7 @@ test('someone in no mapped group is refused with a clear page, and the refusal i
   await expect(page.locator('h1')).toHaveText('Access refused');
   await expect(page.getByRole('alert')).toContainText('You have no access to Auditorium');
   await expect(page.getByRole('alert')).toContainText('not in a group that has access');
+  await accessible(page);
   expect((await page.request.get('/api/v1/session')).status()).toBe(401);
   await expect.poll(async () => {
     const events = await (await request.get('/api/v1/events?range=1h&action=auditorium.sso.refused&limit=20')).json();
@@ -137,6 +145,7 @@ test('an admin tests the settings and sees the claims the provider sent, without
   await expect(page).toHaveURL(/\/admin\/sso\?tested=1$/);
   await expect(page.locator('#sso-last-test')).toContainText('Would sign in tess@sso.example as auditor');
   await expect(page.locator('.sso-claims')).toContainText('"team-machinery"');
+  await accessible(page);
   expect(await me(page)).toMatchObject({ role: 'admin', user: { email: process.env.E2E_EMAIL } });
 
   // Single sign-on is off: the sign-in page has no button.

@@ -32,6 +32,7 @@ fn sso_message(code: &str) -> (&'static str, &'static str) {
         "conflict" => ("This email belongs to someone else here", "Your email address is linked to another identity at the provider. Ask an administrator."),
         "state" | "expired" => ("That sign-in expired or was already used", "Sign-ins must finish within 10 minutes, in the browser that started them, and work once. Start again."),
         "off" => ("Single sign-on is turned off", "Sign in with your email and password, or ask an administrator."),
+        "unreachable" => ("The identity provider cannot be reached", "Auditorium could not talk to the identity provider just now. Try again in a minute; if it keeps happening, tell an administrator."),
         "code" | "token" | "provider" => ("The identity provider's answer was refused", "Auditorium could not verify the answer, so nobody was signed in. Try again; if it keeps happening, tell an administrator (the reason is in the audit log)."),
         _ => ("Single sign-on is not working right now", "Try again in a minute, or tell an administrator."),
     }
@@ -81,7 +82,7 @@ pub fn SignInPage() -> impl IntoView {
                         match (options.sso, options.password) {
                             (false, _) => form.into_any(),
                             (true, password) => view! {
-                                <a class="button primary account-submit sso-button" href=sso_href>{format!("Sign in with {}", options.name)}</a>
+                                <a class="button primary account-submit sso-button" href=sso_href rel="external">{format!("Sign in with {}", options.name)}</a>
                                 {if password {
                                     view! { <p class="account-or"><span>"or with a password"</span></p> {form} }.into_any()
                                 } else {

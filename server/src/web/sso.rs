@@ -11,6 +11,8 @@ use serde::Deserialize;
 use super::gate::safe_next;
 use crate::auth::guard::ClientOrigin;
 use crate::auth::sso::flow::{self, Answer, Finished, BROWSER_COOKIE, LOGIN_LIFETIME};
+use crate::auth::sso::mapping::Refusal;
+use crate::db::detached;
 use crate::auth::{session, Authenticated};
 use crate::state::AppState;
 use crate::store::users::Role;
@@ -32,6 +34,10 @@ fn browser_cookie(value: &str, secure: bool, lifetime: std::time::Duration) -> H
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+fn task_failed() -> Refusal {
+    Refusal::new("unavailable", "the sign-in task failed")
+}
+
 fn refused_page(code: &str) -> Response {
     Redirect::to(&format!("/sign-in?sso_error={code}")).into_response()
 }
@@ -43,7 +49,12 @@ pub async fn start(State(state): State<AppState>, who: Result<Authenticated, cra
         (true, _) => return Redirect::to("/sign-in?next=%2Fadmin%2Fsso").into_response(),
     };
     let next = safe_next(query.next.as_deref());
-    match flow::start(&state, test_by, &next).await {
+    // Finished even if the browser goes away meanwhile: nothing is left half-written.
+    let started = {
+        let state = state.clone();
+        detached(async move { flow::start(&state, test_by, &next).await }).await.unwrap_or_else(|| Err(task_failed()))
+    };
+    match started {
         Ok(started) => {
             let cookie = browser_cookie(&started.browser_secret, state.web.secure_cookies, LOGIN_LIFETIME);
             ([(header::SET_COOKIE, cookie)], Redirect::to(&started.url)).into_response()
@@ -71,7 +82,11 @@ fn browser_secret(headers: &HeaderMap) -> Option<String> {
 
 pub async fn callback(State(state): State<AppState>, ClientOrigin(origin): ClientOrigin, headers: HeaderMap, Query(answer): Query<Answer>) -> Response {
     let clear = browser_cookie("", state.web.secure_cookies, std::time::Duration::ZERO);
-    match flow::finish(&state, answer, browser_secret(&headers), origin).await {
+    let finished = {
+        let (state, browser) = (state.clone(), browser_secret(&headers));
+        detached(async move { flow::finish(&state, answer, browser, origin).await }).await.unwrap_or_else(|| Err(task_failed()))
+    };
+    match finished {
         Ok(Finished::SignedIn { secret, next, role }) => {
             crate::auth::sso::refresh_sign_out_origin(&state).await;
             let cookie = session::set_cookie(&secret, state.auth.limits.absolute, state.web.secure_cookies);

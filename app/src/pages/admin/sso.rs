@@ -121,7 +121,7 @@ fn SsoForm(settings: SsoSettings, tested: bool) -> impl IntoView {
             {move || saved.get().then(|| view! { <p class="account-notice" role="status">"Saved."</p> })}
             <div class="form-actions">
                 <button type="submit" class="button primary">"Save"</button>
-                <a class="button" href="/sso/start?test=1" id="sso-test">"Test sign-in"</a>
+                <a class="button" href="/sso/start?test=1" rel="external" id="sso-test">"Test sign-in"</a>
                 <span class="muted form-help">"Tests the saved settings: you go to the provider and back; nobody is signed in."</span>
             </div>
         </form>

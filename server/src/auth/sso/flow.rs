@@ -61,7 +61,7 @@ pub async fn start(state: &AppState, test_by: Option<Uuid>, next: &str) -> Resul
     if s.issuer.is_empty() || s.client_id.is_empty() {
         return Err(refused("misconfigured", "single sign-on has no issuer or client id"));
     }
-    let meta = state.sso.metadata(&s.issuer).await.map_err(|e| refused("provider", e))?;
+    let meta = state.sso.metadata(&s.issuer).await.map_err(|e| refused("unreachable", e))?;
     let client = Provider::client(&meta, &s.client_id, client_secret(state, &s)?, &settings::redirect_uri(&state.web.base_url)).map_err(|e| refused("misconfigured", e))?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random).set_pkce_challenge(challenge);
@@ -194,14 +194,17 @@ async fn finish_inner(state: &AppState, answer: Answer, browser: Option<String>,
     if answer.iss.as_deref().is_some_and(|iss| iss != s.issuer) {
         return Err(refused("provider", "the answer names another issuer than the configured one (a mix-up)"));
     }
-    let meta = state.sso.metadata(&s.issuer).await.map_err(|e| refused("provider", e))?;
+    let meta = state.sso.metadata(&s.issuer).await.map_err(|e| refused("unreachable", e))?;
     let client = Provider::client(&meta, &s.client_id, client_secret(state, &s)?, &settings::redirect_uri(&state.web.base_url)).map_err(|e| refused("misconfigured", e))?;
     let exchange = client.exchange_code(AuthorizationCode::new(code)).map_err(|e| refused("misconfigured", e.to_string()))?;
     let tokens = exchange
         .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
         .request_async(&state.sso.http)
         .await
-        .map_err(|e| refused("code", format!("the identity provider refused the code: {}", chain(&e))))?;
+        .map_err(|e| match e {
+            openidconnect::RequestTokenError::Request(e) => refused("unreachable", format!("the identity provider could not be reached: {}", chain(&e))),
+            e => refused("code", format!("the identity provider refused the code: {}", chain(&e))),
+        })?;
     let id_token = tokens.id_token().ok_or_else(|| refused("token", "the identity provider sent no ID token"))?;
     let verifier = client.id_token_verifier();
     let verified = match id_token.claims(&verifier, &Nonce::new(pending.nonce.clone())) {
