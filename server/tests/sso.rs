@@ -62,6 +62,8 @@ struct Fake {
     people: Mutex<HashMap<String, (String, Vec<String>)>>,
     /// access token → subject
     tokens: Mutex<HashMap<String, String>>,
+    /// How long the token endpoint takes to answer.
+    delay_ms: std::sync::atomic::AtomicU64,
 }
 
 fn key(pem: &str) -> CoreRsaPrivateSigningKey {
@@ -86,6 +88,7 @@ fn oauth_error(error: &str) -> axum::response::Response {
 }
 
 async fn token(State(fake): State<Arc<Fake>>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> axum::response::Response {
+    tokio::time::sleep(Duration::from_millis(fake.delay_ms.load(std::sync::atomic::Ordering::Relaxed))).await;
     let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{}", CLIENT_SECRET.replace(' ', "+"))));
     if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(basic.as_str()) {
         return oauth_error("invalid_client");
@@ -406,4 +409,62 @@ async fn who_may_sign_in_and_with_what(pool: PgPool) {
     assert!(stored.starts_with("v1:") && !stored.contains(CLIENT_SECRET));
     let changes = audited(&w.pool, "auditorium.sso.settings_changed").await;
     assert!(!changes.iter().any(|e| e.to_string().contains(CLIENT_SECRET)), "the secret is not in the audit log");
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn sign_ins_hold_up_across_instances_concurrency_and_abandoned_requests(pool: PgPool) {
+    let w = world(pool, true).await;
+    person(&w, "ada", "ada@example.com", &["sec-team"]);
+    let sessions = |pool: PgPool| async move { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sessions").fetch_one(&pool).await.expect("count") };
+
+    // Started on one instance, finished on another (behind a load balancer).
+    let args = ServeArgs { data_dir: w._dir.0.clone(), ..ServeArgs::default() };
+    let other = server::serve::router(AppState::new(w.pool.clone(), &args).await.expect("second instance"));
+    let (params, cookie) = start(&w).await;
+    let code = authorize(&w, &params, "ada", Fault::None);
+    let request = Request::get(format!("/sso/callback?code={code}&state={}", params["state"])).header(header::COOKIE, &cookie).body(Body::empty()).expect("request");
+    assert!(session_cookie(&send(&other, request).await).is_some(), "the other instance finishes the sign-in");
+
+    // One answer sent 20 times at once, to both instances: exactly one session.
+    let before = sessions(w.pool.clone()).await;
+    let (params, cookie) = start(&w).await;
+    let code = authorize(&w, &params, "ada", Fault::None);
+    let uri = format!("/sso/callback?code={code}&state={}", params["state"]);
+    let replies = futures::future::join_all((0..20).map(|i| {
+        let app = if i % 2 == 0 { w.app.clone() } else { other.clone() };
+        let request = Request::get(&uri).header(header::COOKIE, &cookie).body(Body::empty()).expect("request");
+        async move { send(&app, request).await }
+    }))
+    .await;
+    assert_eq!(replies.iter().filter(|r| session_cookie(r).is_some()).count(), 1, "one sign-in per answer");
+    assert!(replies.iter().all(|r| r.status == StatusCode::SEE_OTHER));
+    assert_eq!(sessions(w.pool.clone()).await, before + 1);
+
+    // Thirty people at once, each with their own groups.
+    for i in 0..30 {
+        person(&w, &format!("p{i}"), &format!("p{i}@example.com"), if i % 2 == 0 { &["sec-team"] } else { &["team-machinery"] });
+    }
+    let names: Vec<String> = (0..30).map(|i| format!("p{i}")).collect();
+    let signed: Vec<Reply> = futures::future::join_all(names.iter().map(|name| sign_in(&w, name, Fault::None))).await;
+    assert!(signed.iter().all(|r| session_cookie(r).is_some()), "{:?}", signed.iter().map(location).collect::<Vec<_>>());
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'member' AND scopes = '{context.team=machinery}'").fetch_one(&w.pool).await.expect("count");
+    assert_eq!(members, 15);
+
+    // The browser gives up while the provider is slow: the sign-in finishes in the background
+    // without leaving anything half-written, and the next one works.
+    w.fake.delay_ms.store(400, std::sync::atomic::Ordering::Relaxed);
+    let before = sessions(w.pool.clone()).await;
+    let (params, cookie) = start(&w).await;
+    let code = authorize(&w, &params, "ada", Fault::None);
+    let abandoned = tokio::time::timeout(Duration::from_millis(50), callback(&w, &format!("code={code}&state={}", params["state"]), Some(&cookie))).await;
+    assert!(abandoned.is_err(), "the request was abandoned");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while sessions(w.pool.clone()).await != before + 1 {
+        assert!(std::time::Instant::now() < deadline, "the abandoned sign-in still completes");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w.fake.delay_ms.store(0, std::sync::atomic::Ordering::Relaxed);
+    assert!(session_cookie(&sign_in(&w, "ada", Fault::None).await).is_some());
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM sso_logins").fetch_one(&w.pool).await.expect("count");
+    assert_eq!(pending, 0, "every answered sign-in is gone from the pending table");
 }
