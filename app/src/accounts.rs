@@ -59,6 +59,9 @@ pub struct UserSummary {
     pub disabled: bool,
     /// False until the person has set a password.
     pub has_password: bool,
+    /// Signs in with single sign-on: role and scope follow their groups at each sign-in.
+    #[serde(default)]
+    pub sso: bool,
     pub created_at: String,
     pub last_sign_in_at: Option<String>,
 }

@@ -386,7 +386,12 @@ async fn who_may_sign_in_and_with_what(pool: PgPool) {
     let bob_password = by_password("bob@example.com").await;
     assert_eq!(bob_password.status, StatusCode::FORBIDDEN, "{}", bob_password.text);
     assert!(bob_password.text.contains("single sign-on"), "{}", bob_password.text);
-    assert_eq!(by_password("root@example.com").await.status, StatusCode::OK, "the break-glass admin still signs in");
+    let root = by_password("root@example.com").await;
+    assert_eq!(root.status, StatusCode::OK, "the break-glass admin still signs in");
+    let root_cookie = session_cookie(&root).expect("admin session");
+    let listed = send(&w.app, Request::get("/api/v1/users").header(header::COOKIE, &root_cookie).body(Body::empty()).expect("request")).await;
+    let sso: Vec<(String, bool)> = listed.body["users"].as_array().expect("users").iter().map(|u| (u["email"].as_str().unwrap_or_default().to_string(), u["sso"] == true)).collect();
+    assert!(sso.contains(&("bob@example.com".into(), true)) && sso.contains(&("root@example.com".into(), false)), "the Users page tells who signs in with single sign-on: {sso:?}");
     let options = send(&w.app, Request::get("/api/v1/sso").body(Body::empty()).expect("request")).await;
     assert_eq!(options.body, json!({"sso": true, "name": "Test IdP", "password": false}));
 

@@ -31,6 +31,7 @@ fn sso_message(code: &str) -> (&'static str, &'static str) {
         "no_email" | "unverified_email" => ("Your email address was not confirmed", "The identity provider did not confirm your email address, so Auditorium cannot tell who you are."),
         "conflict" => ("This email belongs to someone else here", "Your email address is linked to another identity at the provider. Ask an administrator."),
         "state" | "expired" => ("That sign-in expired or was already used", "Sign-ins must finish within 10 minutes, in the browser that started them, and work once. Start again."),
+        "throttled" => ("Too many sign-ins from your network", "Wait a minute, then try again."),
         "off" => ("Single sign-on is turned off", "Sign in with your email and password, or ask an administrator."),
         "unreachable" => ("The identity provider cannot be reached", "Auditorium could not talk to the identity provider just now. Try again in a minute; if it keeps happening, tell an administrator."),
         "code" | "token" | "provider" => ("The identity provider's answer was refused", "Auditorium could not verify the answer, so nobody was signed in. Try again; if it keeps happening, tell an administrator (the reason is in the audit log)."),

@@ -36,6 +36,7 @@ pub fn user_summary(u: &UserRow) -> UserSummary {
         scopes: u.scopes.clone(),
         disabled: u.disabled_at.is_some(),
         has_password: u.has_password(),
+        sso: u.sso_subject.is_some(),
         created_at: time(u.created_at),
         last_sign_in_at: u.last_sign_in_at.map(time),
     }

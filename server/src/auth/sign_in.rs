@@ -24,16 +24,23 @@ pub const WRONG_CREDENTIALS: &str = "The email or password is not right.";
 pub struct Throttle {
     per_email: DefaultKeyedRateLimiter<String>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
+    /// Single-sign-on starts (each stores a pending sign-in): 120 a minute per address.
+    sso_starts: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl Default for Throttle {
     fn default() -> Self {
         let minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
-        Throttle { per_email: RateLimiter::keyed(minute(10)), per_address: RateLimiter::keyed(minute(30)) }
+        Throttle { per_email: RateLimiter::keyed(minute(10)), per_address: RateLimiter::keyed(minute(30)), sso_starts: RateLimiter::keyed(minute(120)) }
     }
 }
 
 impl Throttle {
+    /// Whether this address may start another single sign-on now.
+    pub fn sso_start_allowed(&self, address: Option<IpAddr>) -> bool {
+        address.is_none_or(|a| self.sso_starts.check_key(&a).is_ok())
+    }
+
     /// `Err(wait)` when this email or address has tried too often.
     fn check(&self, email: &str, address: Option<IpAddr>) -> Result<(), Duration> {
         let now = DefaultClock::default().now();
@@ -149,5 +156,14 @@ mod tests {
             let _ = throttle.check(&format!("user{i}@example.com"), Some(here));
         }
         assert!(throttle.check("carol@example.com", Some(here)).is_err(), "one address trying many emails waits");
+    }
+
+    #[test]
+    fn single_sign_on_starts_slow_down_per_address() {
+        let throttle = Throttle::default();
+        let (here, there): (IpAddr, IpAddr) = ("10.0.0.1".parse().expect("ip"), "10.0.0.2".parse().expect("ip"));
+        assert!((0..120).all(|_| throttle.sso_start_allowed(Some(here))));
+        assert!(!throttle.sso_start_allowed(Some(here)), "the 121st start in a minute waits");
+        assert!(throttle.sso_start_allowed(Some(there)), "another address is not held up");
     }
 }

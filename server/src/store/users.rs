@@ -45,6 +45,9 @@ pub struct UserRow {
     pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// The identity at the single-sign-on provider this account signs in with.
+    #[serde(skip)]
+    pub sso_subject: Option<String>,
 }
 
 impl UserRow {
@@ -57,7 +60,7 @@ impl UserRow {
     }
 }
 
-const COLUMNS: &str = "id, email, display_name, role, scopes, password_hash, disabled_at, created_at, last_sign_in_at";
+const COLUMNS: &str = "id, email, display_name, role, scopes, password_hash, disabled_at, created_at, last_sign_in_at, sso_subject";
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -164,10 +167,6 @@ pub async fn other_active_admins(db: impl PgExecutor<'_>, except: Uuid) -> Resul
 /// The account linked to an identity at the single-sign-on provider (`<issuer> <sub>`).
 pub async fn by_sso_subject(db: impl PgExecutor<'_>, identity: &str) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE sso_subject = $1 FOR UPDATE")).bind(identity).fetch_optional(db).await
-}
-
-pub async fn sso_subject_of(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT sso_subject FROM users WHERE id = $1").bind(id).fetch_optional(db).await.map(Option::flatten)
 }
 
 pub async fn set_sso_subject(db: impl PgExecutor<'_>, id: Uuid, identity: &str) -> Result<(), sqlx::Error> {

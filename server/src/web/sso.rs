@@ -42,7 +42,15 @@ fn refused_page(code: &str) -> Response {
     Redirect::to(&format!("/sign-in?sso_error={code}")).into_response()
 }
 
-pub async fn start(State(state): State<AppState>, who: Result<Authenticated, crate::api::error::ApiError>, Query(query): Query<StartQuery>) -> Response {
+pub async fn start(
+    State(state): State<AppState>,
+    who: Result<Authenticated, crate::api::error::ApiError>,
+    ClientOrigin(origin): ClientOrigin,
+    Query(query): Query<StartQuery>,
+) -> Response {
+    if !state.throttle.sso_start_allowed(origin.ip.as_deref().and_then(|ip| ip.parse().ok())) {
+        return refused_page("throttled");
+    }
     let test_by = match (query.test.is_some(), &who) {
         (false, _) => None,
         (true, Ok(Authenticated(p))) if p.role == Role::Admin && p.is_session() => p.user.as_ref().map(|u| u.id),

@@ -170,7 +170,13 @@ fn UserRow(user: UserSummary, version: RwSignal<u32>, link: RwSignal<Option<Invi
     let editing = RwSignal::new(false);
     let draft = RwSignal::new(user.scopes.join("\n"));
     let problems = Memo::new(move |_| scope_problems(&draft.get()));
-    let state = if user.disabled { "Disabled" } else if user.has_password { "Active" } else { "Invited" };
+    let (state, chip) = match (user.disabled, user.sso, user.has_password) {
+        (true, _, _) => ("Disabled", "disabled"),
+        (false, true, _) => ("Single sign-on", "active"),
+        (false, false, true) => ("Active", "active"),
+        (false, false, false) => ("Invited", "invited"),
+    };
+    let sso = user.sso;
     let (id2, id3) = (user.id.clone(), user.id.clone());
     let reset = move |_| {
         let path = format!("/api/v1/users/{id2}/password-link");
@@ -239,7 +245,10 @@ fn UserRow(user: UserSummary, version: RwSignal<u32>, link: RwSignal<Option<Invi
                     }.into_any()
                 }}
             </td>
-            <td><span class=format!("state-chip state-{}", state.to_lowercase())>{state}</span></td>
+            <td>
+                <span class=format!("state-chip state-{chip}")>{state}</span>
+                {sso.then(|| view! { <p class="muted form-help">"Role and scope follow their groups at each sign-in."</p> })}
+            </td>
             <td>{user.last_sign_in_at.as_deref().map(when).unwrap_or_else(|| "Never".into())}</td>
             <td class="row-actions">
                 <button type="button" class="button small" on:click=reset>"New password link"</button>

@@ -298,7 +298,7 @@ async fn account(
         Some(user) => user,
         None => match users::by_email(&mut **tx, email).await.map_err(unavailable)? {
             Some(user) => {
-                if users::sso_subject_of(&mut **tx, user.id).await.map_err(unavailable)?.is_some() {
+                if user.sso_subject.is_some() {
                     return Err(refused("conflict", format!("{email} belongs to an account linked to another identity at the provider")));
                 }
                 users::set_sso_subject(&mut **tx, user.id, identity).await.map_err(unavailable)?;
