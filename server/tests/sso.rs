@@ -414,6 +414,9 @@ async fn who_may_sign_in_and_with_what(pool: PgPool) {
     assert!(stored.starts_with("v1:") && !stored.contains(CLIENT_SECRET));
     let changes = audited(&w.pool, "auditorium.sso.settings_changed").await;
     assert!(!changes.iter().any(|e| e.to_string().contains(CLIENT_SECRET)), "the secret is not in the audit log");
+    let secret_changes: Vec<&Value> = changes.iter().flat_map(|e| e["changes"].as_array().into_iter().flatten()).filter(|c| c["field"] == "client_secret").collect();
+    assert_eq!(secret_changes, vec![&json!({"field": "client_secret", "before": null, "after": "(changed)"})], "setting the secret is recorded once, without it");
+    assert!(changes.iter().any(|e| e["changes"].as_array().is_some_and(|c| c.iter().any(|c| c["field"] == "mappings"))), "the mapping rules are in the record");
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]

@@ -38,12 +38,12 @@ pub struct WebConfig {
 }
 
 impl WebConfig {
-    /// From the listening address and the options; `public_url` like `https://audit.example.com`.
-    /// Lets forms lead to the origin of `url` (the provider's end-session page), alone.
+    /// Lets forms lead to the origin of `url` (the provider's end-session page), alone. Only a
+    /// plain `scheme://host[:port]` goes into the CSP header.
     pub fn allow_sign_out_to(&self, url: Option<&str>) {
         let origin = url.and_then(|u| {
             let (scheme, rest) = u.split_once("://")?;
-            let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty() && !h.contains(['@', ' ', ';', ',', '\'']))?;
+            let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))?;
             matches!(scheme, "http" | "https").then(|| format!("{scheme}://{host}"))
         });
         if let Ok(mut origins) = self.sign_out_origins.write() {
@@ -51,6 +51,7 @@ impl WebConfig {
         }
     }
 
+    /// From the listening address and the options; `public_url` like `https://audit.example.com`.
     pub fn new(listen: SocketAddr, public_url: Option<&str>, trusted_proxies: Vec<IpAddr>) -> Result<WebConfig, String> {
         let port = listen.port();
         // Loopback names, on any port: a DNS-rebinding page cannot make a browser send them.
@@ -228,6 +229,20 @@ mod tests {
         assert!(web.host_allowed("127.0.0.1:3000"), "health checks on the listening address");
         assert!(!web.host_allowed("other.example.com"));
         assert!(WebConfig::new("127.0.0.1:3000".parse().expect("addr"), Some("audit.example.com"), vec![]).is_err());
+    }
+
+    #[test]
+    fn only_a_plain_origin_is_allowed_for_signing_out() {
+        let config = WebConfig::new("127.0.0.1:3000".parse().expect("addr"), None, vec![]).expect("config");
+        let allowed = |url: &str| {
+            config.allow_sign_out_to(Some(url));
+            config.sign_out_origins.read().expect("lock").clone()
+        };
+        assert_eq!(allowed("https://id.example.com:8443/oidc/logout?x=1"), vec!["https://id.example.com:8443".to_string()]);
+        assert!(allowed("https://id.example.com; script-src *").is_empty(), "nothing that would change the policy");
+        assert!(allowed("javascript://x").is_empty());
+        config.allow_sign_out_to(None);
+        assert!(config.sign_out_origins.read().expect("lock").is_empty());
     }
 
     #[test]

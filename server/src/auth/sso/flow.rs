@@ -135,7 +135,11 @@ pub async fn finish(state: &AppState, answer: Answer, browser: Option<String>, o
     if refusal.code == "unavailable" {
         return Err(refusal);
     }
-    let actor = Actor::claimed(known.who.as_deref().unwrap_or("(unknown)"));
+    // A test is the admin's action; a refusal names whom the provider said it was.
+    let actor = match known.test_by {
+        Some(admin) => person(&state.pool, admin).await,
+        None => Actor::claimed(known.who.as_deref().unwrap_or("(unknown)")),
+    };
     let mut entry = Entry::new(if known.test_by.is_some() { "auditorium.sso.tested" } else { "auditorium.sso.refused" }, actor, origin).failed(refusal.reason.clone());
     entry = entry.note("refusal", json!(refusal.code));
     let recorded = async {
@@ -245,10 +249,7 @@ async fn finish_inner(state: &AppState, answer: Answer, browser: Option<String>,
         let outcome = format!("Would sign in {email} as {}{}", grant.role.as_str(), scope_text(&grant));
         let mut tx = state.pool.begin().await.map_err(unavailable)?;
         settings::record_test(&mut *tx, claims, &outcome, true).await.map_err(unavailable)?;
-        let actor = match users::by_id(&mut *tx, admin).await.map_err(unavailable)? {
-            Some(u) => Actor { id: u.id.to_string(), name: u.display_name, email: Some(u.email), kind: "user" },
-            None => Actor::system(),
-        };
+        let actor = person(&state.pool, admin).await;
         audit::record(&mut *tx, &Entry::new("auditorium.sso.tested", actor, origin.clone()).note("outcome", json!(outcome))).await.map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)?;
         return Ok(Finished::Tested);
@@ -269,6 +270,14 @@ async fn finish_inner(state: &AppState, answer: Answer, browser: Option<String>,
     audit::record(&mut *tx, &entry).await.map_err(unavailable)?;
     tx.commit().await.map_err(unavailable)?;
     Ok(Finished::SignedIn { secret, next: pending.next, role: grant.role })
+}
+
+/// An account as the actor of an audit entry (Auditorium itself if it is gone).
+async fn person(pool: &sqlx::PgPool, id: Uuid) -> Actor {
+    match users::by_id(pool, id).await {
+        Ok(Some(u)) => Actor { id: u.id.to_string(), name: u.display_name, email: Some(u.email), kind: "user" },
+        _ => Actor::system(),
+    }
 }
 
 fn scope_text(grant: &Grant) -> String {

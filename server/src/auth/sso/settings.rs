@@ -181,7 +181,7 @@ pub async fn save(pool: &PgPool, secrets: &SecretBox, input: &SsoSettingsInput, 
     .fetch_one(&mut *tx)
     .await?;
     let mut entry = Entry::new("auditorium.sso.settings_changed", actor, origin).on("settings", "sso", "single sign-on");
-    let pairs: [(&str, Value, Value); 11] = [
+    let pairs: [(&str, Value, Value); 10] = [
         ("enabled", json!(before.enabled), json!(after.enabled)),
         ("display_name", json!(before.display_name), json!(after.display_name)),
         ("issuer", json!(before.issuer), json!(after.issuer)),
@@ -192,15 +192,15 @@ pub async fn save(pool: &PgPool, secrets: &SecretBox, input: &SsoSettingsInput, 
         ("allowed_domains", json!(before.allowed_domains), json!(after.allowed_domains)),
         ("create_accounts", json!(before.create_accounts), json!(after.create_accounts)),
         ("password_sign_in", json!(before.password_sign_in), json!(after.password_sign_in)),
-        ("client_secret", json!(before.client_secret.is_some()), json!(after.client_secret.is_some() && (sealed.is_some() || before.client_secret.is_some()))),
     ];
     for (field, was, now) in pairs {
         if was != now {
             entry = entry.change(field, was, now);
         }
     }
+    // The secret itself never: only that one was set or replaced.
     if sealed.is_some() {
-        entry = entry.change("client_secret", json!("(hidden)"), json!("(changed)"));
+        entry = entry.change("client_secret", if before.client_secret.is_some() { json!("(set)") } else { Value::Null }, json!("(changed)"));
     }
     audit::record(&mut *tx, &entry).await?;
     tx.commit().await?;
