@@ -28,12 +28,17 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
 
 /// The session id the request's cookies carry.
 pub fn from_headers(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, COOKIE)
+}
+
+/// The value of the cookie `name` (non-empty, at most 128 characters) among the request's.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| Cookie::split_parse(v.to_string()).filter_map(Result::ok).collect::<Vec<_>>())
-        .find(|c| c.name() == COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }

@@ -78,20 +78,10 @@ pub async fn start(
     }
 }
 
-fn browser_secret(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| Cookie::split_parse(v.to_string()).filter_map(Result::ok).collect::<Vec<_>>())
-        .find(|c| c.name() == BROWSER_COOKIE)
-        .map(|c| c.value().to_string())
-}
-
 pub async fn callback(State(state): State<AppState>, ClientOrigin(origin): ClientOrigin, headers: HeaderMap, Query(answer): Query<Answer>) -> Response {
     let clear = browser_cookie("", state.web.secure_cookies, std::time::Duration::ZERO);
     let finished = {
-        let (state, browser) = (state.clone(), browser_secret(&headers));
+        let (state, browser) = (state.clone(), session::cookie_value(&headers, BROWSER_COOKIE));
         detached(async move { flow::finish(&state, answer, browser, origin).await }).await.unwrap_or_else(|| Err(task_failed()))
     };
     match finished {

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 pub mod exports;
+pub mod oidc;
 pub mod random;
 
 use axum::body::Body;
