@@ -41,26 +41,43 @@ struct Server {
 }
 
 impl Server {
+    /// Starts a server on a free port. The port is only free when it is picked: a server of a
+    /// test running beside this one may take it first, and then its `/readyz` would answer for
+    /// ours. So ready means our process still runs *and* the port answers; a server that could
+    /// not bind is started again on another port.
     fn start(data_dir: &Path, database_url: Option<&str>, log: &str) -> Server {
-        let addr = free_port();
-        let mut command = auditorium(data_dir);
-        if let Some(url) = database_url {
-            command.env("DATABASE_URL", url);
+        for _attempt in 0..5 {
+            let addr = free_port();
+            let mut command = auditorium(data_dir);
+            if let Some(url) = database_url {
+                command.env("DATABASE_URL", url);
+            }
+            let log = std::fs::File::create(data_dir.join(log)).expect("log file");
+            let child = command
+                .args(["serve", "--addr", &addr.to_string(), "--site-root", "/nonexistent"])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("server starts");
+            let mut server = Server { child, addr };
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                if server.child.try_wait().expect("child status").is_some() {
+                    break; // it exited (the port was taken): try another one
+                }
+                if http(addr, "GET", "/readyz", None, "").0 == 200 {
+                    // Answered by our process only if it is still alive a moment later.
+                    std::thread::sleep(Duration::from_millis(100));
+                    if server.child.try_wait().expect("child status").is_none() {
+                        return server;
+                    }
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the server never became ready");
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
-        let log = std::fs::File::create(data_dir.join(log)).expect("log file");
-        let child = command
-            .args(["serve", "--addr", &addr.to_string(), "--site-root", "/nonexistent"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("server starts");
-        let server = Server { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while http(addr, "GET", "/readyz", None, "").0 != 200 {
-            assert!(Instant::now() < deadline, "the server never became ready");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
+        panic!("the server exited five times before it was ready; see {}", data_dir.join(log).display())
     }
 
     /// SIGTERM, then wait for the process to exit.
