@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::api::rfc3339;
-use crate::query::{decode_query, Field, RelativeRange};
+use crate::query::{Field, RelativeRange};
 
 /// `threshold` of a rule: at least `count` matching events within `window` (e.g. `10m`),
 /// counted separately per value of the field `per` when given (e.g. `actor.id`).
@@ -136,26 +136,10 @@ pub fn check_rule(rule: &NewAlertRule) -> Result<CheckedRule, Vec<(String, Strin
             "give the rule a name of 1 to 200 characters".into(),
         ));
     }
-    let decoded = decode_query(rule.view.trim(), &[]);
-    for p in &decoded.problems {
-        problems.push(("view".into(), format!("{}: {}", p.param, p.message)));
-    }
-    let mut view = decoded
-        .view
-        .clone()
-        .with_cursor(None)
-        .with_event(None)
-        .with_columns(None)
-        .with_widths(None)
-        .with_live(false);
-    view.limit = crate::query::view::DEFAULT_LIMIT;
-    let view = crate::query::encode_query(&view);
-    // Without the range (the default one is always written first).
-    let view = view
-        .split('&')
-        .filter(|p| !p.starts_with("range="))
-        .collect::<Vec<_>>()
-        .join("&");
+    let view = crate::query::selection_only(&rule.view).unwrap_or_else(|found| {
+        problems.extend(found.into_iter().map(|m| ("view".to_string(), m)));
+        String::new()
+    });
     if rule.threshold.count == 0 || rule.threshold.count > MAX_COUNT {
         problems.push((
             "threshold.count".into(),

@@ -8,6 +8,7 @@ pub mod api;
 pub mod browser;
 pub mod chart_math;
 pub mod client;
+pub mod destinations;
 pub mod event;
 pub mod exports;
 pub mod format;

@@ -184,6 +184,13 @@ pub struct ServeArgs {
     /// Also append every committed event to DIR/audit.log (rotated daily).
     #[arg(long, env = "AUDITORIUM_AUDIT_FILE")]
     pub audit_file: Option<PathBuf>,
+    /// A SIEM destination failing this long shows red and is audited
+    /// (`auditorium.destination.failing`).
+    #[arg(long, env = "AUDITORIUM_FORWARD_ALARM_AFTER", default_value = "60s", value_parser = parse_duration)]
+    pub forward_alarm_after: Duration,
+    /// The longest wait between two attempts to reach a failing destination.
+    #[arg(long, env = "AUDITORIUM_FORWARD_MAX_BACKOFF", default_value = "60s", value_parser = parse_duration)]
+    pub forward_max_backoff: Duration,
     /// How often the hash chain's head is signed.
     #[arg(long, env = "AUDITORIUM_CHECKPOINT_EVERY", default_value = "10m", value_parser = parse_duration)]
     pub checkpoint_every: Duration,
@@ -212,6 +219,8 @@ impl Default for ServeArgs {
             archive_dir: None,
             audit_file: None,
             checkpoint_every: Duration::from_secs(600),
+            forward_alarm_after: Duration::from_secs(60),
+            forward_max_backoff: Duration::from_secs(60),
             public_url: None,
             data_dir: PathBuf::from(".data"),
         }

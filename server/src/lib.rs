@@ -13,6 +13,7 @@ pub mod demo;
 pub mod embedded_pg;
 pub mod explore;
 pub mod export;
+pub mod forward;
 pub mod ingest;
 pub mod insight;
 pub mod integrity;

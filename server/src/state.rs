@@ -53,6 +53,9 @@ pub struct AppState {
     pub secrets: Arc<crate::secrets::SecretBox>,
     /// The single-sign-on provider's client and discovery cache.
     pub sso: Arc<crate::auth::sso::Provider>,
+    /// What this instance's SIEM senders share; `forward_kick` tells them a destination changed.
+    pub forward: crate::forward::Context,
+    pub forward_kick: Arc<Notify>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -86,6 +89,18 @@ impl AppState {
         };
         tokio::spawn(crate::alerts::evaluator::run(alerts, live.shutting_down()));
         tokio::spawn(crate::alerts::webhook::keep_delivering(pool.clone(), alert_kick.clone(), args.webhook_allow.clone(), live.shutting_down()));
+        let secrets = Arc::new(crate::secrets::SecretBox::new(args.data_dir.clone()));
+        let forward = crate::forward::Context {
+            pool: pool.clone(),
+            hub: live.clone(),
+            secrets: secrets.clone(),
+            audit_kick: audit_kick.clone(),
+            hostname: crate::forward::hostname(args.public_url.as_deref()),
+            alarm_after: args.forward_alarm_after,
+            max_backoff: args.forward_max_backoff,
+        };
+        let forward_kick = Arc::new(Notify::new());
+        tokio::spawn(crate::forward::run(forward.clone(), forward_kick.clone(), live.shutting_down()));
         let tops: Arc<crate::insight::TopCache> = Arc::default();
         // Read the overview's top lists once now, not on the first person's overview.
         let (warm, warm_pool) = (tops.clone(), pool.clone());
@@ -111,7 +126,9 @@ impl AppState {
             tops,
             live_send_timeout: args.live_send_timeout,
             facet_turns: Arc::new(Semaphore::new(FACET_TURNS)),
-            secrets: Arc::new(crate::secrets::SecretBox::new(args.data_dir.clone())),
+            secrets,
+            forward,
+            forward_kick,
             sso: Arc::new(crate::auth::sso::Provider::default()),
             leptos_options: crate::web::leptos_options(args),
         })

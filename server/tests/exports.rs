@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -54,55 +53,6 @@ fn text(value: &Value) -> String {
         Value::Null => String::new(),
         other => other.to_string(),
     }
-}
-
-/// A CEF line split per the specification: seven header fields (`\|` and `\\` escaped) and
-/// the extension's key=value pairs (`\=`, `\\`, `\n`, `\r` escaped; a value runs until the
-/// next unescaped `key=`).
-fn parse_cef(line: &str) -> (Vec<String>, BTreeMap<String, String>) {
-    let mut header = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars();
-    while header.len() < 7 {
-        match chars.next().expect("seven header fields") {
-            '\\' => field.push(chars.next().expect("escaped character")),
-            '|' => header.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    let extension: Vec<char> = chars.collect();
-    // Positions of unescaped `=`; each key is the word before it.
-    let mut equals = Vec::new();
-    let mut i = 0;
-    while i < extension.len() {
-        match extension[i] {
-            '\\' => i += 1,
-            '=' => equals.push(i),
-            _ => {}
-        }
-        i += 1;
-    }
-    let key_start = |eq: usize| extension[..eq].iter().rposition(|c| *c == ' ').map_or(0, |p| p + 1);
-    let mut pairs = BTreeMap::new();
-    for (n, &eq) in equals.iter().enumerate() {
-        let key: String = extension[key_start(eq)..eq].iter().collect();
-        let end = equals.get(n + 1).map_or(extension.len(), |&next| key_start(next).saturating_sub(1));
-        let mut value = String::new();
-        let mut raw = extension[eq + 1..end].iter();
-        while let Some(c) = raw.next() {
-            match c {
-                '\\' => match raw.next() {
-                    Some('n') => value.push('\n'),
-                    Some('r') => value.push('\r'),
-                    Some(other) => value.push(*other),
-                    None => panic!("a dangling backslash in {line}"),
-                },
-                c => value.push(*c),
-            }
-        }
-        pairs.insert(key, value);
-    }
-    (header, pairs)
 }
 
 async fn export(app: &axum::Router, view: &str, format: &str) -> Reply {
@@ -163,7 +113,7 @@ async fn every_format_holds_the_view_exactly_and_neutralises_formulas(pool: PgPo
     let lines: Vec<&str> = cef.text.lines().collect();
     assert_eq!(lines.len(), api.len());
     for (line, event) in lines.iter().zip(&api) {
-        let (header, ext) = parse_cef(line);
+        let (header, ext) = common::cef::parse_cef(line);
         assert_eq!(header[0], "CEF:0");
         assert_eq!((header[1].as_str(), header[2].as_str(), header[4].as_str(), header[6].as_str()), ("Auditorium", "Auditorium", "document.shared", "6"));
         assert_eq!(ext["externalId"], text(&event["id"]));

@@ -55,6 +55,20 @@ pub struct DecodedQuery {
     pub is_empty: bool,
 }
 
+/// The selection part of a view (filters and search) in canonical form, without its time
+/// range, page, columns or live flag: what an alert rule or a SIEM destination keeps.
+/// Every unusable parameter as "param: message".
+pub fn selection_only(query: &str) -> Result<String, Vec<String>> {
+    let decoded = decode_query(query.trim(), &[]);
+    if !decoded.problems.is_empty() {
+        return Err(decoded.problems.iter().map(|p| format!("{}: {}", p.param, p.message)).collect());
+    }
+    let mut view = decoded.view.with_cursor(None).with_event(None).with_columns(None).with_widths(None).with_live(false);
+    view.limit = super::view::DEFAULT_LIMIT;
+    // Without the range (the default one is always written first).
+    Ok(encode_query(&view).split('&').filter(|p| !p.starts_with("range=") && !p.is_empty()).collect::<Vec<_>>().join("&"))
+}
+
 /// Encodes a view canonically: the same view always gives the same string.
 pub fn encode_query(view: &ViewState) -> String {
     let mut params: Vec<(String, String)> = Vec::new();

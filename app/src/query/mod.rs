@@ -13,7 +13,7 @@ pub mod scope;
 pub mod time_range;
 pub mod view;
 
-pub use codec::{decode_query, encode_query, DecodedQuery, QueryProblem};
+pub use codec::{decode_query, encode_query, selection_only, DecodedQuery, QueryProblem};
 pub use field::{Field, FieldKind};
 pub use filter::{Filter, FilterValue};
 pub use matches::EventFilter;

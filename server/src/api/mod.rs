@@ -2,6 +2,7 @@
 
 mod admin;
 mod alerts;
+mod destinations;
 mod exports;
 pub mod error;
 mod health;
@@ -46,6 +47,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/sessions/{handle}", delete(admin::end_session))
         .route("/api/v1/sso", get(sso::options))
         .route("/api/v1/sso/settings", get(sso::get_settings).put(sso::put_settings))
+        .route("/api/v1/destinations", get(destinations::list).post(destinations::create))
+        .route("/api/v1/destinations/{id}", get(destinations::get).put(destinations::update).delete(destinations::delete))
+        .route("/api/v1/destinations/{id}/test", post(destinations::test))
         .route("/api/v1/export", get(exports::stream))
         .route("/api/v1/exports", get(exports::list).post(exports::create))
         .route("/api/v1/exports/{id}", get(exports::get).delete(exports::delete))

@@ -151,6 +151,8 @@ pub struct LiveHub {
     access_epoch: AtomicU64,
     /// Each socket's position, for the lag metric.
     positions: Mutex<Vec<std::sync::Weak<AtomicI64>>>,
+    /// The newest committed position the hub knows of, for whoever waits for new events.
+    newest: watch::Sender<i64>,
 }
 
 impl LiveHub {
@@ -167,6 +169,7 @@ impl LiveHub {
             access,
             access_epoch: AtomicU64::new(0),
             positions: Mutex::new(Vec::new()),
+            newest: watch::channel(latest).0,
         });
         tokio::spawn(listen(hub.clone()));
         Ok(hub)
@@ -227,6 +230,19 @@ impl LiveHub {
         self.latest.load(Ordering::Acquire)
     }
 
+    /// Changes whenever events are committed (the newest position; on any instance).
+    pub fn newest_changes(&self) -> watch::Receiver<i64> {
+        self.newest.subscribe()
+    }
+
+    fn moved_to(&self, position: i64) {
+        self.newest.send_if_modified(|newest| {
+            let moved = position > *newest;
+            *newest = (*newest).max(position);
+            moved
+        });
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
@@ -255,6 +271,7 @@ impl LiveHub {
                 None => crate::store::page::latest_position(&self.pool).await?,
             };
             self.latest.fetch_max(newest, Ordering::AcqRel);
+            self.moved_to(newest);
             return Ok(());
         }
         loop {
@@ -277,6 +294,7 @@ impl LiveHub {
                 self.ring.push(Arc::new(LiveBatch::new(events)));
             }
             self.latest.store(last, Ordering::Release);
+            self.moved_to(last);
             if !full {
                 return Ok(());
             }

@@ -22,7 +22,7 @@ pub async fn events_after(pool: &PgPool, after: i64, limit: i64) -> Result<Vec<(
 /// Up to `limit` events matching `filter` with a position in `(after, until]`, in position
 /// order: what a reconnecting client missed.
 pub async fn matching_between(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     filter: Option<&EventFilter>,
     after: i64,
     until: Option<i64>,
@@ -45,6 +45,6 @@ pub async fn matching_between(
         push_conditions(&mut qb, filter);
     }
     qb.push(" ORDER BY p.seq LIMIT ").push_bind(limit);
-    let rows: Vec<PositionedRow> = qb.build_query_as().fetch_all(pool).await?;
+    let rows: Vec<PositionedRow> = qb.build_query_as().fetch_all(db).await?;
     Ok(rows.into_iter().map(|r| (r.seq, Event::from(r.event))).collect())
 }
