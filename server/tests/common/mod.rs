@@ -2,9 +2,11 @@
 //! (`#[sqlx::test]` creates one per test from DATABASE_URL).
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod cef;
 pub mod exports;
 pub mod oidc;
 pub mod random;
+pub mod receivers;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
@@ -139,4 +141,13 @@ pub fn admin_principal() -> server::auth::Principal {
         scope_views: vec![],
         token: None,
     }
+}
+
+/// An admin token owned by an admin account (an ownerless token reads as an auditor).
+pub async fn admin_token(pool: &PgPool) -> String {
+    use server::auth::accounts;
+    use server::auth::audit::{Actor, Origin};
+    let email = format!("admin-{}@example.com", uuid::Uuid::now_v7().simple());
+    let (user, _) = accounts::create_user(pool, &email, None, server::store::users::Role::Admin, &[], Some("a long enough password".into()), Actor::system(), Origin::default()).await.expect("admin");
+    accounts::create_token(pool, "admin", Scope::Admin, Some(user.id), Actor::system(), Origin::default()).await.expect("token").1
 }
