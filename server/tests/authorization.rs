@@ -47,6 +47,12 @@ const MATRIX: &[(&str, &str, [Expect; 10])] = &[
     ("GET", "/api/v1/fields", [U401, A, A, A, U401, U401, F403, A, A, A]),
     ("GET", "/api/v1/fields/{field}/values", [U401, A, A, A, U401, U401, F403, A, A, A]),
     ("GET", "/api/v1/live", [U401, A, A, A, U401, U401, F403, A, A, A]),
+    ("GET", "/api/v1/destinations", [U401, A, F403, F403, U401, U401, F403, F403, F403, A]),
+    ("POST", "/api/v1/destinations", [U401, A, F403, F403, U401, U401, F403, F403, F403, A]),
+    ("GET", "/api/v1/destinations/{id}", [U401, A, F403, F403, U401, U401, F403, F403, F403, A]),
+    ("PUT", "/api/v1/destinations/{id}", [U401, A, F403, F403, U401, U401, F403, F403, F403, A]),
+    ("POST", "/api/v1/destinations/{id}/test", [U401, A, F403, F403, U401, U401, F403, F403, F403, A]),
+    ("DELETE", "/api/v1/destinations/{id}", [U401, A, F403, F403, U401, U401, F403, F403, F403, A]),
     ("GET", "/api/v1/export", [U401, A, A, A, U401, U401, F403, A, A, A]),
     ("GET", "/api/v1/exports", [U401, A, A, A, U401, U401, F403, A, A, A]),
     ("POST", "/api/v1/exports", [U401, A, A, A, U401, U401, F403, A, A, A]),
@@ -93,6 +99,7 @@ const MATRIX: &[(&str, &str, [Expect; 10])] = &[
     ("GET", "/admin/tokens", [S, A, F403, F403, S, S, F403, F403, F403, A]),
     ("GET", "/admin/sessions", [S, A, F403, F403, S, S, F403, F403, F403, A]),
     ("GET", "/admin/sso", [S, A, F403, F403, S, S, F403, F403, F403, A]),
+    ("GET", "/admin/destinations", [S, A, F403, F403, S, S, F403, F403, F403, A]),
     ("GET", "/sign-in", [A, A, A, A, A, A, A, A, A, A]),
     ("GET", "/set-password", [A, A, A, A, A, A, A, A, A, A]),
     ("POST", "/sign-in", [A, A, A, A, A, A, A, A, A, A]),
@@ -153,6 +160,7 @@ struct World {
     victim_token: String,
     export: String,
     rule: String,
+    destination: String,
 }
 
 async fn person(pool: &PgPool, email: &str, role: Role, scopes: &[&str]) -> uuid::Uuid {
@@ -228,9 +236,29 @@ async fn world(pool: &PgPool) -> World {
     let stored = server::ingest::ingest(&ingest, &[event(1)]).await.expect("event");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = server::serve::router(common::state(pool).await);
+    let state = common::state(pool).await;
+    let destination = server::forward::store::create(
+        pool,
+        &state.secrets,
+        &destination_input(),
+        Actor::system(),
+        Origin::default(),
+    )
+    .await
+    .expect("destination")
+    .id;
+    let app = server::serve::router(state);
     tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await });
-    World { addr, proofs, event_id: stored[0].id.to_string(), victim_user: victim.to_string(), victim_token: victim_token.to_string(), export, rule }
+    World { addr, proofs, event_id: stored[0].id.to_string(), victim_user: victim.to_string(), victim_token: victim_token.to_string(), export, rule, destination }
+}
+
+/// A paused webhook destination (port 9: nothing listens, a test fails at once).
+fn destination_input() -> app::destinations::DestinationInput {
+    let mut input = app::destinations::DestinationInput::default();
+    input.settings.name = format!("matrix {}", uuid::Uuid::now_v7().simple());
+    input.settings.kind = app::destinations::DestinationKind::Webhook;
+    input.settings.url = "http://127.0.0.1:9/hook".into();
+    input
 }
 
 fn concrete(path: &str, world: &World) -> String {
@@ -242,6 +270,7 @@ fn concrete(path: &str, world: &World) -> String {
         .replace("/exports/{id}", &format!("/exports/{}", world.export))
         .replace("{format}", "csv")
         .replace("/alert-rules/{id}", &format!("/alert-rules/{}", world.rule))
+        .replace("/destinations/{id}", &format!("/destinations/{}", world.destination))
         .replace("{type}", "project")
         .replace("{kind}", "project")
         .replace("{id}", "p1")
@@ -261,6 +290,8 @@ fn body_for(method: &str, path: &str) -> (Option<&'static str>, String) {
         ("GET", "/api/v1/export") => (None, String::new()),
         ("POST", "/api/v1/alert-rules") => (json, json!({"name": "mine", "view": "action=x.y", "threshold": {"count": 2, "window": "10m"}}).to_string()),
         ("PATCH", p) if p.starts_with("/api/v1/alert-rules/") => (json, json!({"enabled": false}).to_string()),
+        ("POST", "/api/v1/destinations") => (json, serde_json::to_string(&destination_input()).expect("json")),
+        ("PUT", p) if p.starts_with("/api/v1/destinations/") => (json, serde_json::to_string(&destination_input()).expect("json")),
         ("POST", "/sign-in") => (form, "email=nobody%40example.com&password=wrong&next=%2F".into()),
         ("POST", "/set-password") => (form, "token=nope&password=a+long+enough+password&confirm=a+long+enough+password".into()),
         ("POST", "/sign-out") => (form, String::new()),
