@@ -1,9 +1,9 @@
 # The two commands (see README.md):
 #   make run    install what is missing, build, and serve on http://127.0.0.1:3000
 #   make test   install what is missing, build, and run every test
-# Benchmarks (see docs/benchmarks.md): make bench, or one of make bench-ingest|query|page|live|export|insight|integrity
+# Benchmarks (see docs/benchmarks.md): make bench, or one of make bench-ingest|query|page|live|export|insight|integrity|forward
 
-.PHONY: run test bench bench-ingest bench-query bench-page bench-live bench-export bench-insight bench-integrity
+.PHONY: run test bench bench-ingest bench-query bench-page bench-live bench-export bench-insight bench-integrity bench-forward
 run:
 	@bash scripts/run.sh
 
@@ -21,6 +21,7 @@ bench:
 	@bash scripts/bench.sh export --events 10000000
 	@bash scripts/bench.sh insight --events 10000000
 	@bash scripts/bench.sh integrity
+	@bash scripts/bench.sh forward
 
 bench-ingest:
 	@bash scripts/bench.sh ingest $(ARGS)
@@ -42,3 +43,6 @@ bench-insight:
 
 bench-integrity:
 	@bash scripts/bench.sh integrity $(ARGS)
+
+bench-forward:
+	@bash scripts/bench.sh forward $(ARGS)

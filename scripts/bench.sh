@@ -7,7 +7,7 @@ setup_build_tools
 # The ingest benchmark drives the server with wrk (one event per request).
 if [ "$name" = ingest ] && ! command -v wrk >/dev/null; then apt_install wrk; fi
 # The live and export benchmarks run the real server binary.
-if [ "$name" = live ] || [ "$name" = export ] || [ "$name" = insight ]; then build_release; fi
+if [ "$name" = live ] || [ "$name" = export ] || [ "$name" = insight ] || [ "$name" = forward ]; then build_release; fi
 export AUDITORIUM_BIN="$BIN"
 step "Benchmark: $name"
 cargo bench -p server --bench "$name" -- "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make test`: install what is missing (plus Chromium and the browser-test packages), build,
-# then run unit tests, database tests against a real PostgreSQL (a private cluster in
-# .data/test, or DATABASE_URL), and browser tests in real Chromium. Non-zero on any failure.
+# `make test`: install what is missing (plus Chromium, the browser-test packages and rsyslog, the
+# SIEM receiver of the forwarding tests), build, then run unit tests, database tests against a
+# real PostgreSQL (a private cluster in .data/test, or DATABASE_URL), and browser tests in real
+# Chromium. Non-zero on any failure.
 source "$(dirname "$0")/lib.sh"
 
 setup_build_tools
@@ -13,6 +14,14 @@ if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 fi
 note "$(chromium --version 2>/dev/null | head -1), node $(node --version)"
+
+step "Checking the SIEM receiver for the forwarding tests"
+# A real rsyslog with its TLS driver; the tests start their own instances (own config, port and
+# files). A system rsyslog the package may start listens on no network port: no conflict.
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
+if [ ! -x /usr/sbin/rsyslogd ] || ! installed rsyslog-gnutls; then apt_install rsyslog rsyslog-gnutls; fi
+command -v openssl >/dev/null || apt_install openssl
+note "$(/usr/sbin/rsyslogd -v 2>/dev/null | awk 'NR == 1 { print $1, $2 }'), $(openssl version | awk '{ print $1, $2 }')"
 
 build_release
 

@@ -4,9 +4,11 @@
 
 pub mod cef;
 pub mod exports;
+pub mod forward;
 pub mod oidc;
 pub mod random;
 pub mod receivers;
+pub mod rsyslog;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
