@@ -126,6 +126,8 @@ async fn destinations_are_checked_and_a_webhook_secret_is_made_once(pool: PgPool
     let changed = send(&s.app, request("PUT", &format!("/api/v1/destinations/{id}"), &s.admin, Some(&json!({"name": "Hook", "kind": "webhook", "url": "https://hooks.example.com/v2"})))).await;
     assert_eq!(changed.status, 200, "{}", changed.text);
     assert_eq!((changed.body["has_secret"].as_bool(), changed.body["url"].as_str(), changed.body["enabled"].as_bool()), (Some(true), Some("https://hooks.example.com/v2"), Some(false)));
+    let kind = send(&s.app, request("PUT", &format!("/api/v1/destinations/{id}"), &s.admin, Some(&json!({"name": "Hook", "kind": "splunk_hec", "url": "https://hooks.example.com/v2"})))).await;
+    assert_eq!((kind.status.as_u16(), kind.body["error"]["details"][0]["field"].as_str()), (422, Some("kind")), "{}", kind.text);
     wait_until("the change is audited", 20, || async { common::count_events_where(&pool, "action = 'auditorium.destination.changed'", "events").await == 1 }).await;
     let deleted = send(&s.app, request("DELETE", &format!("/api/v1/destinations/{id}"), &s.admin, None)).await;
     assert_eq!(deleted.status, 204);

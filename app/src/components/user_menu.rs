@@ -56,6 +56,7 @@ pub fn UserMenu() -> impl IntoView {
                                     <a href="/admin/tokens">"API tokens"</a>
                                     <a href="/admin/sessions">"Sessions"</a>
                                     <a href="/admin/sso">"Single sign-on"</a>
+                                    <a href="/admin/destinations">"Destinations"</a>
                                 </nav>
                             })}
                             <form method="post" action="/sign-out">

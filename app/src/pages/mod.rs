@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/tokens") view=admin::TokensPage/>
                 <Route path=path!("/admin/sessions") view=admin::SessionsPage/>
                 <Route path=path!("/admin/sso") view=admin::SsoPage/>
+                <Route path=path!("/admin/destinations") view=admin::DestinationsPage/>
             </Routes>
         </Router>
     }

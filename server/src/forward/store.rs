@@ -224,9 +224,10 @@ pub async fn update(pool: &PgPool, secrets: &SecretBox, id: Uuid, input: &Destin
     let mut tx = pool.begin().await?;
     let before: DestinationRow = sqlx::query_as("SELECT * FROM destinations WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?.ok_or(SaveError::NotFound)?;
     // The kind cannot change: a destination's checkpoint belongs to its receiver.
-    let mut input = input.clone();
-    input.settings.kind = before.settings.0.kind;
-    let settings = check_destination(&input, false).map_err(SaveError::Invalid)?;
+    if input.settings.kind != before.settings.0.kind {
+        return Err(SaveError::Invalid(vec![("kind".into(), "a destination's kind cannot change: add a new destination instead".into())]));
+    }
+    let settings = check_destination(input, false).map_err(SaveError::Invalid)?;
     let secret = given(&input.secret).map(|s| secrets.seal(s)).transpose()?;
     let key = given(&input.client_key_pem).map(|k| secrets.seal(k)).transpose()?;
     let updated = sqlx::query_as(

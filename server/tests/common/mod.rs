@@ -23,7 +23,9 @@ use server::state::AppState;
 use server::store::tokens::{self, Scope};
 
 pub async fn state(pool: &PgPool) -> AppState {
-    AppState::new(pool.clone(), &ServeArgs::default()).await.expect("state")
+    // Keys made for sealing secrets go to a directory of the test's own, not the source tree.
+    let data_dir = std::env::temp_dir().join(format!("auditorium-test-data-{}", uuid::Uuid::now_v7().simple()));
+    AppState::new(pool.clone(), &ServeArgs { data_dir, ..ServeArgs::default() }).await.expect("state")
 }
 
 /// The application, with the test reader's token (see [`read`]) installed.

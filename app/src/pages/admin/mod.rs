@@ -1,11 +1,15 @@
-//! The admin pages: users, API tokens, sessions, single sign-on. Lists are server-rendered with the page;
+//! The admin pages: users, API tokens, sessions, single sign-on, SIEM destinations. Lists are server-rendered with the page;
 //! changes are sent from the browser to the admin API and the list is read again.
 
+mod destinations;
+mod destinations_form;
+mod destinations_row;
 mod sessions;
 mod sso;
 mod tokens;
 mod users;
 
+pub use destinations::DestinationsPage;
 pub use sessions::SessionsPage;
 pub use sso::SsoPage;
 pub use tokens::TokensPage;
@@ -35,6 +39,7 @@ fn AdminFrame(current: &'static str, title: &'static str, lede: &'static str, ch
                     {link("/admin/tokens", "API tokens")}
                     {link("/admin/sessions", "Sessions")}
                     {link("/admin/sso", "Single sign-on")}
+                    {link("/admin/destinations", "Destinations")}
                 </nav>
                 <div class="topbar-actions">
                     <ThemeToggle/>
