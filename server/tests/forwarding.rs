@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 use sqlx::PgPool;
 
-use common::forward::{committed, create, destination, first_arrivals, ingest_projects, request, setup, wait_until};
+use common::forward::{committed, create, destination, first_arrivals, ingest_projects, request, setup, setup_allowing, wait_until};
 use common::receivers::Receiver;
 use common::send;
 
@@ -132,4 +132,19 @@ async fn destinations_are_checked_and_a_webhook_secret_is_made_once(pool: PgPool
     let deleted = send(&s.app, request("DELETE", &format!("/api/v1/destinations/{id}"), &s.admin, None)).await;
     assert_eq!(deleted.status, 204);
     assert_eq!(send(&s.app, request("GET", &format!("/api/v1/destinations/{id}"), &s.admin, None)).await.status, 404);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn with_webhook_allow_only_listed_hosts_can_be_destinations(pool: PgPool) {
+    let s = setup_allowing(&pool, &["*.corp.example", "siem.example.com"]).await;
+    let refused = [
+        (json!({"name": "a", "kind": "webhook", "url": "https://169.254.169.254/latest"}), "url"),
+        (json!({"name": "b", "kind": "syslog", "host": "10.0.0.7"}), "host"),
+    ];
+    for (body, field) in refused {
+        let reply = send(&s.app, request("POST", "/api/v1/destinations", &s.admin, Some(&body))).await;
+        assert_eq!((reply.status.as_u16(), reply.body["error"]["details"][0]["field"].as_str()), (422, Some(field)), "{}", reply.text);
+    }
+    create(&s, json!({"name": "c", "kind": "webhook", "url": "https://hooks.corp.example/in"})).await;
+    create(&s, json!({"name": "d", "kind": "syslog", "host": "siem.example.com"})).await;
 }

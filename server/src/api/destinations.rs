@@ -3,7 +3,7 @@
 //! from the request and wake this instance's senders.
 
 use app::api::ErrorDetail;
-use app::destinations::{CreatedDestination, Destination, DestinationInput, DestinationTest};
+use app::destinations::{CreatedDestination, Destination, DestinationInput, DestinationKind, DestinationTest};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -46,6 +46,20 @@ async fn run<T: Send + 'static>(work: impl std::future::Future<Output = Result<T
     detached(work).await.unwrap_or_else(|| Err(ApiError::Internal("a destination task failed".into())))
 }
 
+/// `--webhook-allow` applies to destinations too: their host must be on the list (when set).
+fn check_allowed(input: &DestinationInput, allow: &[String]) -> Result<(), ApiError> {
+    let s = &input.settings;
+    let url = match s.kind {
+        DestinationKind::Syslog => format!("syslog://{}", s.host.trim()),
+        _ => s.url.trim().to_string(),
+    };
+    if allow.is_empty() || crate::alerts::webhook::allowed(&url, allow) {
+        return Ok(());
+    }
+    let field = if s.kind == DestinationKind::Syslog { "host" } else { "url" };
+    Err(SaveError::Invalid(vec![(field.into(), "this host is not among the hosts the server may send to (--webhook-allow)".into())]).into())
+}
+
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     id.parse().map_err(|_| ApiError::NotFound("there is no such destination".into()))
 }
@@ -84,6 +98,7 @@ pub async fn create(
     json: Result<Json<DestinationInput>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CreatedDestination>), ApiError> {
     let input = body(json)?;
+    check_allowed(&input, &state.webhook_allow)?;
     let (pool, secrets) = (state.pool.clone(), state.secrets.clone());
     let created = run(async move { Ok(store::create(&pool, &secrets, &input, Actor::of(&admin), origin).await?) }).await?;
     state.audit_kick.notify_one();
@@ -101,6 +116,7 @@ pub async fn update(
 ) -> Result<Json<Destination>, ApiError> {
     let id = parse_id(&id)?;
     let input = body(json)?;
+    check_allowed(&input, &state.webhook_allow)?;
     let newest = state.live.latest();
     let (pool, secrets) = (state.pool.clone(), state.secrets.clone());
     let view = run(async move {

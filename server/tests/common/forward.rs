@@ -25,10 +25,16 @@ pub struct Setup {
 }
 
 pub async fn setup(pool: &PgPool) -> Setup {
+    setup_allowing(pool, &[]).await
+}
+
+/// With `--webhook-allow` set to `allow`.
+pub async fn setup_allowing(pool: &PgPool, allow: &[&str]) -> Setup {
     let args = ServeArgs {
         data_dir: scratch_dir(),
         forward_alarm_after: Duration::from_secs(2),
         forward_max_backoff: Duration::from_millis(500),
+        webhook_allow: allow.iter().map(|h| h.to_string()).collect(),
         ..ServeArgs::default()
     };
     let state = server::state::AppState::new(pool.clone(), &args).await.expect("state");
