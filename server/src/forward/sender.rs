@@ -62,7 +62,11 @@ async fn lead(ctx: &Context, conn: &mut PgConnection, id: Uuid) -> Result<(), sq
         }
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
-    let Some(row) = store::find(&mut *conn, id).await? else { return Ok(std::future::pending().await) };
+    let Some(row) = store::find(&mut *conn, id).await? else {
+        // Deleted meanwhile: the supervisor stops this task.
+        std::future::pending::<()>().await;
+        return Ok(());
+    };
     tracing::info!(destination = %row.name, checkpoint = row.checkpoint, "sending to {} from position {}", row.name, row.checkpoint + 1);
     Sender::new(ctx, row).deliver(conn).await
 }
@@ -102,7 +106,8 @@ impl<'a> Sender<'a> {
             Err(e) => {
                 // Another key than the one that sealed it: nothing can be sent until fixed.
                 self.failed(conn, &format!("the stored secret cannot be opened ({e}): is AUDITORIUM_SECRET_KEY the one it was saved with?")).await?;
-                return Ok(std::future::pending().await);
+                std::future::pending::<()>().await;
+                return Ok(());
             }
         };
         let filter = selection(&self.row.filter);

@@ -96,8 +96,8 @@ mod tests {
     #[test]
     fn a_bad_ca_bundle_or_key_is_named() {
         let bad = Certificates { ca_pem: "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----".into(), ..Default::default() };
-        assert!(bad.rustls().unwrap_err().contains("CA bundle"));
+        assert!(bad.rustls().expect_err("refused").contains("CA bundle"));
         let none = Certificates { ca_pem: "just text".into(), ..Default::default() };
-        assert!(none.rustls().unwrap_err().contains("holds no certificate"));
+        assert!(none.rustls().expect_err("refused").contains("holds no certificate"));
     }
 }
