@@ -18,8 +18,6 @@ CREATE TABLE destinations (
     checkpoint      bigint      NOT NULL,
     delivered       bigint      NOT NULL DEFAULT 0,
     last_delivery_at timestamptz,
-    -- When the destination last had nothing left to send (lag in time is measured from it).
-    caught_up_at    timestamptz NOT NULL DEFAULT now(),
     -- Failing since (first failed attempt after a success), and whether the alarm (audit
     -- event, red state) was raised for it.
     failing_since   timestamptz,

@@ -16,7 +16,12 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use common::forward::{committed, first_arrivals};
 use common::receivers::Receiver;
+
+async fn wait_until(what: &str, seconds: u64, mut condition: impl FnMut() -> bool) {
+    common::forward::wait_until(what, seconds, || std::future::ready(condition())).await
+}
 
 const BIN: &str = env!("CARGO_BIN_EXE_auditorium");
 
@@ -54,8 +59,14 @@ async fn start(pool: &PgPool, dir: &Path) -> Instance {
                 break;
             }
             let ready = reqwest::get(format!("http://{addr}/readyz")).await.is_ok_and(|r| r.status().is_success());
-            if ready && instance.child.try_wait().expect("status").is_none() {
-                return instance;
+            if ready {
+                // Ours only if our process still runs a moment later (it exits when the port
+                // was taken by another test's server, which would have answered).
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if instance.child.try_wait().expect("status").is_none() {
+                    return instance;
+                }
+                break;
             }
             assert!(Instant::now() < deadline, "the server never became ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -89,26 +100,6 @@ async fn keep_sending(addrs: Arc<std::sync::Mutex<Vec<SocketAddr>>>, token: Stri
             }
             _ => tokio::time::sleep(Duration::from_millis(50)).await,
         }
-    }
-}
-
-async fn committed(pool: &PgPool) -> Vec<String> {
-    sqlx::query_scalar("SELECT e.id::text FROM event_positions p JOIN events e ON e.id = p.id AND e.occurred_at = p.occurred_at WHERE e.action = 'deploy.started' ORDER BY p.seq")
-        .fetch_all(pool)
-        .await
-        .expect("committed")
-}
-
-fn first_arrivals(ids: &[String]) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    ids.iter().filter(|id| seen.insert((*id).clone())).cloned().collect()
-}
-
-async fn wait_until(what: &str, seconds: u64, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -159,7 +150,7 @@ async fn two_instances_and_sigkills_lose_nothing_and_keep_commit_order(pool: PgP
     stop.store(true, Ordering::Relaxed);
     sender.await.expect("sender");
 
-    let expected = committed(&pool).await;
+    let expected = committed(&pool, "e.action = 'deploy.started'").await;
     assert!(expected.len() * 2 >= sent.load(Ordering::Relaxed), "every acknowledged deploy event is committed");
     wait_until("the receivers have caught up", 60, || first_arrivals(&hec.ids()).len() >= expected.len() && first_arrivals(&hook.ids()).len() >= expected.len()).await;
     for (name, ids) in [("HEC", hec.ids()), ("webhook", hook.ids())] {

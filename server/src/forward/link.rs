@@ -21,7 +21,7 @@ pub const STREAM_GRACE: Duration = Duration::from_secs(1);
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything needed to reach one destination.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Target {
     pub id: uuid::Uuid,
     pub settings: DestinationSettings,
@@ -32,11 +32,26 @@ pub struct Target {
     pub hostname: String,
 }
 
+/// Secrets stay out of debug output.
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target").field("id", &self.id).field("settings", &self.settings).field("secret", &self.secret.as_ref().map(|_| "(set)")).finish_non_exhaustive()
+    }
+}
+
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 pub enum Link {
-    Stream { writer: WriteHalf<Box<dyn Io>>, closed: Arc<Mutex<Option<String>>>, reader: tokio::task::JoinHandle<()>, target: Target },
+    Stream {
+        writer: WriteHalf<Box<dyn Io>>,
+        closed: Arc<Mutex<Option<String>>>,
+        reader: tokio::task::JoinHandle<()>,
+        target: Target,
+        /// Bytes written to the TCP socket (TLS records included), and its two ends.
+        written: Arc<std::sync::atomic::AtomicU64>,
+        ends: (std::net::SocketAddr, std::net::SocketAddr),
+    },
     Udp { socket: UdpSocket, target: Target },
     Http { client: reqwest::Client, target: Target },
 }
@@ -66,6 +81,8 @@ impl Link {
                 }
                 let tcp = within("connecting", async { TcpStream::connect(&address).await.map_err(|e| format!("connecting to {address}: {e}")) }).await?;
                 let _ = tcp.set_nodelay(true);
+                let ends = (tcp.local_addr().map_err(|e| e.to_string())?, tcp.peer_addr().map_err(|e| e.to_string())?);
+                let (tcp, written) = super::tcp_acks::Counted::new(tcp);
                 let io: Box<dyn Io> = if s.transport == SyslogTransport::Tls {
                     let config = target.certs.rustls()?;
                     let name = rustls_pki_types::ServerName::try_from(s.host.clone()).map_err(|e| format!("{}: {e}", s.host))?;
@@ -77,7 +94,7 @@ impl Link {
                 let (read, writer) = tokio::io::split(io);
                 let closed = Arc::new(Mutex::new(None));
                 let reader = tokio::spawn(watch_close(read, closed.clone()));
-                Ok(Link::Stream { writer, closed, reader, target: target.clone() })
+                Ok(Link::Stream { writer, closed, reader, target: target.clone(), written, ends })
             }
             DestinationKind::SplunkHec | DestinationKind::Webhook => Ok(Link::Http { client: target.certs.http_client(TIMEOUT)?, target: target.clone() }),
         }
@@ -88,6 +105,18 @@ impl Link {
         match self {
             Link::Stream { .. } => STREAM_GRACE,
             _ => Duration::ZERO,
+        }
+    }
+
+    /// Bytes written so far, and how many of them the receiver's TCP has acknowledged (None
+    /// for HTTP and UDP, or where the kernel does not say).
+    pub fn progress(&self) -> (u64, Option<u64>) {
+        match self {
+            Link::Stream { written, ends, .. } => {
+                let total = written.load(std::sync::atomic::Ordering::Acquire);
+                (total, super::tcp_acks::acknowledged(total, ends.0, ends.1))
+            }
+            _ => (0, None),
         }
     }
 
@@ -155,10 +184,17 @@ pub fn hec_endpoint(url: &str) -> String {
     }
 }
 
-/// A webhook message id that is the same when the same batch is sent again.
+/// A webhook message id: the same whenever exactly the same events are sent again (a
+/// retried batch usually holds more events, so receivers de-duplicate on event ids).
 pub fn webhook_id(destination: uuid::Uuid, events: &[&Event]) -> String {
-    let first = events.first().map(|e| e.id.simple().to_string()).unwrap_or_default();
-    format!("msg_{}_{first}_{}", destination.simple(), events.len())
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for event in events {
+        hash.update(event.id.as_bytes());
+    }
+    let digest = hash.finalize();
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("msg_{}_{hex}", destination.simple())
 }
 
 async fn post(client: &reqwest::Client, target: &Target, events: &[&Event]) -> Result<String, String> {
@@ -233,6 +269,9 @@ mod tests {
         let event = crate::test_support::sample_event();
         let id = uuid::Uuid::from_u128(5);
         assert_eq!(webhook_id(id, &[&event]), webhook_id(id, &[&event]));
-        assert_ne!(webhook_id(id, &[&event]), webhook_id(id, &[&event, &event]));
+        let mut other = crate::test_support::sample_event();
+        other.id = uuid::Uuid::from_u128(2);
+        assert_ne!(webhook_id(id, &[&event]), webhook_id(id, &[&other]), "another batch of the same size");
+        assert_ne!(webhook_id(id, &[&event]), webhook_id(id, &[&event, &other]));
     }
 }

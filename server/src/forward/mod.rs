@@ -11,6 +11,7 @@ pub mod format;
 pub mod link;
 pub mod sender;
 pub mod store;
+pub mod tcp_acks;
 pub mod tls;
 
 use std::collections::HashMap;

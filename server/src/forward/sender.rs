@@ -71,14 +71,24 @@ async fn lead(ctx: &Context, conn: &mut PgConnection, id: Uuid) -> Result<(), sq
     Sender::new(ctx, row).deliver(conn).await
 }
 
+/// A batch sent and not yet counted as received.
+struct Mark {
+    /// The position the checkpoint may move to once it is received.
+    upto: i64,
+    sent_at: Instant,
+    events: i64,
+    /// Bytes written to the connection up to the end of this batch (syslog streams).
+    bytes: u64,
+}
+
 struct Sender<'a> {
     ctx: &'a Context,
     row: DestinationRow,
     /// Acknowledged (stored) and sent positions.
     acked: i64,
     sent: i64,
-    /// Sent but not yet counted as received: (up to position, when sent, events).
-    marks: VecDeque<(i64, Instant, i64)>,
+    /// Sent but not yet counted as received.
+    marks: VecDeque<Mark>,
     link: Option<Link>,
     failing_since: Option<DateTime<Utc>>,
     alarmed: bool,
@@ -104,17 +114,29 @@ impl<'a> Sender<'a> {
         let target = match self.row.target(&self.ctx.secrets, &self.ctx.hostname) {
             Ok(target) => target,
             Err(e) => {
-                // Another key than the one that sealed it: nothing can be sent until fixed.
-                self.failed(conn, &format!("the stored secret cannot be opened ({e}): is AUDITORIUM_SECRET_KEY the one it was saved with?")).await?;
-                std::future::pending::<()>().await;
-                return Ok(());
+                // Another key than the one that sealed it: nothing can be sent until fixed (or
+                // until an instance with the right key takes over). Failing, so it is alarmed.
+                let reason = format!("the stored secret cannot be opened ({e}): is AUDITORIUM_SECRET_KEY the one it was saved with?");
+                loop {
+                    self.fail_and_wait(conn, &reason).await?;
+                    if self.failures >= 6 {
+                        // Let another instance try (its key may be the right one).
+                        return Ok(());
+                    }
+                }
             }
         };
         let filter = selection(&self.row.filter);
         let mut newest_changes = self.ctx.hub.newest_changes();
         loop {
             if let Some(Err(reason)) = self.link.as_ref().map(Link::check) {
-                self.fail_and_wait(conn, &reason).await?;
+                if self.marks.is_empty() {
+                    // Closed while idle (receivers time idle connections out): nothing is in
+                    // doubt; the next batch opens a new one.
+                    self.link = None;
+                } else {
+                    self.fail_and_wait(conn, &reason).await?;
+                }
                 continue;
             }
             self.confirm(conn).await?;
@@ -123,7 +145,7 @@ impl<'a> Sender<'a> {
                 // Up to date: wait for new events, or for the next batch to count as received.
                 let now = Instant::now();
                 let grace = self.link.as_ref().map_or(Duration::ZERO, Link::grace);
-                let wait = self.marks.front().map_or(Duration::from_secs(1), |(_, at, _)| (*at + grace).saturating_duration_since(now)).clamp(Duration::from_millis(10), Duration::from_secs(1));
+                let wait = self.marks.front().map_or(Duration::from_secs(1), |m| (m.sent_at + grace).saturating_duration_since(now)).clamp(Duration::from_millis(10), Duration::from_secs(1));
                 tokio::select! {
                     _ = newest_changes.changed() => {}
                     () = tokio::time::sleep(wait) => {}
@@ -134,7 +156,7 @@ impl<'a> Sender<'a> {
             let upto = if (batch.len() as i64) < BATCH { newest } else { batch.last().map_or(newest, |(p, _)| *p) };
             if batch.is_empty() {
                 // Nothing in this stretch matches: it is passed once what came before is in.
-                self.marks.push_back((upto, Instant::now(), 0));
+                self.mark(upto, 0);
                 self.sent = upto;
                 continue;
             }
@@ -154,7 +176,7 @@ impl<'a> Sender<'a> {
             };
             match sent {
                 Ok(_) => {
-                    self.marks.push_back((upto, Instant::now(), events.len() as i64));
+                    self.mark(upto, events.len() as i64);
                     self.sent = upto;
                 }
                 Err(reason) => self.fail_and_wait(conn, &reason).await?,
@@ -162,17 +184,25 @@ impl<'a> Sender<'a> {
         }
     }
 
-    /// Moves the checkpoint over the batches that count as received.
+    fn mark(&mut self, upto: i64, events: i64) {
+        let bytes = self.link.as_ref().map_or(0, |l| l.progress().0);
+        self.marks.push_back(Mark { upto, sent_at: Instant::now(), events, bytes });
+    }
+
+    /// Moves the checkpoint over the batches that count as received: acknowledged (HTTP), or
+    /// every byte acknowledged by the receiver's TCP and the connection still open a moment
+    /// after the write (syslog streams).
     async fn confirm(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         let grace = self.link.as_ref().map_or(Duration::ZERO, Link::grace);
+        let acknowledged = if self.marks.is_empty() { None } else { self.link.as_ref().and_then(|l| l.progress().1) };
         let now = Instant::now();
         let (mut upto, mut events) = (None, 0);
-        while let Some(&(position, at, n)) = self.marks.front() {
-            if at + grace > now {
+        while let Some(mark) = self.marks.front() {
+            if mark.sent_at + grace > now || acknowledged.is_some_and(|acked| mark.bytes > acked) {
                 break;
             }
-            upto = Some(position);
-            events += n;
+            upto = Some(mark.upto);
+            events += mark.events;
             self.marks.pop_front();
         }
         let Some(upto) = upto else { return Ok(()) };

@@ -150,11 +150,25 @@ fn unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "23505")
 }
 
+/// A URL as audit events show it: without a query or credentials (they may hold tokens).
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let hidden = u.query().is_some() || !u.username().is_empty() || u.password().is_some();
+            u.set_query(None);
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            format!("{u}{}", if hidden { " (query and credentials not shown)" } else { "" })
+        }
+        Err(_) => "(not a URL)".into(),
+    }
+}
+
 /// A short description of where events go, for audit events.
 fn target_text(s: &DestinationSettings) -> String {
     match s.kind {
         DestinationKind::Syslog => format!("{}:{} ({:?}, {:?})", s.host, s.port, s.transport, s.format).to_lowercase(),
-        _ => s.url.clone(),
+        _ => shown_url(&s.url),
     }
 }
 
@@ -211,7 +225,7 @@ fn fields(s: &DestinationSettings) -> Vec<(&'static str, Value)> {
         ("port", json!(s.port)),
         ("transport", json!(s.transport)),
         ("format", json!(s.format)),
-        ("url", json!(s.url)),
+        ("url", json!(shown_url(&s.url))),
         ("index", json!(s.index)),
         ("source", json!(s.source)),
         ("sourcetype", json!(s.sourcetype)),
@@ -282,4 +296,16 @@ pub async fn delete(pool: &PgPool, id: Uuid, actor: Actor, origin: Origin) -> Re
     audit::record(&mut *tx, &entry).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_events_show_urls_without_tokens_or_credentials() {
+        assert_eq!(shown_url("https://hooks.example.com/in"), "https://hooks.example.com/in");
+        let shown = shown_url("https://user:pw@hooks.example.com/in?token=s3cret");
+        assert!(!shown.contains("s3cret") && !shown.contains("pw") && shown.starts_with("https://hooks.example.com/in"), "{shown}");
+    }
 }

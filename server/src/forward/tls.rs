@@ -10,11 +10,18 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
 /// The PEM material of one destination (the key opened from its sealed form).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Certificates {
     pub ca_pem: String,
     pub client_cert_pem: String,
     pub client_key_pem: String,
+}
+
+/// The key stays out of debug output.
+impl std::fmt::Debug for Certificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Certificates").field("custom_ca", &!self.ca_pem.trim().is_empty()).field("client_cert", &self.has_client_cert()).finish_non_exhaustive()
+    }
 }
 
 fn certificates(pem: &str, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
