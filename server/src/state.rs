@@ -98,6 +98,7 @@ impl AppState {
             hostname: crate::forward::hostname(args.public_url.as_deref()),
             alarm_after: args.forward_alarm_after,
             max_backoff: args.forward_max_backoff,
+            allow: Arc::new(args.webhook_allow.clone()),
         };
         let forward_kick = Arc::new(Notify::new());
         tokio::spawn(crate::forward::run(forward.clone(), forward_kick.clone(), live.shutting_down()));

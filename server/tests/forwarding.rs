@@ -148,3 +148,22 @@ async fn with_webhook_allow_only_listed_hosts_can_be_destinations(pool: PgPool) 
     create(&s, json!({"name": "c", "kind": "webhook", "url": "https://hooks.corp.example/in"})).await;
     create(&s, json!({"name": "d", "kind": "syslog", "host": "siem.example.com"})).await;
 }
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_collector_that_refuses_large_batches_gets_smaller_ones(pool: PgPool) {
+    let s = setup(&pool).await;
+    let hec = Receiver::hec_limited("tok", 150).await;
+    // Paused while 1,000 events arrive, so the first batch after resuming is too large.
+    let settings = json!({"name": "Small", "kind": "splunk_hec", "enabled": false, "url": hec.url(), "secret": "tok", "filter": "action=project.*"});
+    let id = create(&s, settings.clone()).await["id"].as_str().expect("id").to_string();
+    ingest_projects(&s, 1_000).await;
+    let mut resumed = settings;
+    resumed["enabled"] = json!(true);
+    assert_eq!(send(&s.app, request("PUT", &format!("/api/v1/destinations/{id}"), &s.admin, Some(&resumed))).await.status, 200);
+    let expected = committed(&pool, "e.action LIKE 'project.%'").await;
+    wait_until("everything arrives in batches it takes", 60, || async { first_arrivals(&hec.ids()).len() >= 1_000 }).await;
+    assert_eq!(first_arrivals(&hec.ids()), expected, "every event, in commit order");
+    let refused = hec.refused();
+    assert!(!refused.is_empty() && refused.iter().all(|r| r == "too large"), "{refused:?}");
+    assert!(hec.with(|r| r.envelopes.len()) >= 1_000);
+}

@@ -152,12 +152,12 @@ pub async fn test(
     Path(id): Path<String>,
 ) -> Result<Json<DestinationTest>, ApiError> {
     let id = parse_id(&id)?;
-    let (pool, secrets, hostname, kick) = (state.pool.clone(), state.secrets.clone(), state.forward.hostname.clone(), state.audit_kick.clone());
+    let (pool, secrets, hostname, kick, allow) = (state.pool.clone(), state.secrets.clone(), state.forward.hostname.clone(), state.audit_kick.clone(), state.forward.allow.clone());
     let result = run(async move {
         let row = store::find(&pool, id).await?.ok_or(SaveError::NotFound)?;
         let target = row.target(&secrets, &hostname).map_err(|e| ApiError::Internal(format!("the stored secret cannot be opened: {e}")))?;
         let actor = Actor::of(&admin);
-        let result = crate::forward::test(&target, &actor.name).await;
+        let result = crate::forward::test(&target, &actor.name, &allow).await;
         let mut entry = Entry::new("auditorium.destination.tested", actor, origin).on("destination", id, &row.name).note("answer", json!(result.answer)).note("took_ms", json!(result.took_ms));
         if !result.ok {
             entry = entry.failed(result.answer.clone());

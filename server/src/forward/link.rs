@@ -228,7 +228,16 @@ async fn post(client: &reqwest::Client, target: &Target, events: &[&Event]) -> R
     };
     let answer = request.send().await.map_err(|e| describe(&e))?;
     let status = answer.status();
-    let text: String = answer.text().await.unwrap_or_default().chars().filter(|c| !c.is_control()).take(300).collect();
+    // At most 4 KB of the answer is read (a receiver may answer with anything).
+    let mut body = Vec::new();
+    let mut answer = answer;
+    while let Ok(Some(chunk)) = answer.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= 4096 {
+            break;
+        }
+    }
+    let text: String = String::from_utf8_lossy(&body).chars().filter(|c| !c.is_control()).take(300).collect();
     let said = format!("HTTP {}{}{}", status.as_u16(), if text.is_empty() { "" } else { ": " }, text);
     if status.is_success() {
         Ok(said)

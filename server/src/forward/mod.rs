@@ -41,6 +41,8 @@ pub struct Context {
     pub alarm_after: Duration,
     /// The longest wait between attempts.
     pub max_backoff: Duration,
+    /// `--webhook-allow`: hosts destinations may be sent to (empty: any).
+    pub allow: Arc<Vec<String>>,
 }
 
 /// The name of this machine for syslog's HOSTNAME (the public URL's host when set).
@@ -114,10 +116,13 @@ pub fn test_event(destination: &str, by: &str) -> Event {
 
 /// Sends one synthetic event and says what came back. A stream counts when the connection
 /// is still open a moment after writing.
-pub async fn test(target: &link::Target, by: &str) -> DestinationTest {
+pub async fn test(target: &link::Target, by: &str, allow: &[String]) -> DestinationTest {
     let started = Instant::now();
     let event = test_event(&target.settings.name, by);
     let result = async {
+        if !sender::allowed(target, allow) {
+            return Err("the host is not among those the server may send to (--webhook-allow)".to_string());
+        }
         let mut link = link::Link::connect(target).await?;
         let answer = link.send(&[&event]).await?;
         if target.settings.kind == DestinationKind::Syslog {

@@ -29,6 +29,16 @@ pub fn backoff(failures: u32, max: Duration) -> Duration {
     Duration::from_secs(1u64 << failures.clamp(1, 20).saturating_sub(1)).min(max)
 }
 
+/// Whether `--webhook-allow` (when set) lets the server send to the target's host.
+pub fn allowed(target: &super::link::Target, allow: &[String]) -> bool {
+    let s = &target.settings;
+    let url = match s.kind {
+        app::destinations::DestinationKind::Syslog => format!("syslog://{}", s.host),
+        _ => s.url.clone(),
+    };
+    allow.is_empty() || crate::alerts::webhook::allowed(&url, allow)
+}
+
 /// The destination's selection (its filter, no time window, everything in scope).
 pub fn selection(filter: &str) -> EventFilter {
     let view = decode_query(filter, &[]).view;
@@ -93,6 +103,10 @@ struct Sender<'a> {
     failing_since: Option<DateTime<Utc>>,
     alarmed: bool,
     failures: u32,
+    /// The destination was changed (elsewhere): this sender stops.
+    changed: bool,
+    /// Events per batch: halved while a receiver refuses a batch as too large.
+    limit: i64,
 }
 
 impl<'a> Sender<'a> {
@@ -106,6 +120,8 @@ impl<'a> Sender<'a> {
             failing_since: row.failing_since,
             alarmed: row.alarmed,
             failures: 0,
+            changed: false,
+            limit: BATCH,
             row,
         }
     }
@@ -140,6 +156,9 @@ impl<'a> Sender<'a> {
                 continue;
             }
             self.confirm(conn).await?;
+            if self.changed {
+                return Ok(());
+            }
             let newest = (*newest_changes.borrow_and_update()).max(self.ctx.hub.latest());
             if self.sent >= newest {
                 // Up to date: wait for new events, or for the next batch to count as received.
@@ -152,8 +171,8 @@ impl<'a> Sender<'a> {
                 }
                 continue;
             }
-            let batch = crate::store::live::matching_between(&mut *conn, Some(&filter), self.sent, Some(newest), BATCH).await?;
-            let upto = if (batch.len() as i64) < BATCH { newest } else { batch.last().map_or(newest, |(p, _)| *p) };
+            let batch = crate::store::live::matching_between(&mut *conn, Some(&filter), self.sent, Some(newest), self.limit).await?;
+            let upto = if (batch.len() as i64) < self.limit { newest } else { batch.last().map_or(newest, |(p, _)| *p) };
             if batch.is_empty() {
                 // Nothing in this stretch matches: it is passed once what came before is in.
                 self.mark(upto, 0);
@@ -161,6 +180,10 @@ impl<'a> Sender<'a> {
                 continue;
             }
             if self.link.is_none() {
+                if !allowed(&target, &self.ctx.allow) {
+                    self.fail_and_wait(conn, "the host is not among those the server may send to (--webhook-allow)").await?;
+                    continue;
+                }
                 match Link::connect(&target).await {
                     Ok(link) => self.link = Some(link),
                     Err(reason) => {
@@ -178,8 +201,15 @@ impl<'a> Sender<'a> {
                 Ok(_) => {
                     self.mark(upto, events.len() as i64);
                     self.sent = upto;
+                    self.limit = (self.limit * 2).min(BATCH);
                 }
-                Err(reason) => self.fail_and_wait(conn, &reason).await?,
+                Err(reason) => {
+                    if reason.starts_with("HTTP 413") {
+                        // Too large for the receiver: smaller batches (down to one event).
+                        self.limit = (self.limit / 2).max(1);
+                    }
+                    self.fail_and_wait(conn, &reason).await?
+                }
             }
         }
     }
@@ -209,28 +239,39 @@ impl<'a> Sender<'a> {
         // A delivery through a live connection ends a failure; skipping non-matching
         // positions proves nothing.
         let recovered = self.failing_since.is_some() && self.link.is_some() && events > 0;
-        sqlx::query(
+        // The checkpoint and its audit record together; and only while the settings this sender
+        // runs with are the stored ones (changed elsewhere: stop, and start again with them).
+        let mut tx = conn.begin().await?;
+        let stored = sqlx::query(
             "UPDATE destinations SET checkpoint = $2, delivered = delivered + $3,
                  last_delivery_at = CASE WHEN $3 > 0 THEN now() ELSE last_delivery_at END,
                  failing_since = CASE WHEN $4 THEN NULL ELSE failing_since END,
                  alarmed = CASE WHEN $4 THEN false ELSE alarmed END
-             WHERE id = $1",
+             WHERE id = $1 AND updated_at = $5",
         )
         .bind(self.row.id)
         .bind(upto)
         .bind(events)
         .bind(recovered)
-        .execute(&mut *conn)
+        .bind(self.row.updated_at)
+        .execute(&mut *tx)
         .await?;
+        if stored.rows_affected() == 0 {
+            self.changed = true;
+            return Ok(());
+        }
+        if recovered && self.alarmed {
+            let since = self.failing_since.unwrap_or_else(Utc::now);
+            let entry = Entry::new("auditorium.destination.recovered", Actor::system(), Origin::default())
+                .on("destination", self.row.id, &self.row.name)
+                .note("failing_since", json!(since.to_rfc3339()))
+                .note("failed_for_seconds", json!((Utc::now() - since).num_seconds()));
+            audit::record(&mut *tx, &entry).await?;
+        }
+        tx.commit().await?;
         self.acked = upto;
         if recovered {
             if self.alarmed {
-                let since = self.failing_since.unwrap_or_else(Utc::now);
-                let entry = Entry::new("auditorium.destination.recovered", Actor::system(), Origin::default())
-                    .on("destination", self.row.id, &self.row.name)
-                    .note("failing_since", json!(since.to_rfc3339()))
-                    .note("failed_for_seconds", json!((Utc::now() - since).num_seconds()));
-                audit::record(&mut *conn, &entry).await?;
                 self.ctx.audit_kick.notify_one();
                 tracing::info!(destination = %self.row.name, "the destination {} receives events again", self.row.name);
             }
@@ -254,21 +295,25 @@ impl<'a> Sender<'a> {
         let since = *self.failing_since.get_or_insert_with(Utc::now);
         let alarm = !self.alarmed && (Utc::now() - since).to_std().unwrap_or_default() >= self.ctx.alarm_after;
         tracing::warn!(destination = %self.row.name, error = %reason, failures = self.failures, "sending to {} failed: {reason}", self.row.name);
+        let mut tx = conn.begin().await?;
         sqlx::query("UPDATE destinations SET failing_since = $2, last_error = $3, last_error_at = now(), alarmed = alarmed OR $4 WHERE id = $1")
             .bind(self.row.id)
             .bind(since)
             .bind(reason)
             .bind(alarm)
-            .execute(&mut *conn)
+            .execute(&mut *tx)
             .await?;
         if alarm {
-            self.alarmed = true;
             let entry = Entry::new("auditorium.destination.failing", Actor::system(), Origin::default())
                 .on("destination", self.row.id, &self.row.name)
                 .failed(reason)
                 .note("failing_since", json!(since.to_rfc3339()))
                 .note("checkpoint", json!(self.acked));
-            audit::record(&mut *conn, &entry).await?;
+            audit::record(&mut *tx, &entry).await?;
+        }
+        tx.commit().await?;
+        if alarm {
+            self.alarmed = true;
             self.ctx.audit_kick.notify_one();
         }
         Ok(())

@@ -32,6 +32,8 @@ pub struct Received {
 #[derive(Clone)]
 struct Shared {
     secret: String,
+    /// A HEC that refuses larger requests with 413 (as Splunk's max_content_length does).
+    max_events: Option<usize>,
     received: Arc<Mutex<Received>>,
 }
 
@@ -54,13 +56,22 @@ impl Receiver {
         Receiver::start(Kind::Hec, token, "127.0.0.1:0".parse().expect("addr")).await
     }
 
+    /// A HEC receiver answering 413 to requests of more than `max_events` events.
+    pub async fn hec_limited(token: &str, max_events: usize) -> Receiver {
+        let mut receiver = Receiver::start(Kind::Hec, token, "127.0.0.1:0".parse().expect("addr")).await;
+        receiver.stop();
+        receiver.shared.max_events = Some(max_events);
+        receiver.listen().await;
+        receiver
+    }
+
     /// A webhook receiver verifying signatures made with `secret` (`whsec_…`).
     pub async fn webhook(secret: &str) -> Receiver {
         Receiver::start(Kind::Webhook, secret, "127.0.0.1:0".parse().expect("addr")).await
     }
 
     async fn start(kind: Kind, secret: &str, addr: SocketAddr) -> Receiver {
-        let shared = Shared { secret: secret.to_string(), received: Arc::default() };
+        let shared = Shared { secret: secret.to_string(), max_events: None, received: Arc::default() };
         let mut receiver = Receiver { addr, kind, shared, task: None };
         receiver.listen().await;
         receiver
@@ -131,6 +142,12 @@ async fn hec(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> (
         return (StatusCode::UNAUTHORIZED, r#"{"text":"Invalid token","code":4}"#.into());
     }
     let envelopes: Result<Vec<Value>, _> = serde_json::Deserializer::from_slice(&body).into_iter::<Value>().collect();
+    if let (Ok(envelopes), Some(max)) = (&envelopes, shared.max_events) {
+        if envelopes.len() > max {
+            received.refused.push("too large".into());
+            return (StatusCode::PAYLOAD_TOO_LARGE, r#"{"text":"Content too large","code":27}"#.into());
+        }
+    }
     match envelopes {
         Ok(envelopes) if envelopes.iter().all(|e| e["event"].is_object() && e["time"].is_number()) => {
             received.events.extend(envelopes.iter().map(|e| e["event"].clone()));
