@@ -70,7 +70,13 @@ fn lines(dir: &Path) -> Vec<Value> {
     files.sort_by_key(|p| (p.file_name().is_some_and(|n| n == "audit.log"), p.clone()));
     files
         .iter()
-        .flat_map(|p| std::fs::read_to_string(p).unwrap_or_default().lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect::<Vec<Value>>())
+        // The writer may be in the middle of appending: a last line without its line break
+        // is not written yet.
+        .flat_map(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            let complete = text.rfind('\n').map_or("", |end| &text[..end]).to_string();
+            complete.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect::<Vec<Value>>()
+        })
         .collect()
 }
 
