@@ -26,7 +26,12 @@ for (const scheme of ['light', 'dark']) {
         if (answer.status() !== 201) throw new Error(`${answer.status()} ${await answer.text()}`);
       }
       made = true;
-      await page.waitForTimeout(8000);
+      // Until the collector that is down shows red (the server's alarm delay has passed).
+      for (let i = 0; i < 120; i++) {
+        const list = await (await page.request.get(base + '/api/v1/destinations')).json();
+        if (list.some((d) => d.status.state === 'failing')) break;
+        await new Promise((ok) => setTimeout(ok, 250));
+      }
     }
     await page.goto(base + '/admin/destinations');
     await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15000 });

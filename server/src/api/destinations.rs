@@ -48,15 +48,10 @@ async fn run<T: Send + 'static>(work: impl std::future::Future<Output = Result<T
 
 /// `--webhook-allow` applies to destinations too: their host must be on the list (when set).
 fn check_allowed(input: &DestinationInput, allow: &[String]) -> Result<(), ApiError> {
-    let s = &input.settings;
-    let url = match s.kind {
-        DestinationKind::Syslog => format!("syslog://{}", s.host.trim()),
-        _ => s.url.trim().to_string(),
-    };
-    if allow.is_empty() || crate::alerts::webhook::allowed(&url, allow) {
+    if crate::forward::sender::allowed(&input.settings, allow) {
         return Ok(());
     }
-    let field = if s.kind == DestinationKind::Syslog { "host" } else { "url" };
+    let field = if input.settings.kind == DestinationKind::Syslog { "host" } else { "url" };
     Err(SaveError::Invalid(vec![(field.into(), "this host is not among the hosts the server may send to (--webhook-allow)".into())]).into())
 }
 

@@ -120,7 +120,7 @@ pub async fn test(target: &link::Target, by: &str, allow: &[String]) -> Destinat
     let started = Instant::now();
     let event = test_event(&target.settings.name, by);
     let result = async {
-        if !sender::allowed(target, allow) {
+        if !sender::allowed(&target.settings, allow) {
             return Err("the host is not among those the server may send to (--webhook-allow)".to_string());
         }
         let mut link = link::Link::connect(target).await?;

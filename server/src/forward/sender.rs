@@ -29,12 +29,11 @@ pub fn backoff(failures: u32, max: Duration) -> Duration {
     Duration::from_secs(1u64 << failures.clamp(1, 20).saturating_sub(1)).min(max)
 }
 
-/// Whether `--webhook-allow` (when set) lets the server send to the target's host.
-pub fn allowed(target: &super::link::Target, allow: &[String]) -> bool {
-    let s = &target.settings;
-    let url = match s.kind {
-        app::destinations::DestinationKind::Syslog => format!("syslog://{}", s.host),
-        _ => s.url.clone(),
+/// Whether `--webhook-allow` (when set) lets the server send to a destination's host.
+pub fn allowed(settings: &app::destinations::DestinationSettings, allow: &[String]) -> bool {
+    let url = match settings.kind {
+        app::destinations::DestinationKind::Syslog => format!("syslog://{}", settings.host.trim()),
+        _ => settings.url.trim().to_string(),
     };
     allow.is_empty() || crate::alerts::webhook::allowed(&url, allow)
 }
@@ -180,7 +179,7 @@ impl<'a> Sender<'a> {
                 continue;
             }
             if self.link.is_none() {
-                if !allowed(&target, &self.ctx.allow) {
+                if !allowed(&target.settings, &self.ctx.allow) {
                     self.fail_and_wait(conn, "the host is not among those the server may send to (--webhook-allow)").await?;
                     continue;
                 }
