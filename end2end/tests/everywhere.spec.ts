@@ -12,7 +12,7 @@ async function seed(request: Parameters<typeof ingest>[0], name: string) {
   return ingest(request, [
     { occurred_at: at(2), action: 'project.updated', actor, method: 'PATCH', status: 200, path: `/api/projects/${name}`,
       resource: { type: 'project', id: `prj_${name}`, name: `Project ${name}` }, context: { cluster: 'e2e-cluster' } },
-    { occurred_at: at(3), action: 'member.removed', actor, method: 'DELETE', status: 403, error: 'permission denied',
+    { occurred_at: at(3), action: 'member.removed', actor, source: 'cli', method: 'DELETE', status: 403, error: 'permission denied',
       resource: { type: 'team', id: `team_${name}`, name: `Team ${name}` } },
   ]);
 }
@@ -57,6 +57,10 @@ for (const theme of ['light', 'dark'] as const) {
       await onScreen(page, `table.events tbody tr:first-child ${cell}`);
     }
     await expect(first.locator('.col-resource-name')).toContainText(`Project ${name}`);
+    // The rows, badges included (the second was made with the CLI), are readable in this theme.
+    await expect(rows(page).nth(1).locator('.badge-cli')).toHaveText('CLI');
+    const table = await new AxeBuilder({ page }).include('table.events').analyze();
+    expect(table.violations.map((v) => `${theme} phone rows: ${v.id}: ${v.nodes.map((n) => n.target).join(' ')}`)).toEqual([]);
 
     // The range picker opens as a sheet that fits the screen.
     await page.locator('.range-button').click();
