@@ -163,15 +163,23 @@ async fn signing_in_maps_groups_to_role_and_scope_at_every_sign_in(pool: PgPool)
     let changed = audited(&w.pool, "auditorium.user.role_changed").await;
     assert!(changed.iter().any(|e| e["changes"][0]["after"] == "auditor"), "{changed:?}");
 
-    // Removed from every mapped group: refused, and the sessions they had end.
+    // A read token an admin made for her acts as her.
+    let ada: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users").fetch_one(&w.pool).await.expect("ada");
+    let (_, token) = server::store::tokens::create_for(&w.pool, "ada's script", server::store::tokens::Scope::Read, Some(ada)).await.expect("token");
+    let by_token = || send(&w.app, Request::get("/api/v1/events?range=1h").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).expect("request"));
+    assert_eq!(by_token().await.status, StatusCode::OK);
+
+    // Removed from every mapped group: refused, and the sessions and tokens they had end.
     person(&w, "ada", "ada@example.com", &["marketing"]);
     let refused = sign_in(&w, "ada", Fault::None).await;
     assert_eq!(location(&refused), "/sign-in?sso_error=no_access");
     assert!(session_cookie(&refused).is_none());
     let old = send(&w.app, Request::get("/api/v1/session").header(header::COOKIE, &cookie).body(Body::empty()).expect("request")).await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED, "an earlier session no longer works");
+    assert_eq!(by_token().await.status, StatusCode::UNAUTHORIZED, "nor does her token");
     let refusals = audited(&w.pool, "auditorium.sso.refused").await;
-    assert!(refusals.iter().any(|e| e["error"].as_str().is_some_and(|r| r.contains("marketing"))), "{refusals:?}");
+    let refusal = refusals.iter().find(|e| e["error"].as_str().is_some_and(|r| r.contains("marketing"))).unwrap_or_else(|| panic!("{refusals:?}"));
+    assert_eq!((&refusal["metadata"]["sessions_ended"], &refusal["metadata"]["tokens_revoked"]), (&json!(2), &json!(1)), "{refusal}");
     let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&w.pool).await.expect("count");
     assert_eq!(accounts, 1, "one account, linked to its identity at the provider");
 }

@@ -138,6 +138,12 @@ pub async fn revoke_by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<To
     .await
 }
 
+/// Revokes every active token `owner` owns; how many.
+pub async fn revoke_owned(db: impl PgExecutor<'_>, owner: Uuid) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL").bind(owner).execute(db).await?;
+    Ok(done.rows_affected())
+}
+
 /// The active token whose secret hashes to `hash`.
 pub async fn find_active(pool: &PgPool, hash: &[u8]) -> Result<Option<TokenRow>, sqlx::Error> {
     sqlx::query_as(&format!(

@@ -24,7 +24,7 @@ use crate::auth::audit::{self, Actor, Entry, Origin};
 use crate::auth::session;
 use crate::state::AppState;
 use crate::store::users::{self, Role, UserRow};
-use crate::store::sessions;
+use crate::store::{sessions, tokens};
 
 /// How long the provider may take to send the person back.
 pub const LOGIN_LIFETIME: Duration = Duration::from_secs(600);
@@ -147,11 +147,16 @@ pub async fn finish(state: &AppState, answer: Answer, browser: Option<String>, o
         if known.test_by.is_some() {
             settings::record_test(&mut *tx, known.claims.clone().unwrap_or(Value::Null), &format!("Refused: {}", refusal.reason), false).await?;
         }
-        // Someone the provider no longer lets in loses the sessions they still had.
+        // Someone the provider no longer lets in loses the sessions and the API tokens they
+        // still had (a token acts as its owner, with the owner's role and scope).
         if let Some(user) = known.user {
             let ended = sessions::revoke_all(&mut *tx, user).await?;
             if ended > 0 {
                 entry = entry.clone().note("sessions_ended", json!(ended));
+            }
+            let revoked = tokens::revoke_owned(&mut *tx, user).await?;
+            if revoked > 0 {
+                entry = entry.clone().note("tokens_revoked", json!(revoked));
             }
         }
         audit::record(&mut *tx, &entry).await?;
