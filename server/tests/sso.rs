@@ -275,6 +275,18 @@ async fn who_may_sign_in_and_with_what(pool: PgPool) {
     let root = by_password("root@example.com").await;
     assert_eq!(root.status, StatusCode::OK, "the break-glass admin still signs in");
     let root_cookie = session_cookie(&root).expect("admin session");
+
+    // Someone at the provider whose email is not said to be verified does not get root's
+    // account; nor does root's own identity there demote the last admin (left as they are).
+    person(&w, "mallory", "root@example.com", &["sec-team"]);
+    w.fake.unverified.lock().expect("lock").insert("mallory".into());
+    assert_eq!(location(&sign_in(&w, "mallory", Fault::None).await), "/sign-in?sso_error=unverified_email");
+    person(&w, "root", "root@example.com", &["sec-team"]);
+    assert_eq!(location(&sign_in(&w, "root", Fault::None).await), "/sign-in?sso_error=last_admin");
+    assert_eq!(me(&w, &root_cookie).await["role"], "admin", "the last admin keeps their role and session");
+    let refusals = audited(&w.pool, "auditorium.sso.refused").await;
+    assert!(refusals.iter().any(|e| e["error"].as_str().is_some_and(|r| r.contains("email_verified"))), "{refusals:?}");
+    assert!(refusals.iter().any(|e| e["error"].as_str().is_some_and(|r| r.contains("last active admin"))), "{refusals:?}");
     let listed = send(&w.app, Request::get("/api/v1/users").header(header::COOKIE, &root_cookie).body(Body::empty()).expect("request")).await;
     let sso: Vec<(String, bool)> = listed.body["users"].as_array().expect("users").iter().map(|u| (u["email"].as_str().unwrap_or_default().to_string(), u["sso"] == true)).collect();
     assert!(sso.contains(&("bob@example.com".into(), true)) && sso.contains(&("root@example.com".into(), false)), "the Users page tells who signs in with single sign-on: {sso:?}");
@@ -303,6 +315,14 @@ async fn who_may_sign_in_and_with_what(pool: PgPool) {
     let secret_changes: Vec<&Value> = changes.iter().flat_map(|e| e["changes"].as_array().into_iter().flatten()).filter(|c| c["field"] == "client_secret").collect();
     assert_eq!(secret_changes, vec![&json!({"field": "client_secret", "before": null, "after": "(changed)"})], "setting the secret is recorded once, without it");
     assert!(changes.iter().any(|e| e["changes"].as_array().is_some_and(|c| c.iter().any(|c| c["field"] == "mappings"))), "the mapping rules are in the record");
+
+    // An admin's test that cannot reach the provider says why on the admin page (from the
+    // settings, not from text in the URL).
+    sqlx::query("UPDATE sso_settings SET issuer = 'http://127.0.0.1:9'").execute(&w.pool).await.expect("unreachable issuer");
+    let test = send(&w.app, Request::get("/sso/start?test=1").header(header::COOKIE, &root_cookie).body(Body::empty()).expect("request")).await;
+    assert_eq!(location(&test), "/admin/sso?tested=1");
+    let last: Value = sqlx::query_scalar("SELECT last_test FROM sso_settings").fetch_one(&w.pool).await.expect("last test");
+    assert!(last["outcome"].as_str().is_some_and(|o| o.starts_with("Refused: ") && o.contains("127.0.0.1:9")) && last["allowed"] == false, "{last}");
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]

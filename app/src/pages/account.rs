@@ -29,6 +29,7 @@ fn sso_message(code: &str) -> (&'static str, &'static str) {
         "domain" => ("This email domain may not sign in", "Auditorium accepts accounts of certain email domains only. Sign in with your work account."),
         "disabled" => ("Your account is disabled", "An administrator disabled your Auditorium account. Ask them if you need access again."),
         "no_email" | "unverified_email" => ("Your email address was not confirmed", "The identity provider did not confirm your email address, so Auditorium cannot tell who you are."),
+        "last_admin" => ("You are the last administrator", "Your groups at the identity provider no longer make you an administrator, and nobody else is one. Your account was left as it is; ask for the admin group at the provider, or make someone else an administrator first."),
         "conflict" => ("This email belongs to someone else here", "Your email address is linked to another identity at the provider. Ask an administrator."),
         "state" | "expired" => ("That sign-in expired or was already used", "Sign-ins must finish within 10 minutes, in the browser that started them, and work once. Start again."),
         "throttled" => ("Too many sign-ins from your network", "Wait a minute, then try again."),

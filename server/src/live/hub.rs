@@ -221,7 +221,9 @@ impl LiveHub {
         self.access.subscribe()
     }
 
-    fn access_changed(&self) {
+    /// Access changed: every remembered principal is checked again. Also called by the code
+    /// that changed it, so that this instance's next request does not wait for the notification.
+    pub fn access_changed(&self) {
         let epoch = self.access_epoch.fetch_add(1, Ordering::AcqRel) + 1;
         let _ = self.access.send(epoch);
     }

@@ -46,7 +46,7 @@ pub async fn touch(pool: &PgPool, id_hash: &[u8]) -> Result<(), sqlx::Error> {
 
 /// Ends one session; its user id when it was active.
 pub async fn revoke(db: impl PgExecutor<'_>, id_hash: &[u8]) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("UPDATE sessions SET revoked_at = now() WHERE id_hash = $1 AND revoked_at IS NULL RETURNING user_id")
+    sqlx::query_scalar("UPDATE sessions SET revoked_at = now(), sso_id_token = NULL WHERE id_hash = $1 AND revoked_at IS NULL RETURNING user_id")
         .bind(id_hash)
         .fetch_optional(db)
         .await
@@ -55,7 +55,7 @@ pub async fn revoke(db: impl PgExecutor<'_>, id_hash: &[u8]) -> Result<Option<Uu
 /// Ends one session by its public handle; its user id when it was active.
 pub async fn revoke_by_handle(db: impl PgExecutor<'_>, handle: &str) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "UPDATE sessions SET revoked_at = now() WHERE encode(substring(id_hash from 1 for 8), 'hex') = $1 AND revoked_at IS NULL RETURNING user_id",
+        "UPDATE sessions SET revoked_at = now(), sso_id_token = NULL WHERE encode(substring(id_hash from 1 for 8), 'hex') = $1 AND revoked_at IS NULL RETURNING user_id",
     )
     .bind(handle)
     .fetch_optional(db)
@@ -64,7 +64,7 @@ pub async fn revoke_by_handle(db: impl PgExecutor<'_>, handle: &str) -> Result<O
 
 /// Ends every session of a user; how many were active.
 pub async fn revoke_all(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<u64, sqlx::Error> {
-    sqlx::query("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
+    sqlx::query("UPDATE sessions SET revoked_at = now(), sso_id_token = NULL WHERE user_id = $1 AND revoked_at IS NULL")
         .bind(user_id)
         .execute(db)
         .await

@@ -60,7 +60,10 @@ pub fn sign_in_url(target: &str) -> String {
 /// full URL, which would make the sign-in page an open redirect).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => n.to_string(),
+        // No control character anywhere and no backslash in the path: browsers drop tabs and
+        // line breaks from URLs (`/\t/evil.example` would become `//evil.example`) and read a
+        // path's `\` as `/`. (A backslash in the query, as in a search for a Windows path, stays.)
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains(char::is_control) && !n.split(['?', '#']).next().unwrap_or(n).contains('\\') => n.to_string(),
         _ => "/".into(),
     }
 }
@@ -72,10 +75,11 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/?action=user.login&range=1h")), "/?action=user.login&range=1h");
-        for bad in ["//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", ""] {
+        for bad in ["//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "", "/\t/evil.example", "/\n/evil.example", "/x\\..\\\\evil.example", "/\u{1}x"] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/?q=C:%5Cx&text=a\\b")), "/?q=C:%5Cx&text=a\\b", "a backslash in the query stays");
     }
 
     #[test]

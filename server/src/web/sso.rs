@@ -70,8 +70,14 @@ pub async fn start(
         Err(refusal) => {
             tracing::warn!(reason = %refusal.reason, "single sign-on could not start: {}", refusal.reason);
             if test_by.is_some() {
-                return Redirect::to(&format!("/admin/sso?test_error={}", percent_encoding::utf8_percent_encode(&refusal.reason, percent_encoding::NON_ALPHANUMERIC)))
-                    .into_response();
+                // Shown as the test's result on the admin page (kept in the settings, not carried
+                // in the URL, where anyone could write a message of their own).
+                let (pool, outcome) = (state.pool.clone(), format!("Refused: {}", refusal.reason));
+                let recorded = detached(async move { crate::auth::sso::settings::record_test(&pool, serde_json::Value::Null, &outcome, false).await }).await;
+                if let Some(Err(e)) = recorded {
+                    tracing::warn!(error = %e, "the failed test could not be recorded: {e}");
+                }
+                return Redirect::to("/admin/sso?tested=1").into_response();
             }
             refused_page(refusal.code)
         }

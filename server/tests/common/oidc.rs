@@ -50,6 +50,8 @@ pub struct Fake {
     pub used: Mutex<HashSet<String>>,
     /// subject → (email, groups)
     pub people: Mutex<HashMap<String, (String, Vec<String>)>>,
+    /// Subjects whose email the provider does not say is verified (no `email_verified`).
+    pub unverified: Mutex<HashSet<String>>,
     /// access token → subject
     pub tokens: Mutex<HashMap<String, String>>,
     /// How long the token endpoint takes to answer.
@@ -117,7 +119,11 @@ async fn userinfo(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> axum::re
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
     let Some(subject) = fake.tokens.lock().expect("lock").get(bearer).cloned() else { return StatusCode::UNAUTHORIZED.into_response() };
     let (email, groups) = fake.people.lock().expect("lock").get(&subject).cloned().unwrap_or_default();
-    Json(json!({"sub": subject, "email": email, "email_verified": true, "name": format!("Person {subject}"), "groups": groups})).into_response()
+    let mut claims = json!({"sub": subject, "email": email, "email_verified": true, "name": format!("Person {subject}"), "groups": groups});
+    if fake.unverified.lock().expect("lock").contains(&subject) {
+        claims.as_object_mut().map(|c| c.remove("email_verified"));
+    }
+    Json(claims).into_response()
 }
 
 /// The provider, listening on a loopback port.

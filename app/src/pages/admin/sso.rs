@@ -13,11 +13,9 @@ pub fn SsoPage() -> impl IntoView {
     let settings = Resource::new(|| (), |_| get_json::<SsoSettings>("/api/v1/sso/settings".into()));
     let query = use_query_map();
     let tested = query.with_untracked(|q| q.get("tested").is_some());
-    let test_error = query.with_untracked(|q| q.get("test_error"));
     view! {
         <AdminFrame current="/admin/sso" title="Single sign-on"
             lede="People sign in with your identity provider (OpenID Connect). Their groups decide their role and scope at every sign-in, so removing someone from a group removes their access at their next sign-in.">
-            {test_error.map(|text| view! { <p class="form-error" role="alert">{format!("The test could not start: {text}")}</p> })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || settings.get().map(|result| match result {
                     Ok(s) => view! { <SsoForm settings=s tested/> }.into_any(),

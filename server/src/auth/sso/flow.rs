@@ -149,7 +149,8 @@ pub async fn finish(state: &AppState, answer: Answer, browser: Option<String>, o
         }
         // Someone the provider no longer lets in loses the sessions and the API tokens they
         // still had (a token acts as its owner, with the owner's role and scope).
-        if let Some(user) = known.user {
+        // (Not the last admin, whom the refusal leaves as they are.)
+        if let Some(user) = known.user.filter(|_| refusal.code != "last_admin") {
             let ended = sessions::revoke_all(&mut *tx, user).await?;
             if ended > 0 {
                 entry = entry.clone().note("sessions_ended", json!(ended));
@@ -160,7 +161,11 @@ pub async fn finish(state: &AppState, answer: Answer, browser: Option<String>, o
             }
         }
         audit::record(&mut *tx, &entry).await?;
-        tx.commit().await
+        tx.commit().await?;
+        if known.user.is_some() && refusal.code != "last_admin" {
+            state.live.access_changed();
+        }
+        Ok(())
     };
     match recorded.await {
         // A test is finished either way: what it found is in the settings.
@@ -261,7 +266,8 @@ async fn finish_inner(state: &AppState, answer: Answer, browser: Option<String>,
     }
     let name = claims.get("name").and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect::<String>());
     let mut tx = state.pool.begin().await.map_err(unavailable)?;
-    let user = account(&mut tx, &s, &identity, &email, name.as_deref(), &grant, origin, known).await?;
+    let confirmed = mapping::email_confirmed(&claims);
+    let user = account(&mut tx, &s, &identity, (&email, confirmed), name.as_deref(), &grant, origin, known).await?;
     let (secret, hash) = session::new_secret();
     let expires = Utc::now() + chrono::TimeDelta::from_std(state.auth.limits.absolute).unwrap_or(chrono::TimeDelta::days(7));
     sessions::create(&mut *tx, &hash, user.id, expires, origin.ip.as_deref(), origin.user_agent.as_deref()).await.map_err(unavailable)?;
@@ -301,7 +307,7 @@ async fn account(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     s: &Stored,
     identity: &str,
-    email: &str,
+    (email, email_confirmed): (&str, bool),
     name: Option<&str>,
     grant: &Grant,
     origin: &Origin,
@@ -314,6 +320,12 @@ async fn account(
             Some(user) => {
                 if user.sso_subject.is_some() {
                     return Err(refused("conflict", format!("{email} belongs to an account linked to another identity at the provider")));
+                }
+                if !email_confirmed {
+                    return Err(refused(
+                        "unverified_email",
+                        format!("{email} has an account here, and it is linked only when the identity provider says the email is verified (email_verified)"),
+                    ));
                 }
                 users::set_sso_subject(&mut **tx, user.id, identity).await.map_err(unavailable)?;
                 user
@@ -345,6 +357,9 @@ async fn account(
         Entry::new(action, Actor::claimed(email), origin.clone()).on("user", user.id, &user.email).change(field, before, after).note("method", json!("sso"))
     };
     let mut entries = Vec::new();
+    if user.role() == Some(Role::Admin) && grant.role != Role::Admin && user.disabled_at.is_none() && users::other_active_admins(&mut **tx, user.id).await.map_err(unavailable)? == 0 {
+        return Err(refused("last_admin", format!("{email} is the last active admin and their groups grant {}: left unchanged", grant.role.as_str())));
+    }
     if user.role().as_ref() != Some(&grant.role) {
         users::set_role(&mut **tx, user.id, grant.role).await.map_err(unavailable)?;
         entries.push(change("auditorium.user.role_changed", "role", json!(user.role), json!(grant.role.as_str())));

@@ -52,6 +52,13 @@ pub fn verified_email(claims: &Value) -> Result<String, Refusal> {
     }
 }
 
+/// Whether the provider says outright that the email is verified (`email_verified: true`, or
+/// `"true"` as some providers write it). Linking an existing account by its email needs this:
+/// a provider that lets people set their own email could otherwise hand anyone any account.
+pub fn email_confirmed(claims: &Value) -> bool {
+    matches!(claims.get("email_verified"), Some(Value::Bool(true))) || claims.get("email_verified").and_then(Value::as_str) == Some("true")
+}
+
 pub fn domain_allowed(email: &str, allowed: &[String]) -> bool {
     let domain = email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
     allowed.is_empty() || allowed.iter().any(|a| a.trim().trim_start_matches('@').eq_ignore_ascii_case(&domain))
@@ -162,5 +169,13 @@ mod tests {
         assert_eq!(decide(&claims(json!(true)), "groups", &rules(), &["@corp.example".into()]).expect_err("refused").code, "domain");
         assert_eq!(decide(&json!({"groups": ["sec-team"]}), "groups", &rules(), &[]).expect_err("refused").code, "no_email");
         assert!(!domain_allowed("eve@example.com.evil", &["example.com".into()]));
+    }
+
+    #[test]
+    fn only_an_email_said_to_be_verified_links_an_existing_account() {
+        for (claim, confirmed) in [(json!(true), true), (json!("true"), true), (json!(false), false), (json!("yes"), false), (Value::Null, false)] {
+            assert_eq!(email_confirmed(&json!({"email": "a@example.com", "email_verified": claim})), confirmed, "{claim}");
+        }
+        assert!(!email_confirmed(&json!({"email": "a@example.com"})));
     }
 }
