@@ -156,3 +156,15 @@ test('an admin tests the settings and sees the claims the provider sent, without
   await expect(signIn.locator('#password')).toBeVisible();
   await other.close();
 });
+
+test('a test sign-in that cannot reach the provider says why on the admin page', async ({ page, request }) => {
+  await settings(request, { enabled: false, issuer: 'http://127.0.0.1:9' });
+  await page.goto('/admin/sso');
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Test sign-in' }).click();
+  await expect(page).toHaveURL(/\/admin\/sso\?tested=1$/);
+  await expect(page.locator('#sso-last-test')).toContainText('Refused:');
+  await expect(page.locator('#sso-last-test')).toContainText('127.0.0.1:9');
+  await expect(page.locator('#sso-last-test')).toContainText('None: the test stopped before the identity provider sent any.');
+  await accessible(page);
+});

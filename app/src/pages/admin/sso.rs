@@ -178,7 +178,11 @@ fn LastTest(result: TestResult, fresh: bool) -> impl IntoView {
             <h2 id="sso-test-title">{if fresh { "Test sign-in: result" } else { "Last test sign-in" }}</h2>
             <p class=if result.allowed { "account-notice" } else { "form-error" } role="status">{format!("{} — {}", when(&result.at), result.outcome)}</p>
             <h3>"Claims received"</h3>
-            <pre class="sso-claims">{claims}</pre>
+            {if result.claims.is_null() {
+                view! { <p class="muted">"None: the test stopped before the identity provider sent any."</p> }.into_any()
+            } else {
+                view! { <pre class="sso-claims">{claims}</pre> }.into_any()
+            }}
         </section>
     }
 }
