@@ -142,15 +142,16 @@ pub async fn finish(state: &AppState, answer: Answer, browser: Option<String>, o
     };
     let mut entry = Entry::new(if known.test_by.is_some() { "auditorium.sso.tested" } else { "auditorium.sso.refused" }, actor, origin).failed(refusal.reason.clone());
     entry = entry.note("refusal", json!(refusal.code));
+    // Someone the provider no longer lets in loses the sessions and the API tokens they still
+    // had (a token acts as its owner, with the owner's role and scope) — not the last admin,
+    // whom the refusal leaves as they are.
+    let shut_out = known.user.filter(|_| refusal.code != "last_admin");
     let recorded = async {
         let mut tx = state.pool.begin().await?;
         if known.test_by.is_some() {
             settings::record_test(&mut *tx, known.claims.clone().unwrap_or(Value::Null), &format!("Refused: {}", refusal.reason), false).await?;
         }
-        // Someone the provider no longer lets in loses the sessions and the API tokens they
-        // still had (a token acts as its owner, with the owner's role and scope).
-        // (Not the last admin, whom the refusal leaves as they are.)
-        if let Some(user) = known.user.filter(|_| refusal.code != "last_admin") {
+        if let Some(user) = shut_out {
             let ended = sessions::revoke_all(&mut *tx, user).await?;
             if ended > 0 {
                 entry = entry.clone().note("sessions_ended", json!(ended));
@@ -162,7 +163,7 @@ pub async fn finish(state: &AppState, answer: Answer, browser: Option<String>, o
         }
         audit::record(&mut *tx, &entry).await?;
         tx.commit().await?;
-        if known.user.is_some() && refusal.code != "last_admin" {
+        if shut_out.is_some() {
             state.live.access_changed();
         }
         Ok(())
@@ -357,7 +358,8 @@ async fn account(
         Entry::new(action, Actor::claimed(email), origin.clone()).on("user", user.id, &user.email).change(field, before, after).note("method", json!("sso"))
     };
     let mut entries = Vec::new();
-    if user.role() == Some(Role::Admin) && grant.role != Role::Admin && user.disabled_at.is_none() && users::other_active_admins(&mut **tx, user.id).await.map_err(unavailable)? == 0 {
+    let demoted = user.role() == Some(Role::Admin) && grant.role != Role::Admin;
+    if demoted && users::other_active_admins(&mut **tx, user.id).await.map_err(unavailable)? == 0 {
         return Err(refused("last_admin", format!("{email} is the last active admin and their groups grant {}: left unchanged", grant.role.as_str())));
     }
     if user.role().as_ref() != Some(&grant.role) {
